@@ -1,0 +1,32 @@
+namespace Kaio;
+
+/// <summary>The engine that runs a context's requests.</summary>
+public enum AioEngineKind
+{
+    /// <summary>The best engine that works on this kernel: io_uring, then Linux AIO, then the thread pool.</summary>
+    Auto = 0,
+    /// <summary>io_uring (Linux 5.6 or later): batched submission, native DSYNC, async cancel.</summary>
+    IoUring,
+    /// <summary>The kernel's own AIO (io_submit); truly asynchronous only with O_DIRECT.</summary>
+    LinuxAio,
+    /// <summary>Blocking calls on dedicated worker threads; works anywhere .NET runs on Linux.</summary>
+    ThreadPool,
+    /// <summary>Completes every request at once without doing I/O; measures the core's own cost.</summary>
+    Null,
+}
+
+/// <summary>Options for <see cref="AioContext.Setup"/>.</summary>
+public sealed class AioContextOptions
+{
+    /// <summary>The engine to use; <see cref="AioEngineKind.Auto"/> (the default) picks one and says why.</summary>
+    public AioEngineKind Engine { get; set; } = AioEngineKind.Auto;
+
+    /// <summary>
+    /// Worker threads of the thread-pool engine; 0 (the default) picks one per outstanding request
+    /// up to 16.
+    /// </summary>
+    public int ThreadPoolWorkers { get; set; }
+
+    /// <summary>The process-wide budget to charge; null means <see cref="AioLimits.Default"/>.</summary>
+    public AioLimits? Limits { get; set; }
+}

@@ -1,0 +1,444 @@
+// Design: one request slot — the kernel's struct kiocb, living in a lazily allocated page of the
+// context (seed 002) and named by a tag (its index). A slot is reused; each use has a new
+// generation, and the state word packs generation and state so that every transition is one
+// compare-and-swap that also checks the generation: a stale key can never cancel or complete a
+// newer request in the same slot.
+//
+// States (the seed's ki_cancel word, made explicit):
+//   Free        — on the tag pool; no request.
+//   Armed       — submitted, cancellable, no engine callback            (ki_cancel == NULL)
+//   Callback    — submitted, the engine registered its cancel callback  (ki_cancel == fn)
+//   Cancelling  — a canceller is running the engine callback            (KIOCB_CANCELLING)
+//   Cancelled   — cancel was asked; the engine may honour it at dequeue (KIOCB_CANCELLED)
+//   Completed   — the engine's completion won; delivery in progress or done
+// Transitions: Free→Armed (submit, sole owner); Armed→Callback (engine, TrySetCancelCallback);
+// Armed→Cancelled and Callback→Cancelling→Cancelled (cancel); {Armed,Callback,Cancelled}→Completed
+// (completion; it waits out Cancelling so a callback never runs after completion returned);
+// Completed→Free (after delivery, with the generation bumped on the next arm).
+//
+// Threading: request fields are written by the submitting thread before the release store that
+// arms the slot, and read by the engine after; delivery fields are written by the completing
+// thread after it won the CAS into Completed. fs/aio.c: struct kiocb, kiocb_set_cancel_fn(),
+// kiocb_cancel(), aio_complete().
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+
+namespace Kaio.Core;
+
+internal enum SlotState : byte
+{
+    Free = 0,
+    Armed = 1,
+    Callback = 2,
+    Cancelling = 3,
+    Cancelled = 4,
+    Completed = 5,
+}
+
+internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource, IThreadPoolWorkItem
+{
+    private const int StateBits = 8;
+    private const long StateMask = (1L << StateBits) - 1;
+
+    // The state word: generation << 8 | state. Moved only by CAS (and by the owner's release
+    // store when arming and freeing). Pairs: the release store in Arm() with the acquire reads
+    // in TryCancel/TryComplete.
+    private long _state;
+
+    internal RequestSlot(int tag)
+    {
+        Tag = tag;
+        _vts.RunContinuationsAsynchronously = true;
+    }
+
+    /// <summary>The slot's index in its context (the seed's ki_id).</summary>
+    internal int Tag { get; }
+
+    // ---- The request, as the engine sees it (written by the submitter before Arm). ----
+    internal IocbCommand Command;
+    internal int Fd;
+    internal byte* Buffer;
+    internal int Length;
+    internal Interop.iovec* Iovecs;
+    internal int IovecCount;
+    internal long TotalLength;
+    internal long Offset;
+    /// <summary>The RWF_* flags the engine should apply itself (Dsync/Sync removed when the core defers them).</summary>
+    internal AioRwFlags RwFlags;
+    internal short PollEvents;
+    internal ushort Priority;
+    internal ulong Key;
+
+    /// <summary>Engine scratch: an integer (thread pool: worker index; others as they like).</summary>
+    internal int EngineInt;
+    /// <summary>Engine scratch: an intrusive link for engine queues.</summary>
+    internal RequestSlot? EngineNext;
+
+    // ---- Delivery (written by the submitter; consumed by the completer). ----
+    internal ulong Data;
+    internal SafeHandle? HandleRef;          // DangerousAddRef'd at submit, released at final completion
+    internal SafeHandle? EventFdRef;         // DangerousAddRef'd at submit, released at final completion
+    internal IIoCompletionCallback? Callback;
+    internal bool CallbackIsBlocking;
+    internal bool IsAwaitable;
+    /// <summary>The deferred durability step: 0 none, else IocbCommand.Fdsync or Fsync after a successful write.</summary>
+    internal IocbCommand DeferredSync;
+    internal bool NeedsDeferredSync;
+    internal ulong Device;
+    internal long Res;
+    internal long Res2;
+    internal CancellationToken Token;
+    internal CancellationTokenRegistration TokenRegistration;
+
+    private MemoryHandle _pin;
+    private MemoryHandle[]? _pins;
+    private int _pinCount;
+    private Interop.iovec* _iovecStorage;
+    private int _iovecCapacity;
+
+    private ManualResetValueTaskSourceCore<int> _vts;
+
+    /// <summary>The owning context; set once when the page is created.</summary>
+    internal AioContext Context = null!;
+
+    internal uint Generation => (uint)(Volatile.Read(ref _state) >> StateBits);
+
+    internal SlotState State => (SlotState)(Volatile.Read(ref _state) & StateMask);
+
+    /// <summary>True once cancel was asked (engines check it at dequeue: the seed's kiocb_cancelled()).</summary>
+    internal bool IsCancelRequested
+    {
+        get
+        {
+            SlotState s = State;
+            return s is SlotState.Cancelled or SlotState.Cancelling;
+        }
+    }
+
+    internal static ulong MakeKey(uint generation, int tag) => ((ulong)generation << 32) | (uint)tag;
+
+    internal static int TagOf(ulong key) => (int)(uint)key;
+
+    internal static uint GenerationOf(ulong key) => (uint)(key >> 32);
+
+    private static long Pack(uint generation, SlotState state) => ((long)generation << StateBits) | (long)state;
+
+    /// <summary>
+    /// Makes the slot a live request with a new generation and returns its key. Called by the
+    /// submitter, the slot's only owner at this point (it holds the tag).
+    /// </summary>
+    internal ulong Arm()
+    {
+        long old = Volatile.Read(ref _state);
+        Debug.Assert((SlotState)(old & StateMask) == SlotState.Free);
+        uint generation = (uint)(old >> StateBits) + 1;
+        if (generation == 0)
+        {
+            generation = 1; // key 0 never names a live request
+        }
+
+        Key = MakeKey(generation, Tag);
+        // Release: the request fields written above are visible to whoever acquires this state
+        // (cancel, completion) — the seed's smp_wmb() before ki_cancel = NULL.
+        Volatile.Write(ref _state, Pack(generation, SlotState.Armed));
+        return Key;
+    }
+
+    /// <summary>Returns an armed slot that the engine refused to Free (submit failed; no completion).</summary>
+    internal void Disarm()
+    {
+        long old = Volatile.Read(ref _state);
+        Volatile.Write(ref _state, Pack((uint)(old >> StateBits), SlotState.Free));
+    }
+
+    /// <summary>
+    /// fs/aio.c: kiocb_set_cancel_fn(). The engine registers its cancel callback. If cancel was
+    /// already asked, the callback runs at once, here. False when the request already completed.
+    /// </summary>
+    internal bool TrySetCancelCallback()
+    {
+        long old = Volatile.Read(ref _state);
+        while (true)
+        {
+            var state = (SlotState)(old & StateMask);
+            uint generation = (uint)(old >> StateBits);
+            switch (state)
+            {
+                case SlotState.Armed:
+                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Callback), old);
+                    if (seen == old)
+                    {
+                        return true;
+                    }
+
+                    old = seen;
+                    continue;
+                case SlotState.Cancelled:
+                {
+                    // Cancel came first: run the callback now (the seed: "if (old == KIOCB_CANCELLED)
+                    // cancel(req)"), inside Cancelling so completion waits for it to return.
+                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Cancelling), old);
+                    if (seen != old)
+                    {
+                        old = seen;
+                        continue;
+                    }
+
+                    RunCancelCallback(generation);
+                    return true;
+                }
+
+                case SlotState.Callback:
+                case SlotState.Cancelling:
+                    return true;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// fs/aio.c: kiocb_cancel(). Asks the request named by <paramref name="key"/> to stop. Never
+    /// blocks. Returns false when the key names no live request (stale, completed, or free).
+    /// </summary>
+    internal bool TryCancel(ulong key)
+    {
+        uint generation = GenerationOf(key);
+        long old = Volatile.Read(ref _state); // acquire: pairs with the release store in Arm()
+        while (true)
+        {
+            if ((uint)(old >> StateBits) != generation)
+            {
+                return false;
+            }
+
+            switch ((SlotState)(old & StateMask))
+            {
+                case SlotState.Armed:
+                {
+                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Cancelled), old);
+                    if (seen == old)
+                    {
+                        return true;
+                    }
+
+                    old = seen;
+                    continue;
+                }
+
+                case SlotState.Callback:
+                {
+                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Cancelling), old);
+                    if (seen != old)
+                    {
+                        old = seen;
+                        continue;
+                    }
+
+                    // We own the callback: completion spins until we leave Cancelling, so the
+                    // callback cannot run after completion returned.
+                    RunCancelCallback(generation);
+                    return true;
+                }
+
+                case SlotState.Cancelling:
+                case SlotState.Cancelled:
+                    return true; // already asked; asking twice is asking once
+
+                default:
+                    return false;
+            }
+        }
+    }
+
+    private void RunCancelCallback(uint generation)
+    {
+        try
+        {
+            Context.EngineForCallbacks.Cancel(this);
+        }
+        finally
+        {
+            // Release: pairs with the acquire re-read in TryComplete's Cancelling spin.
+            Volatile.Write(ref _state, Pack(generation, SlotState.Cancelled));
+        }
+    }
+
+    /// <summary>
+    /// The gate in front of delivery: moves the request named by <paramref name="key"/> into
+    /// Completed. Exactly one caller per request wins; stale and duplicate completions lose.
+    /// </summary>
+    internal bool TryComplete(ulong key)
+    {
+        uint generation = GenerationOf(key);
+        long old = Volatile.Read(ref _state);
+        SpinWait spin = default;
+        while (true)
+        {
+            if ((uint)(old >> StateBits) != generation)
+            {
+                return false;
+            }
+
+            switch ((SlotState)(old & StateMask))
+            {
+                case SlotState.Armed:
+                case SlotState.Callback:
+                case SlotState.Cancelled:
+                {
+                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Completed), old);
+                    if (seen == old)
+                    {
+                        return true;
+                    }
+
+                    old = seen;
+                    continue;
+                }
+
+                case SlotState.Cancelling:
+                    // The seed's cpu_relax() loop: wait for the canceller's callback to return.
+                    spin.SpinOnce(sleep1Threshold: -1);
+                    old = Volatile.Read(ref _state);
+                    continue;
+
+                default:
+                    return false; // Free or Completed: duplicate
+            }
+        }
+    }
+
+    /// <summary>Back to Free after delivery; the generation moves on at the next Arm.</summary>
+    internal void Release()
+    {
+        long old = Volatile.Read(ref _state);
+        Debug.Assert((SlotState)(old & StateMask) == SlotState.Completed);
+        // Release: the slot's fields are reset before another submitter can take the tag.
+        Volatile.Write(ref _state, Pack((uint)(old >> StateBits), SlotState.Free));
+    }
+
+    // ---- Pins ----
+
+    internal void Pin(Memory<byte> buffer)
+    {
+        _pin = buffer.Pin();
+        Buffer = (byte*)_pin.Pointer;
+        Length = buffer.Length;
+    }
+
+    /// <summary>Pins every vector and fills the slot's iovec array; false if the total overflows.</summary>
+    internal void PinVectors(ReadOnlySpan<Memory<byte>> buffers)
+    {
+        int n = buffers.Length;
+        if (_iovecCapacity < n)
+        {
+            NativeMemory.Free(_iovecStorage);
+            _iovecStorage = null;
+            _iovecCapacity = 0;
+            int capacity = Math.Max(n, 8);
+            _iovecStorage = (Interop.iovec*)NativeMemory.Alloc((nuint)capacity, (nuint)sizeof(Interop.iovec));
+            _iovecCapacity = capacity;
+        }
+
+        if (_pins is null || _pins.Length < n)
+        {
+            _pins = new MemoryHandle[Math.Max(n, 8)];
+        }
+
+        long total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            _pins[i] = buffers[i].Pin();
+            _pinCount = i + 1;
+            _iovecStorage[i].iov_base = _pins[i].Pointer;
+            _iovecStorage[i].iov_len = (nuint)buffers[i].Length;
+            total += buffers[i].Length;
+        }
+
+        Iovecs = _iovecStorage;
+        IovecCount = n;
+        TotalLength = total;
+    }
+
+    /// <summary>Releases every pin and handle reference the request took; called once, at final completion.</summary>
+    internal void Unpin()
+    {
+        _pin.Dispose();
+        _pin = default;
+        if (_pins is not null)
+        {
+            for (int i = 0; i < _pinCount; i++)
+            {
+                _pins[i].Dispose();
+                _pins[i] = default;
+            }
+        }
+
+        _pinCount = 0;
+        Buffer = null;
+        Iovecs = null;
+        IovecCount = 0;
+        HandleRef?.DangerousRelease();
+        HandleRef = null;
+        EventFdRef?.DangerousRelease();
+        EventFdRef = null;
+        Callback = null;
+    }
+
+    /// <summary>Frees the slot's native iovec storage; teardown only.</summary>
+    internal void FreeNative()
+    {
+        NativeMemory.Free(_iovecStorage);
+        _iovecStorage = null;
+        _iovecCapacity = 0;
+    }
+
+    // ---- The awaitable face: the slot is the pooled value-task source. ----
+
+    internal short VtsVersion => _vts.Version;
+
+    internal void SetAwaitResult(int res) => _vts.SetResult(res);
+
+    internal void SetAwaitException(Exception e) => _vts.SetException(e);
+
+    int IValueTaskSource<int>.GetResult(short token)
+    {
+        try
+        {
+            return _vts.GetResult(token);
+        }
+        finally
+        {
+            Context.ReturnAwaitedSlot(this);
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        try
+        {
+            _vts.GetResult(token);
+        }
+        finally
+        {
+            Context.ReturnAwaitedSlot(this);
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _vts.GetStatus(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _vts.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _vts.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _vts.OnCompleted(continuation, state, token, flags);
+
+    internal void ResetAwait() => _vts.Reset();
+
+    /// <summary>Runs a user completion callback off the reaping thread (IThreadPoolWorkItem: no allocation).</summary>
+    void IThreadPoolWorkItem.Execute() => Context.RunCallback(this);
+}

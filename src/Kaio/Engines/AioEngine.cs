@@ -1,0 +1,90 @@
+// Design: the engine interface. An engine runs prepared requests (RequestSlot) and reports each
+// one's end exactly once through IRequestCompleter.Complete(key, res, res2). Everything the
+// kernel's fs/aio.c does around the file operation (budget, tags, cancel state, ring, teardown)
+// lives in the core; an engine only does the I/O, the way f_op->read_iter does for aio_read().
+//
+// Threading contract:
+//  - Submit/Flush are called by submitting threads, concurrently; an engine that needs a single
+//    submitter serialises internally.
+//  - Cancel(slot) is the cancel callback (the seed's ki_cancel): the core calls it at most once
+//    per request, only after the engine registered it with slot.TrySetCancelCallback(), and
+//    never after completion of that request returned. It must not block and must not complete
+//    the request itself: the request still ends through Complete().
+//  - Complete(key, ...) may be called on any thread, including inside Submit (the null engine).
+//  - Dispose is called once, by teardown, after every submitted request has completed.
+namespace Kaio.Engines;
+
+/// <summary>What an engine does natively; shared code branches on these, never on the engine's type.</summary>
+[Flags]
+internal enum EngineFeatures
+{
+    None = 0,
+    /// <summary>The engine performs real I/O (the null engine does not).</summary>
+    RealIo = 1 << 0,
+    /// <summary>RWF_DSYNC and RWF_SYNC are done by the engine; otherwise the core defers an fdatasync/fsync.</summary>
+    NativeSyncFlags = 1 << 1,
+    /// <summary>Reads and writes in flight can be stopped by the engine's cancel callback.</summary>
+    CancelInFlight = 1 << 2,
+    /// <summary>Completions are harvested by <see cref="AioEngine.TryReap"/> on the caller's thread when one waits.</summary>
+    ReapOnCaller = 1 << 3,
+}
+
+/// <summary>Where an engine reports that a request ended.</summary>
+internal interface IRequestCompleter
+{
+    /// <summary>
+    /// fs/aio.c: aio_complete(). Reports the end of the request named by <paramref name="key"/>.
+    /// A stale or duplicate key is ignored (returns false): generations make that safe.
+    /// </summary>
+    bool Complete(ulong key, long res, long res2);
+}
+
+/// <summary>The base of every engine.</summary>
+internal abstract class AioEngine : IDisposable
+{
+    protected AioEngine(IRequestCompleter completer)
+    {
+        Completer = completer;
+    }
+
+    /// <summary>Where this engine reports completions.</summary>
+    protected IRequestCompleter Completer { get; }
+
+    /// <summary>The engine's kind.</summary>
+    public abstract AioEngineKind Kind { get; }
+
+    /// <summary>What the engine does natively.</summary>
+    public abstract EngineFeatures Features { get; }
+
+    /// <summary>
+    /// Starts one prepared request. Returns 0 when accepted — the engine then owns the request
+    /// until it calls Complete exactly once — or a negative errno when refused (-EAGAIN when its
+    /// own queue is full), in which case it must not complete it.
+    /// </summary>
+    public abstract int Submit(RequestSlot slot);
+
+    /// <summary>Ends a batch of <see cref="Submit"/> calls (io_uring: one io_uring_enter).</summary>
+    public virtual void Flush()
+    {
+    }
+
+    /// <summary>The cancel callback registered with <see cref="RequestSlot.TrySetCancelCallback"/>.</summary>
+    public virtual void Cancel(RequestSlot slot)
+    {
+    }
+
+    /// <summary>Harvests ready completions on the calling thread without blocking; true if any.</summary>
+    public virtual bool TryReap() => false;
+
+    /// <summary>Releases the engine's resources; called after every request completed.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the engine's resources.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}

@@ -1,0 +1,127 @@
+// Design: the libc calls the core and the thread-pool engine make, with kernel spelling. Every
+// call is a blittable LibraryImport with SetLastError; results follow the kernel convention
+// (-1 and errno) and ToRes() turns them into res (>= 0, or -errno).
+using System.Runtime.InteropServices;
+
+namespace Kaio;
+
+internal static unsafe partial class Interop
+{
+    private const string Libc = "libc";
+
+    /// <summary>struct iovec (16 bytes on 64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct iovec
+    {
+        public void* iov_base;
+        public nuint iov_len;
+    }
+
+    /// <summary>struct pollfd (8 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct pollfd
+    {
+        public int fd;
+        public short events;
+        public short revents;
+    }
+
+    internal const int O_RDONLY = 0x0000;
+    internal const int O_WRONLY = 0x0001;
+    internal const int O_RDWR = 0x0002;
+    internal const int O_ACCMODE = 0x0003;
+    internal const int O_CREAT = 0x0040;
+    internal const int O_TRUNC = 0x0200;
+    internal const int O_APPEND = 0x0400;
+    internal const int O_NONBLOCK = 0x0800;
+    internal const int O_DSYNC = 0x1000;
+    internal const int O_CLOEXEC = 0x80000;
+    internal const int O_SYNC = 0x101000;
+    // O_DIRECT differs per architecture: 040000 on x86-64, 0200000 on arm64.
+    internal static readonly int O_DIRECT = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
+
+    internal const int F_GETFL = 3;
+
+    internal const int EFD_SEMAPHORE = 0x1;
+    internal const int EFD_CLOEXEC = 0x80000;
+    internal const int EFD_NONBLOCK = 0x800;
+
+    internal const int RWF_HIPRI = 0x00000001;
+    internal const int RWF_DSYNC = 0x00000002;
+    internal const int RWF_SYNC = 0x00000004;
+    internal const int RWF_NOWAIT = 0x00000008;
+    internal const int RWF_APPEND = 0x00000010;
+
+    internal const int AT_FDCWD = -100;
+    internal const int AT_EMPTY_PATH = 0x1000;
+    internal const uint STATX_BASIC_STATS = 0x000007ffU;
+    internal const uint STATX_DIOALIGN = 0x00002000U;
+
+    /// <summary>struct statx (256 bytes); only the fields Kaio reads are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    internal struct statx_t
+    {
+        [FieldOffset(0)] public uint stx_mask;
+        [FieldOffset(4)] public uint stx_blksize;
+        [FieldOffset(28)] public ushort stx_mode;
+        [FieldOffset(40)] public ulong stx_size;
+        [FieldOffset(136)] public uint stx_dev_major;
+        [FieldOffset(140)] public uint stx_dev_minor;
+        [FieldOffset(152)] public uint stx_dio_mem_align;
+        [FieldOffset(156)] public uint stx_dio_offset_align;
+    }
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint pread(int fd, void* buf, nuint count, long offset);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint pwrite(int fd, void* buf, nuint count, long offset);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint preadv2(int fd, iovec* iov, int iovcnt, long offset, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint pwritev2(int fd, iovec* iov, int iovcnt, long offset, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int fsync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int fdatasync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int poll(pollfd* fds, nuint nfds, int timeout);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint read(int fd, void* buf, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial nint write(int fd, void* buf, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int fcntl(int fd, int cmd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags, int mode);
+
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int statx(int dirfd, string path, int flags, uint mask, statx_t* buf);
+
+    /// <summary>The errno of the last failed call, as a negative res.</summary>
+    internal static int LastRes() => -Marshal.GetLastPInvokeError();
+
+    /// <summary>Turns a libc return (-1 and errno) into a kernel-style res.</summary>
+    internal static long ToRes(nint ret) => ret >= 0 ? ret : LastRes();
+
+    /// <summary>Turns a libc return (-1 and errno) into a kernel-style res.</summary>
+    internal static int ToRes(int ret) => ret >= 0 ? ret : LastRes();
+}

@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+
+namespace Kaio;
+
+/// <summary>
+/// One request (<c>struct iocb</c>). Fill it in (directly or with the <c>Prep*</c> helpers, in
+/// the spirit of libaio's <c>io_prep_*</c>), pass it to <see cref="AioContext.Submit"/>, and
+/// submit writes <see cref="Key"/> back (the kernel's <c>aio_key</c>). The buffers stay pinned
+/// from submit until the request's completion has been delivered.
+/// </summary>
+public struct Iocb
+{
+    /// <summary>The operation (<c>aio_lio_opcode</c>).</summary>
+    public IocbCommand Command;
+
+    /// <summary>
+    /// The file (<c>aio_fildes</c>): a <see cref="SafeFileHandle"/> for reads, writes and syncs, or any
+    /// <see cref="SafeHandle"/> whose handle is a file descriptor (pipe, eventfd, socket) for Poll.
+    /// Unused by Noop.
+    /// </summary>
+    public SafeHandle? Handle;
+
+    /// <summary>The buffer of Pread and Pwrite (<c>aio_buf</c>, <c>aio_nbytes</c>).</summary>
+    public Memory<byte> Buffer;
+
+    /// <summary>The vectors of Preadv and Pwritev (at most 1024, <c>UIO_MAXIOV</c>).</summary>
+    public ReadOnlyMemory<Memory<byte>> Buffers;
+
+    /// <summary>The file offset (<c>aio_offset</c>); must be 0 for Fsync, Fdsync and Poll.</summary>
+    public long Offset;
+
+    /// <summary>The caller's 64-bit cookie, returned in <see cref="IoEvent.Data"/> (<c>aio_data</c>).</summary>
+    public ulong Data;
+
+    /// <summary>Per-request flags (<c>aio_rw_flags</c>); must be zero for Fsync, Fdsync and Poll.</summary>
+    public AioRwFlags RwFlags;
+
+    /// <summary>The request priority (<c>aio_reqprio</c>), passed to engines that support it.</summary>
+    public ushort Priority;
+
+    /// <summary>The events Poll waits for (<c>POLLIN</c>, <c>POLLOUT</c>, ...; carried in <c>aio_buf</c> by the kernel).</summary>
+    public short PollEvents;
+
+    /// <summary>
+    /// An optional eventfd (<c>IOCB_FLAG_RESFD</c>, <c>aio_resfd</c>): signalled with a count of one
+    /// each time this request completes.
+    /// </summary>
+    public SafeHandle? EventFd;
+
+    /// <summary>
+    /// An optional callback that receives this request's event instead of the completion ring.
+    /// It never runs on a thread that reaps completions; mark it blocking with
+    /// <see cref="CallbackIsBlocking"/> when it may block.
+    /// </summary>
+    public IIoCompletionCallback? Callback;
+
+    /// <summary>
+    /// When set, <see cref="Callback"/> runs on the deferred work queue of the file's device
+    /// (seed 003) rather than on the thread pool.
+    /// </summary>
+    public bool CallbackIsBlocking;
+
+    /// <summary>Written by submit: the key naming this request for cancel and in its event (<c>aio_key</c>).</summary>
+    public ulong Key;
+
+    /// <summary>A read of <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> (<c>io_prep_pread</c>).</summary>
+    public static Iocb PrepPread(SafeFileHandle handle, Memory<byte> buffer, long offset, ulong data = 0)
+        => new() { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = offset, Data = data };
+
+    /// <summary>A write of <paramref name="buffer"/> at <paramref name="offset"/> (<c>io_prep_pwrite</c>).</summary>
+    public static Iocb PrepPwrite(SafeFileHandle handle, ReadOnlyMemory<byte> buffer, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
+        => new() { Command = IocbCommand.Pwrite, Handle = handle, Buffer = MemoryMarshal.AsMemory(buffer), Offset = offset, Data = data, RwFlags = flags };
+
+    /// <summary>A scatter read into <paramref name="buffers"/> (<c>io_prep_preadv</c>).</summary>
+    public static Iocb PrepPreadv(SafeFileHandle handle, ReadOnlyMemory<Memory<byte>> buffers, long offset, ulong data = 0)
+        => new() { Command = IocbCommand.Preadv, Handle = handle, Buffers = buffers, Offset = offset, Data = data };
+
+    /// <summary>A gather write from <paramref name="buffers"/> (<c>io_prep_pwritev</c>).</summary>
+    public static Iocb PrepPwritev(SafeFileHandle handle, ReadOnlyMemory<Memory<byte>> buffers, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
+        => new() { Command = IocbCommand.Pwritev, Handle = handle, Buffers = buffers, Offset = offset, Data = data, RwFlags = flags };
+
+    /// <summary>An fsync of the file (<c>io_prep_fsync</c>).</summary>
+    public static Iocb PrepFsync(SafeFileHandle handle, ulong data = 0)
+        => new() { Command = IocbCommand.Fsync, Handle = handle, Data = data };
+
+    /// <summary>An fdatasync of the file (<c>io_prep_fdsync</c>).</summary>
+    public static Iocb PrepFdsync(SafeFileHandle handle, ulong data = 0)
+        => new() { Command = IocbCommand.Fdsync, Handle = handle, Data = data };
+
+    /// <summary>A readiness wait on any file descriptor handle (<c>io_prep_poll</c>); the result is revents.</summary>
+    public static Iocb PrepPoll(SafeHandle handle, short events, ulong data = 0)
+        => new() { Command = IocbCommand.Poll, Handle = handle, PollEvents = events, Data = data };
+
+    /// <summary>A request that completes at once with result 0 (io_uring's NOP; see <see cref="IocbCommand.Noop"/>).</summary>
+    public static Iocb PrepNoop(ulong data = 0)
+        => new() { Command = IocbCommand.Noop, Data = data };
+}
+
+/// <summary>Receives the event of a request submitted with <see cref="Iocb.Callback"/>.</summary>
+public interface IIoCompletionCallback
+{
+    /// <summary>Called exactly once with the request's event, never on a reaping thread.</summary>
+    void OnCompleted(in IoEvent ioEvent);
+}
+
+/// <summary>Poll event bits (<c>POLLIN</c> and friends from <c>asm-generic/poll.h</c>).</summary>
+public static class PollEvents
+{
+    /// <summary><c>POLLIN</c>: data to read.</summary>
+    public const short In = 0x0001;
+    /// <summary><c>POLLPRI</c>: urgent data.</summary>
+    public const short Pri = 0x0002;
+    /// <summary><c>POLLOUT</c>: writing will not block.</summary>
+    public const short Out = 0x0004;
+    /// <summary><c>POLLERR</c>: error condition.</summary>
+    public const short Err = 0x0008;
+    /// <summary><c>POLLHUP</c>: hung up.</summary>
+    public const short Hup = 0x0010;
+    /// <summary><c>POLLNVAL</c>: invalid descriptor.</summary>
+    public const short Nval = 0x0020;
+}
