@@ -11,57 +11,57 @@ namespace Kaio;
 public struct Iocb
 {
     /// <summary>The operation (<c>aio_lio_opcode</c>).</summary>
-    public IocbCommand Command;
+    public IocbCommand Command { get; set; }
 
     /// <summary>
     /// The file (<c>aio_fildes</c>): a <see cref="SafeFileHandle"/> for reads, writes and syncs, or any
     /// <see cref="SafeHandle"/> whose handle is a file descriptor (pipe, eventfd, socket) for Poll.
     /// Unused by Noop.
     /// </summary>
-    public SafeHandle? Handle;
+    public SafeHandle? Handle { get; set; }
 
     /// <summary>The buffer of Pread and Pwrite (<c>aio_buf</c>, <c>aio_nbytes</c>).</summary>
-    public Memory<byte> Buffer;
+    public Memory<byte> Buffer { get; set; }
 
     /// <summary>The vectors of Preadv and Pwritev (at most 1024, <c>UIO_MAXIOV</c>).</summary>
-    public ReadOnlyMemory<Memory<byte>> Buffers;
+    public ReadOnlyMemory<Memory<byte>> Buffers { get; set; }
 
     /// <summary>The file offset (<c>aio_offset</c>); must be 0 for Fsync, Fdsync and Poll.</summary>
-    public long Offset;
+    public long Offset { get; set; }
 
     /// <summary>The caller's 64-bit cookie, returned in <see cref="IoEvent.Data"/> (<c>aio_data</c>).</summary>
-    public ulong Data;
+    public ulong Data { get; set; }
 
     /// <summary>Per-request flags (<c>aio_rw_flags</c>); must be zero for Fsync, Fdsync and Poll.</summary>
-    public AioRwFlags RwFlags;
+    public AioRwFlags RwFlags { get; set; }
 
     /// <summary>The request priority (<c>aio_reqprio</c>), passed to engines that support it.</summary>
-    public ushort Priority;
+    public ushort Priority { get; set; }
 
     /// <summary>The events Poll waits for (<c>POLLIN</c>, <c>POLLOUT</c>, ...; carried in <c>aio_buf</c> by the kernel).</summary>
-    public short PollEvents;
+    public short PollEvents { get; set; }
 
     /// <summary>
     /// An optional eventfd (<c>IOCB_FLAG_RESFD</c>, <c>aio_resfd</c>): signalled with a count of one
     /// each time this request completes.
     /// </summary>
-    public SafeHandle? EventFd;
+    public SafeHandle? EventFd { get; set; }
 
     /// <summary>
     /// An optional callback that receives this request's event instead of the completion ring.
     /// It never runs on a thread that reaps completions; mark it blocking with
     /// <see cref="CallbackIsBlocking"/> when it may block.
     /// </summary>
-    public IIoCompletionCallback? Callback;
+    public IIoCompletionCallback? Callback { get; set; }
 
     /// <summary>
     /// When set, <see cref="Callback"/> runs on the deferred work queue of the file's device
     /// (seed 003) rather than on the thread pool.
     /// </summary>
-    public bool CallbackIsBlocking;
+    public bool CallbackIsBlocking { get; set; }
 
     /// <summary>Written by submit: the key naming this request for cancel and in its event (<c>aio_key</c>).</summary>
-    public ulong Key;
+    public ulong Key { get; set; }
 
     /// <summary>A read of <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> (<c>io_prep_pread</c>).</summary>
     public static Iocb PrepPread(SafeFileHandle handle, Memory<byte> buffer, long offset, ulong data = 0)

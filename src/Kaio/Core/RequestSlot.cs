@@ -37,7 +37,7 @@ internal enum SlotState : byte
     Completed = 5,
 }
 
-internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource, IThreadPoolWorkItem
+internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource, IThreadPoolWorkItem, IDeferredWork
 {
     private const int StateBits = 8;
     private const long StateMask = (1L << StateBits) - 1;
@@ -167,6 +167,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
             switch (state)
             {
                 case SlotState.Armed:
+                {
                     long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Callback), old);
                     if (seen == old)
                     {
@@ -175,6 +176,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
                     old = seen;
                     continue;
+                }
+
                 case SlotState.Cancelled:
                 {
                     // Cancel came first: run the callback now (the seed: "if (old == KIOCB_CANCELLED)
@@ -403,28 +406,30 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     internal void SetAwaitException(Exception e) => _vts.SetException(e);
 
-    int IValueTaskSource<int>.GetResult(short token)
-    {
-        try
-        {
-            return _vts.GetResult(token);
-        }
-        finally
-        {
-            Context.ReturnAwaitedSlot(this);
-        }
-    }
+    int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
 
-    void IValueTaskSource.GetResult(short token)
+    void IValueTaskSource.GetResult(short token) => GetAwaitResult(token);
+
+    /// <summary>Consumes the result, returns the slot to the pool, and turns -errno into an exception.</summary>
+    private int GetAwaitResult(short token)
     {
+        CancellationToken cancellationToken = Token;
+        int res;
         try
         {
-            _vts.GetResult(token);
+            res = _vts.GetResult(token);
         }
         finally
         {
             Context.ReturnAwaitedSlot(this);
         }
+
+        if (res < 0)
+        {
+            throw ThrowHelper.ForResult(res, cancellationToken);
+        }
+
+        return res;
     }
 
     ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _vts.GetStatus(token);
@@ -441,4 +446,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     /// <summary>Runs a user completion callback off the reaping thread (IThreadPoolWorkItem: no allocation).</summary>
     void IThreadPoolWorkItem.Execute() => Context.RunCallback(this);
+
+    /// <summary>Runs this request's blocking completion step on a device work queue.</summary>
+    void IDeferredWork.RunDeferred() => Context.RunDeferred(this);
 }

@@ -12,6 +12,8 @@
 //    the request itself: the request still ends through Complete().
 //  - Complete(key, ...) may be called on any thread, including inside Submit (the null engine).
 //  - Dispose is called once, by teardown, after every submitted request has completed.
+using Kaio.Core;
+
 namespace Kaio.Engines;
 
 /// <summary>What an engine does natively; shared code branches on these, never on the engine's type.</summary>

@@ -1,0 +1,105 @@
+// Design: the .NET way on the same core. ReadAsync/WriteAsync/FlushAsync build an iocb on the
+// stack and submit it through io_submit_one() like any other; the request's slot is itself the
+// pooled IValueTaskSource, so a call allocates nothing in steady state. The CancellationToken
+// cancels the request in flight (io_cancel by key); the request still completes exactly once
+// and the awaiter then sees OperationCanceledException. The token is registered while the slot
+// is still ours (before it is armed) and re-checked after, so a cancel can't fall in between;
+// delivery disposes the registration before the slot can be reused, so a late callback can never
+// reach a newer request.
+using Kaio.Core;
+
+namespace Kaio;
+
+public sealed partial class AioContext
+{
+    /// <summary>
+    /// Reads into <paramref name="buffer"/> at <paramref name="fileOffset"/>, like
+    /// <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
+    /// Each returned <see cref="ValueTask{TResult}"/> must be awaited exactly once.
+    /// </summary>
+    /// <returns>The bytes read (0 at end of file).</returns>
+    /// <exception cref="AioException">At the call: the errno of io_submit (EAGAIN when <see cref="Capacity"/> requests are outstanding, EBADF, EINVAL). From the await: the request's -errno.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    public ValueTask<int> ReadAsync(SafeFileHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var cb = new Iocb { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = fileOffset };
+        return SubmitAwaitable(ref cb, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="buffer"/> at <paramref name="fileOffset"/>, like
+    /// <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>,
+    /// with per-request <paramref name="flags"/> (Dsync for a write that is durable when it completes).
+    /// </summary>
+    /// <returns>The bytes written (the kernel's result: a short write is possible, as with pwrite).</returns>
+    /// <exception cref="AioException">As <see cref="ReadAsync"/>; EOPNOTSUPP for unknown flags.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    public ValueTask<int> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, AioRwFlags flags = AioRwFlags.None, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var cb = Iocb.PrepPwrite(handle, buffer, fileOffset, 0, flags);
+        return SubmitAwaitable(ref cb, cancellationToken);
+    }
+
+    /// <summary>Makes the file durable: fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
+    /// <exception cref="AioException">As <see cref="ReadAsync"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    public ValueTask FlushAsync(SafeFileHandle handle, bool dataOnly = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        var cb = new Iocb { Command = dataOnly ? IocbCommand.Fdsync : IocbCommand.Fsync, Handle = handle };
+        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken);
+        return new ValueTask(slot, slot.VtsVersion);
+    }
+
+    private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken);
+        // No GetResult can have run yet (the ValueTask is not out), so the version is this request's.
+        return new ValueTask<int>(slot, slot.VtsVersion);
+    }
+
+    private RequestSlot SubmitAwaitableSlot(ref Iocb cb, CancellationToken cancellationToken)
+    {
+        if (!TryEnter())
+        {
+            ThrowHelper.ThrowDisposed();
+        }
+
+        RequestSlot? slot;
+        int err;
+        try
+        {
+            err = SubmitOne(ref cb, awaitable: true, cancellationToken, out slot);
+            if (err >= 0)
+            {
+                _engine.Flush();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (err < 0)
+        {
+            ThrowHelper.ThrowAio(-err, $"{cb.Command} refused at submit");
+        }
+
+        return slot!;
+    }
+}

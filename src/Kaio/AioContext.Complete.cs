@@ -1,0 +1,185 @@
+// Design: aio_complete. An engine reports a request's end with Complete(key, res, res2); the
+// CAS into Completed (RequestSlot.TryComplete) is the only gate, so whoever wins among the
+// engine, a duplicate, a stale key, or a cancel, the request is delivered exactly once. Delivery
+// then goes one of three ways:
+//   - the ring (libaio style): unpin, free the tag, publish the event, wake waiters, signal the
+//     eventfd; the budget comes back when the event is reaped (refill_reqs_available);
+//   - an awaiter: unpin, set the value-task source; tag and budget come back in GetResult;
+//   - a user callback: unpin, run it on the thread pool (or the device queue if it blocks),
+//     then free tag and budget.
+// A step that blocks (the fdatasync/fsync behind DSYNC/SYNC on an engine without native flags,
+// or a blocking callback) runs on the device's deferred work queue first (seed 003), never on
+// the engine's reaping thread. Pins and handle references are released only here, at the final
+// completion, never when a cancel is merely requested.
+// fs/aio.c: aio_complete(), refill_reqs_available(); fs/direct-io.c: dio_complete() deferral.
+using System.Diagnostics;
+using Kaio.Core;
+using Kaio.Engines;
+
+namespace Kaio;
+
+public sealed partial class AioContext
+{
+    bool IRequestCompleter.Complete(ulong key, long res, long res2) => CompleteRequest(key, res, res2);
+
+    /// <summary>fs/aio.c: aio_complete(). Called by engines on any thread.</summary>
+    internal bool CompleteRequest(ulong key, long res, long res2)
+    {
+        RequestSlot? slot = SlotAt(RequestSlot.TagOf(key));
+        if (slot is null || !slot.TryComplete(key))
+        {
+            return false; // stale or duplicate: the generation kept it from a newer request
+        }
+
+        slot.Res = res;
+        slot.Res2 = res2;
+        if ((slot.NeedsDeferredSync && res >= 0) || (slot.Callback is not null && slot.CallbackIsBlocking))
+        {
+            DeferredWorkQueue.ForDevice(slot.Device).Queue(slot);
+            return true;
+        }
+
+        Deliver(slot);
+        return true;
+    }
+
+    /// <summary>The blocking step of a deferred completion, on the device's work queue.</summary>
+    internal void RunDeferred(RequestSlot slot)
+    {
+        if (slot.NeedsDeferredSync && slot.Res >= 0)
+        {
+            int rc;
+            do
+            {
+                rc = slot.DeferredSync == IocbCommand.Fsync ? Interop.fsync(slot.Fd) : Interop.fdatasync(slot.Fd);
+            }
+            while (rc < 0 && Interop.LastRes() == -Errno.EINTR);
+
+            if (rc < 0)
+            {
+                // generic_write_sync() failing turns the write's result into its error.
+                slot.Res = Interop.LastRes();
+            }
+        }
+
+        Deliver(slot);
+    }
+
+    private void Deliver(RequestSlot slot)
+    {
+        AssertNotFree(slot);
+        var ev = new IoEvent(slot.Data, slot.Key, slot.Res, slot.Res2);
+        if (slot.IsAwaitable)
+        {
+            CancellationTokenRegistration registration = slot.TokenRegistration;
+            slot.TokenRegistration = default;
+            // Dispose waits for a running token callback; ours never blocks on this request
+            // (TryCancel sees Completed and returns), so this cannot deadlock.
+            registration.Dispose();
+            slot.Unpin();
+            int result = (int)Math.Clamp(slot.Res, int.MinValue, int.MaxValue);
+            slot.SetAwaitResult(result); // after this the awaiter may free the slot at once
+            DeliveredOne();
+            return;
+        }
+
+        IIoCompletionCallback? callback = slot.Callback;
+        if (callback is not null)
+        {
+            if (slot.CallbackIsBlocking)
+            {
+                // Already on the device's work queue (RunDeferred): run it here.
+                FinishCallback(slot, callback, ev);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(slot, preferLocal: false);
+            }
+
+            return;
+        }
+
+        SafeHandle? eventFd = slot.EventFdRef;
+        slot.EventFdRef = null;
+        slot.Unpin();
+        FreeSlot(slot);
+        // Publish after the tag is free: the budget (returned when this event is reaped) must
+        // never run ahead of the tags, or a submit could hold budget and find no tag.
+        _ring.Enqueue(ev);
+        WakeWaiters();
+        if (eventFd is not null)
+        {
+            SignalEventFd(eventFd);
+            eventFd.DangerousRelease();
+        }
+
+        DeliveredOne();
+    }
+
+    /// <summary>Runs a non-blocking user callback (thread-pool work item).</summary>
+    internal void RunCallback(RequestSlot slot)
+    {
+        IIoCompletionCallback callback = slot.Callback!;
+        FinishCallback(slot, callback, new IoEvent(slot.Data, slot.Key, slot.Res, slot.Res2));
+    }
+
+    private void FinishCallback(RequestSlot slot, IIoCompletionCallback callback, IoEvent ev)
+    {
+        SafeHandle? eventFd = slot.EventFdRef;
+        slot.EventFdRef = null;
+        slot.Unpin();
+        try
+        {
+            callback.OnCompleted(in ev);
+        }
+        finally
+        {
+            FreeSlot(slot);
+            _reqs.Put(1);
+            if (eventFd is not null)
+            {
+                SignalEventFd(eventFd);
+                eventFd.DangerousRelease();
+            }
+
+            DeliveredOne();
+        }
+    }
+
+    /// <summary>GetResult of an awaited request: the slot goes back to the pool with its budget.</summary>
+    internal void ReturnAwaitedSlot(RequestSlot slot)
+    {
+        slot.ResetAwait();
+        slot.Token = default;
+        FreeSlot(slot);
+        _reqs.Put(1);
+    }
+
+    private void FreeSlot(RequestSlot slot)
+    {
+        int tag = slot.Tag;
+        slot.Release();
+        _tags.Free(tag);
+    }
+
+    private void DeliveredOne()
+    {
+        InflightAdd(-1);
+        // Interlocked above is a full fence: pairs with teardown's publish-then-read of
+        // _drainSignal and the in-flight sum (Dekker).
+        Volatile.Read(ref _drainSignal)?.TrySetResult();
+    }
+
+    private static unsafe void SignalEventFd(SafeHandle eventFd)
+    {
+        ulong one = 1;
+        nint rc;
+        do
+        {
+            rc = Interop.write((int)eventFd.DangerousGetHandle(), &one, sizeof(ulong));
+        }
+        while (rc < 0 && Interop.LastRes() == -Errno.EINTR);
+
+        Debug.Assert(rc == sizeof(ulong) || rc < 0);
+    }
+}

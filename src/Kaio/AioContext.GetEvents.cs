@@ -1,0 +1,262 @@
+// Design: io_getevents. Reaps events from the completion ring into the caller's span; waits
+// (without a lost wake-up) until at least minNr have been read, the timeout passes, or the
+// context is destroyed. Reaping returns the events' budget (refill_reqs_available).
+// Wake-up protocol (Dekker): a waiter increments _waiters, then re-checks the ring under
+// _waitLock before sleeping; a producer publishes its event (a CAS, a full fence), then reads
+// _waiters and, if non-zero, pulses under the same lock. Either the waiter sees the event or the
+// producer sees the waiter. Async waiters publish a TaskCompletionSource the same way.
+// fs/aio.c: SYSCALL_DEFINE5(io_getevents), read_events(), aio_read_events(), aio_read_events_ring().
+using System.Diagnostics;
+using Kaio.Core;
+using Kaio.Engines;
+
+namespace Kaio;
+
+public sealed partial class AioContext
+{
+    /// <summary>
+    /// io_getevents(2): reads between <paramref name="minNr"/> and <paramref name="events"/>.Length
+    /// completion events.
+    /// </summary>
+    /// <param name="minNr">Wait until at least this many events were read (0: do not wait).</param>
+    /// <param name="events">Where the events go; its length is <c>nr</c>.</param>
+    /// <param name="timeout">How long to wait; null waits without limit; <see cref="TimeSpan.Zero"/> only polls.</param>
+    /// <returns>The number of events read; fewer than <paramref name="minNr"/> only when the timeout passed or the context was destroyed while waiting.</returns>
+    /// <exception cref="AioException">EINVAL: <paramref name="minNr"/> is negative or greater than <paramref name="events"/>.Length, or the timeout is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The context was destroyed before the call, or while waiting with no event read (the kernel's EINVAL).</exception>
+    public int GetEvents(int minNr, Span<IoEvent> events, TimeSpan? timeout)
+    {
+        long deadline = CheckGetEventsArgs(minNr, events.Length, timeout);
+        if (!TryEnter())
+        {
+            ThrowHelper.ThrowDisposed();
+        }
+
+        try
+        {
+            int n = 0;
+            while (true)
+            {
+                n += ReadEvents(events[n..]);
+                if (n >= minNr || n == events.Length)
+                {
+                    return n;
+                }
+
+                if (IsDisposed)
+                {
+                    return n > 0 ? n : ThrowDisposedInt();
+                }
+
+                int waitMs = RemainingMs(deadline);
+                if (waitMs == 0)
+                {
+                    return n;
+                }
+
+                lock (_waitLock)
+                {
+                    Interlocked.Increment(ref _waiters);
+                    try
+                    {
+                        // Re-check after announcing ourselves (pairs with WakeWaiters' read of _waiters).
+                        if (_ring.Count == 0 && !IsDisposed)
+                        {
+                            Monitor.Wait(_waitLock, waitMs);
+                        }
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _waiters);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// The async twin of <see cref="GetEvents"/>: completes without blocking a thread. Completes
+    /// synchronously (without allocating) when enough events are already there.
+    /// </summary>
+    /// <exception cref="AioException">EINVAL, as <see cref="GetEvents"/>.</exception>
+    /// <exception cref="ObjectDisposedException">As <see cref="GetEvents"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    public ValueTask<int> GetEventsAsync(int minNr, Memory<IoEvent> events, TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        long deadline = CheckGetEventsArgs(minNr, events.Length, timeout);
+        if (!TryEnter())
+        {
+            ThrowHelper.ThrowDisposed();
+        }
+
+        int n;
+        try
+        {
+            n = ReadEvents(events.Span);
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (n >= minNr || n == events.Length || RemainingMs(deadline) == 0)
+        {
+            return new ValueTask<int>(n);
+        }
+
+        return GetEventsSlowAsync(minNr, events, n, deadline, cancellationToken);
+    }
+
+    private async ValueTask<int> GetEventsSlowAsync(int minNr, Memory<IoEvent> events, int n, long deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource signal = PublishAsyncSignal();
+            if (!TryEnter())
+            {
+                return n > 0 ? n : ThrowDisposedInt();
+            }
+
+            try
+            {
+                n += ReadEvents(events.Span[n..]);
+            }
+            finally
+            {
+                Exit();
+            }
+
+            if (n >= minNr || n == events.Length)
+            {
+                return n;
+            }
+
+            if (IsDisposed)
+            {
+                return n > 0 ? n : ThrowDisposedInt();
+            }
+
+            int waitMs = RemainingMs(deadline);
+            if (waitMs == 0)
+            {
+                return n;
+            }
+
+            try
+            {
+                await signal.Task.WaitAsync(waitMs == Timeout.Infinite ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(waitMs), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Loop once more: read what arrived, then the deadline check returns.
+            }
+        }
+    }
+
+    private TaskCompletionSource PublishAsyncSignal()
+    {
+        TaskCompletionSource? current = Volatile.Read(ref _asyncSignal);
+        if (current is not null && !current.Task.IsCompleted)
+        {
+            return current;
+        }
+
+        var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Full fence (CAS): pairs with WakeWaiters' read of _asyncSignal after publishing an event.
+        TaskCompletionSource? seen = Interlocked.CompareExchange(ref _asyncSignal, fresh, current);
+        return seen == current ? fresh : seen!;
+    }
+
+    /// <summary>fs/aio.c: aio_read_events_ring(). Moves events to <paramref name="into"/> and returns their budget.</summary>
+    private int ReadEvents(Span<IoEvent> into)
+    {
+        if ((_features & EngineFeatures.ReapOnCaller) != 0 && _ring.Count < into.Length)
+        {
+            _engine.TryReap();
+        }
+
+        int n = 0;
+        while (n < into.Length && _ring.TryDequeue(out IoEvent ev))
+        {
+            into[n++] = ev;
+        }
+
+        if (n > 0)
+        {
+            _reqs.Put(n); // refill_reqs_available()
+        }
+
+        return n;
+    }
+
+    /// <summary>Wakes sync and async waiters after an event was published (or at teardown).</summary>
+    private void WakeWaiters()
+    {
+        // Reads after the ring's CAS (a full fence): pairs with the waiters' increment-then-check.
+        if (Volatile.Read(ref _waiters) != 0)
+        {
+            lock (_waitLock)
+            {
+                Monitor.PulseAll(_waitLock);
+            }
+        }
+
+        TaskCompletionSource? signal = Volatile.Read(ref _asyncSignal);
+        if (signal is not null && Interlocked.CompareExchange(ref _asyncSignal, null, signal) == signal)
+        {
+            signal.TrySetResult();
+        }
+    }
+
+    private static long CheckGetEventsArgs(int minNr, int nr, TimeSpan? timeout)
+    {
+        // fs/aio.c: do_io_getevents(): "if (likely(min_nr <= nr && min_nr >= 0))", else -EINVAL;
+        // a timespec with negative fields is -EINVAL.
+        if (minNr < 0 || minNr > nr)
+        {
+            ThrowHelper.ThrowAio(Errno.EINVAL, $"io_getevents: minNr {minNr} must be between 0 and nr ({nr})");
+        }
+
+        if (timeout is null)
+        {
+            return long.MaxValue;
+        }
+
+        if (timeout.Value < TimeSpan.Zero)
+        {
+            ThrowHelper.ThrowAio(Errno.EINVAL, "io_getevents: negative timeout");
+        }
+
+        long ticks = (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
+        long now = Stopwatch.GetTimestamp();
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
+    }
+
+    /// <summary>Milliseconds left until <paramref name="deadline"/>: Infinite for none, 0 when passed.</summary>
+    private static int RemainingMs(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return Timeout.Infinite;
+        }
+
+        long left = deadline - Stopwatch.GetTimestamp();
+        if (left <= 0)
+        {
+            return 0;
+        }
+
+        double ms = Math.Ceiling(left * 1000.0 / Stopwatch.Frequency);
+        return (int)Math.Min(ms, int.MaxValue - 1);
+    }
+
+    private static int ThrowDisposedInt()
+    {
+        ThrowHelper.ThrowDisposed();
+        return 0;
+    }
+}

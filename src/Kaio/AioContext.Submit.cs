@@ -1,0 +1,368 @@
+// Design: io_submit. Each iocb goes through the kernel's io_submit_one() in the kernel's order:
+// field checks (EINVAL), the slot budget (EAGAIN), the file (EBADF), the eventfd (EBADF), the
+// opcode (EINVAL), then the command's own checks (aio_prep_rw, aio_fsync, aio_poll). An accepted
+// request holds a reference on its handles and pins on its buffers until its final completion.
+// The batch is handed to the engine with one Flush (io_uring: one io_uring_enter).
+// Threading: any number of submitters at once; each holds a user reference for the call, so a
+// racing Dispose waits for it and every request it accepted is completed, never lost.
+// fs/aio.c: SYSCALL_DEFINE3(io_submit), io_submit_one(), __io_submit_one(), aio_prep_rw().
+using System.Runtime.InteropServices;
+using Kaio.Core;
+using Kaio.Engines;
+
+namespace Kaio;
+
+public sealed partial class AioContext
+{
+    /// <summary>The most vectors one request may carry (<c>UIO_MAXIOV</c>).</summary>
+    public const int MaxVectors = 1024;
+
+    private const AioRwFlags KnownRwFlags = AioRwFlags.HiPri | AioRwFlags.Dsync | AioRwFlags.Sync | AioRwFlags.NoWait | AioRwFlags.Append;
+
+    /// <summary>
+    /// io_submit(2): queues <paramref name="iocbs"/> in order and writes each accepted one's
+    /// <see cref="Iocb.Key"/>. Stops at the first refusal.
+    /// </summary>
+    /// <returns>The number accepted (0 for an empty span). Each accepted request yields exactly one event.</returns>
+    /// <exception cref="ObjectDisposedException">The context is disposed (the kernel's EINVAL).</exception>
+    /// <exception cref="AioException">
+    /// Thrown only when the first iocb is refused, with the errno of that refusal:
+    /// EAGAIN — the context is full (Capacity requests outstanding);
+    /// EBADF — no handle, a closed or invalid handle, a read on a handle not open for reading or a write on one not open for writing, or a bad <see cref="Iocb.EventFd"/>;
+    /// EINVAL — an unknown command, a negative offset, an offset plus length that overflows, more than <see cref="MaxVectors"/> vectors,
+    /// Buffer/Buffers/Offset/RwFlags set on Fsync, Fdsync or Poll, Buffers set on Pread/Pwrite or Buffer on Preadv/Pwritev;
+    /// EOPNOTSUPP — unknown <see cref="AioRwFlags"/> bits.
+    /// A later refusal ends the batch and is not reported; submit it again to see its error.
+    /// </exception>
+    public int Submit(Span<Iocb> iocbs)
+    {
+        if (!TryEnter())
+        {
+            ThrowHelper.ThrowDisposed();
+        }
+
+        int accepted = 0;
+        int err = 0;
+        try
+        {
+            for (; accepted < iocbs.Length; accepted++)
+            {
+                err = SubmitOne(ref iocbs[accepted], awaitable: false, default, out _);
+                if (err < 0)
+                {
+                    break;
+                }
+            }
+
+            if (accepted > 0)
+            {
+                _engine.Flush();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (accepted == 0 && err < 0)
+        {
+            ThrowHelper.ThrowAio(-err, $"io_submit: {iocbs[0].Command} refused");
+        }
+
+        return accepted;
+    }
+
+    /// <summary>
+    /// fs/aio.c: io_submit_one(). Returns 0 when accepted (slot set), else -errno. The caller
+    /// holds a user reference.
+    /// </summary>
+    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, CancellationToken token, out RequestSlot? accepted)
+    {
+        accepted = null;
+        IocbCommand cmd = cb.Command;
+        bool isRw = cmd is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
+
+        // io_submit_one(): fields that cannot be valid whatever the file (aio_nbytes overflow).
+        if (isRw && cb.Offset < 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        // get_reqs_available(): never blocks; a full context refuses.
+        if (!_reqs.TryGet())
+        {
+            return -Errno.EAGAIN;
+        }
+
+        SafeHandle? handle = null;
+        SafeHandle? eventFd = null;
+        int res = 0;
+        try
+        {
+            int fd = -1;
+            HandleInfo? info = null;
+            if (cmd != IocbCommand.Noop)
+            {
+                // __io_submit_one(): fget(aio_fildes) → EBADF.
+                res = AddRefHandle(cb.Handle, out handle, out fd);
+                if (res < 0)
+                {
+                    return res;
+                }
+            }
+
+            if (cb.EventFd is not null)
+            {
+                // IOCB_FLAG_RESFD: eventfd_ctx_fdget(aio_resfd) → EBADF.
+                res = AddRefHandle(cb.EventFd, out eventFd, out int efd);
+                if (res < 0)
+                {
+                    return res;
+                }
+
+                res = _handles.Get(eventFd!, efd, out _);
+                if (res < 0)
+                {
+                    return res;
+                }
+            }
+
+            res = CheckCommand(ref cb, cmd, isRw);
+            if (res < 0)
+            {
+                return res;
+            }
+
+            // aio_prep_rw(): "req->ki_flags &= ~IOCB_HIPRI; /* no one is going to poll for this I/O */".
+            AioRwFlags engineFlags = cb.RwFlags & ~AioRwFlags.HiPri;
+            bool deferSync = false;
+            IocbCommand deferredSync = default;
+            if (isRw)
+            {
+                // aio_read()/aio_write(): FMODE_READ / FMODE_WRITE → EBADF.
+                res = _handles.Get(handle!, fd, out info);
+                if (res < 0)
+                {
+                    return res;
+                }
+
+                bool writes = cmd is IocbCommand.Pwrite or IocbCommand.Pwritev;
+                if (writes ? !info!.CanWrite : !info!.CanRead)
+                {
+                    return -Errno.EBADF;
+                }
+
+                if (writes && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
+                {
+                    // The engine cannot make the write durable itself: do it in a deferred
+                    // completion on the device's work queue (seed 003).
+                    deferSync = true;
+                    deferredSync = (engineFlags & AioRwFlags.Sync) != 0 ? IocbCommand.Fsync : IocbCommand.Fdsync;
+                    engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
+                }
+            }
+
+            if (cb.Callback is not null && cb.CallbackIsBlocking && cmd != IocbCommand.Noop)
+            {
+                info ??= GetInfoOrNull(handle!, fd);
+            }
+
+            ulong device = 0;
+            if (deferSync || (cb.Callback is not null && cb.CallbackIsBlocking))
+            {
+                if (info is not null && HandleInfoCache.GetDevice(info, out device) < 0)
+                {
+                    device = 0;
+                }
+            }
+
+            // aio_get_req(): a tag names the slot; the budget guarantees one is free.
+            if (!_tags.TryAlloc(out int tag))
+            {
+                System.Diagnostics.Debug.Fail("tag pool empty with budget available");
+                return -Errno.EAGAIN;
+            }
+
+            RequestSlot slot = SlotForNewTag(tag);
+            slot.Command = cmd;
+            slot.Fd = fd;
+            slot.Offset = cb.Offset;
+            slot.RwFlags = engineFlags;
+            slot.PollEvents = cb.PollEvents;
+            slot.Priority = cb.Priority;
+            slot.Data = cb.Data;
+            slot.HandleRef = handle;
+            slot.EventFdRef = eventFd;
+            slot.Callback = cb.Callback;
+            slot.CallbackIsBlocking = cb.CallbackIsBlocking;
+            slot.IsAwaitable = awaitable;
+            slot.NeedsDeferredSync = deferSync;
+            slot.DeferredSync = deferredSync;
+            slot.Device = device;
+            slot.Token = token;
+            slot.Res = 0;
+            slot.Res2 = 0;
+            handle = null;  // owned by the slot from here; released at final completion
+            eventFd = null;
+            switch (cmd)
+            {
+                case IocbCommand.Pread:
+                case IocbCommand.Pwrite:
+                    slot.Pin(cb.Buffer);
+                    slot.TotalLength = cb.Buffer.Length;
+                    break;
+                case IocbCommand.Preadv:
+                case IocbCommand.Pwritev:
+                    slot.PinVectors(cb.Buffers.Span);
+                    break;
+                default:
+                    slot.TotalLength = 0;
+                    break;
+            }
+
+            if (isRw && slot.TotalLength > long.MaxValue - cb.Offset)
+            {
+                // rw_verify_area(): pos + count overflows loff_t → EINVAL.
+                slot.Unpin();
+                _tags.Free(tag);
+                return -Errno.EINVAL;
+            }
+
+            if (awaitable && token.CanBeCanceled)
+            {
+                // Registered while the slot is still ours; a callback that fires before Arm sees
+                // the old generation and does nothing, so the token is re-checked after Arm.
+                slot.TokenRegistration = token.UnsafeRegister(s_cancelFromToken, slot);
+            }
+
+            InflightAdd(1);
+            cb.Key = slot.Arm();
+            accepted = slot;
+            if (awaitable && token.IsCancellationRequested)
+            {
+                slot.TryCancel(cb.Key);
+            }
+
+            if (cmd == IocbCommand.Noop)
+            {
+                // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine.
+                CompleteRequest(slot.Key, 0, 0);
+                return 0;
+            }
+
+            res = _engine.Submit(slot);
+            if (res < 0)
+            {
+                // The engine refused without completing: undo as if never accepted.
+                accepted = null;
+                slot.TokenRegistration.Dispose();
+                slot.TokenRegistration = default;
+                slot.Unpin();
+                slot.Disarm();
+                _tags.Free(tag);
+                InflightAdd(-1);
+                return res;
+            }
+
+            return 0;
+        }
+        finally
+        {
+            if (res < 0 || accepted is null)
+            {
+                handle?.DangerousRelease();
+                eventFd?.DangerousRelease();
+                if (accepted is null)
+                {
+                    _reqs.Put(1);
+                }
+            }
+        }
+    }
+
+    private HandleInfo? GetInfoOrNull(SafeHandle handle, int fd) => _handles.Get(handle, fd, out HandleInfo? info) < 0 ? null : info;
+
+    /// <summary>The command's own argument checks: aio_prep_rw(), aio_fsync(), aio_poll(), and the opcode switch.</summary>
+    private static int CheckCommand(ref Iocb cb, IocbCommand cmd, bool isRw)
+    {
+        switch (cmd)
+        {
+            case IocbCommand.Pread:
+            case IocbCommand.Pwrite:
+                if (!cb.Buffers.IsEmpty)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                break;
+            case IocbCommand.Preadv:
+            case IocbCommand.Pwritev:
+                // import_iovec(): nr_segs > UIO_MAXIOV → EINVAL.
+                if (!cb.Buffer.IsEmpty || cb.Buffers.Length > MaxVectors)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                break;
+            case IocbCommand.Fsync:
+            case IocbCommand.Fdsync:
+            case IocbCommand.Poll:
+                // aio_fsync() / aio_poll(): aio_buf, aio_offset, aio_nbytes and aio_rw_flags must be 0.
+                if (!cb.Buffer.IsEmpty || !cb.Buffers.IsEmpty || cb.Offset != 0 || cb.RwFlags != AioRwFlags.None)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                break;
+            case IocbCommand.Noop:
+                break;
+            default:
+                return -Errno.EINVAL; // "invalid aio operation"
+        }
+
+        // kiocb_set_rw_flags(): unknown RWF_* bits → EOPNOTSUPP.
+        if (isRw && (cb.RwFlags & ~KnownRwFlags) != 0)
+        {
+            return -Errno.EOPNOTSUPP;
+        }
+
+        return 0;
+    }
+
+    /// <summary>References an open handle for the life of a request; EBADF when it is not usable.</summary>
+    private static int AddRefHandle(SafeHandle? handle, out SafeHandle? referenced, out int fd)
+    {
+        referenced = null;
+        fd = -1;
+        if (handle is null || handle.IsInvalid || handle.IsClosed)
+        {
+            return -Errno.EBADF;
+        }
+
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -Errno.EBADF;
+        }
+
+        if (!added)
+        {
+            return -Errno.EBADF;
+        }
+
+        long raw = handle.DangerousGetHandle();
+        if (raw < 0 || raw > int.MaxValue)
+        {
+            handle.DangerousRelease();
+            return -Errno.EBADF;
+        }
+
+        referenced = handle;
+        fd = (int)raw;
+        return 0;
+    }
+}
