@@ -1,0 +1,553 @@
+// Design: the Linux native AIO engine — the kernel's own fs/aio.c behind Kaio's core. Each
+// request becomes the struct iocb at its tag in a native array (aio_data = the slot's key); a
+// batch is one io_submit in Flush; completions are read straight from the kernel's event ring
+// (struct aio_ring, mapped into the process at the context id's address), the way fio's
+// userspace_reap does, so reaping costs no system call; an eventfd named in every iocb
+// (IOCB_FLAG_RESFD) wakes the reaper thread when nobody else reaps.
+//
+// It is asynchronous only for O_DIRECT files. On a buffered file io_submit does the whole read
+// or write before it returns (the kernel's aio_read() calls ->read_iter, which completes
+// synchronously for the page cache or blocks on the disk); InlineCompletions counts requests
+// whose event was already in the ring when io_submit returned.
+//
+// Threading contract:
+//  - Submit (many threads) fills the iocb at the slot's tag and queues the tag, under _submitLock.
+//  - Flush (many threads) takes queued tags in chunks under _submitLock and calls io_submit
+//    outside it. Each slot's EngineInt follows Queued → Submitting → InKernel (or Failed).
+//  - Cancel (the core's cancel callback): a request still Queued is marked CancelledQueued and
+//    completed by Flush with -ECANCELED instead of being submitted (it had not started, so it is
+//    cancelled for sure). A Poll in the kernel gets io_cancel; its event then arrives with
+//    res 0 and is reported as -ECANCELED. Reads and writes cannot be stopped by the kernel's
+//    AIO (io_cancel answers EINVAL): they finish with their real result.
+//  - The event ring is consumed by one thread at a time under _reapLock: the reaper thread
+//    blocking, TryReap (the caller's GetEvents) only trying.
+//  - Dispose (teardown, after every request completed): stop the reaper, io_destroy, close the
+//    eventfd, free the iocb array.
+// fs/aio.c: io_setup(), io_submit_one(), aio_read_events_ring(), io_cancel(), io_destroy().
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Kaio.Core;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kaio.Engines.LinuxAio;
+
+internal sealed unsafe partial class LinuxAioEngine : AioEngine
+{
+    // slot.EngineInt while the request belongs to this engine: the request's generation (low 28
+    // bits) << 4 | one of these states, so that a late write meant for a finished request can
+    // never land on the next request in the same slot (every change is a CAS on the stamped value,
+    // or happens under _submitLock while the request is known to be Queued).
+    private const int StateMask = 0xF;
+    private const int Queued = 0;
+    private const int Submitting = 1;
+    private const int InKernel = 2;
+    private const int CancelledQueued = 3;
+    private const int CancelIssued = 4;
+    private const int Failed = 5;
+
+    private const int SubmitChunk = 128;
+
+    private readonly ulong _ctx;                  // aio_context_t: also the address of the kernel's aio_ring
+    private readonly Interop.aio_ring* _ring;     // null when the ring is not one we can read (then io_getevents)
+    private readonly Interop.io_event* _events;   // the ring's event array
+    private readonly Interop.iocb* _iocbs;        // one per tag; NativeMemory.AlignedAlloc, freed in Dispose
+    private readonly RequestSlot?[] _slots;       // tag → slot; written by Submit before the tag is queued
+    private readonly int _capacity;
+    private readonly SafeFileHandle _eventFd;
+    private readonly int _eventFdNumber;
+
+    // ---- Submission queue (tags waiting for io_submit): guarded by _submitLock. ----
+    private readonly Lock _submitLock = new();
+    private readonly int[] _queue;
+    private int _queueHead;
+    private int _queueCount;
+
+    // ---- Reaping: the ring head and dispatch loop are guarded by _reapLock. ----
+    private readonly Lock _reapLock = new();
+    private readonly Thread _reaper;
+    private int _stopping;                        // 1 once Dispose asked the reaper to leave: Volatile
+
+    private long _inlineCompletions;              // Interlocked by Flush; diagnostics
+    private long _submitCalls;                    // Interlocked by Flush; diagnostics
+
+    /// <summary>io_setup for <paramref name="capacity"/> requests in flight.</summary>
+    /// <exception cref="AioException">
+    /// Linux AIO cannot work here (the message says why); EAGAIN when io_setup is refused because
+    /// the system-wide <c>fs.aio-max-nr</c> would be exceeded.
+    /// </exception>
+    public LinuxAioEngine(IRequestCompleter completer, int capacity)
+        : base(completer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        if (!TryProbe(out string reason))
+        {
+            throw new AioException(s_probe.Value.Errno, reason);
+        }
+
+        _capacity = capacity;
+        _slots = new RequestSlot?[capacity];
+        _queue = new int[capacity];
+
+        ulong ctx = 0;
+        if (Interop.io_setup((uint)capacity, &ctx) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new AioException(errno, errno == Errno.EAGAIN
+                ? "io_setup: refused, the system-wide limit fs.aio-max-nr (" + ReadSysctl("/proc/sys/fs/aio-max-nr")
+                    + ") would be exceeded (fs.aio-nr = " + ReadSysctl("/proc/sys/fs/aio-nr") + ")"
+                : "io_setup failed");
+        }
+
+        _ctx = ctx;
+        int efd = -1;
+        try
+        {
+            efd = Interop.eventfd(0, Interop.EFD_CLOEXEC);
+            if (efd < 0)
+            {
+                throw new AioException(Marshal.GetLastPInvokeError(), "eventfd failed");
+            }
+
+            _eventFd = new SafeFileHandle(efd, ownsHandle: true);
+            _eventFdNumber = efd;
+
+            var ring = (Interop.aio_ring*)ctx;
+            if (ring->magic == Interop.AIO_RING_MAGIC && ring->incompat_features == Interop.AIO_RING_INCOMPAT_FEATURES
+                && ring->header_length == sizeof(Interop.aio_ring))
+            {
+                _ring = ring;
+                _events = (Interop.io_event*)((byte*)ring + sizeof(Interop.aio_ring));
+            }
+
+            _iocbs = (Interop.iocb*)NativeMemory.AlignedAlloc((nuint)capacity * (nuint)sizeof(Interop.iocb), 64);
+            new Span<byte>(_iocbs, capacity * sizeof(Interop.iocb)).Clear();
+
+            _reaper = new Thread(ReaperLoop) { IsBackground = true, Name = "Kaio Linux AIO reaper" };
+            _reaper.UnsafeStart();
+        }
+        catch
+        {
+            NativeMemory.AlignedFree(_iocbs);
+            if (_eventFd is not null)
+            {
+                _eventFd.Dispose();
+            }
+            else if (efd >= 0)
+            {
+                _ = Interop.close(efd);
+            }
+
+            _ = Interop.io_destroy(ctx);
+            throw;
+        }
+    }
+
+    public override AioEngineKind Kind => AioEngineKind.LinuxAio;
+
+    /// <summary>
+    /// RWF_DSYNC/RWF_SYNC travel in aio_rw_flags and the kernel makes the write durable before it
+    /// completes. Reads and writes in flight cannot be cancelled (only Poll can).
+    /// </summary>
+    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
+
+    /// <summary>Requests whose event was already in the ring when io_submit returned: io_submit did the I/O (buffered files).</summary>
+    internal long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
+
+    /// <summary>io_submit calls made.</summary>
+    internal long SubmitCalls => Interlocked.Read(ref _submitCalls);
+
+    /// <summary>True when completions are read from the mapped event ring (no system call per reap).</summary>
+    internal bool ReapsInUserSpace => _ring != null;
+
+    public override int Submit(RequestSlot slot)
+    {
+        int tag = slot.Tag;
+        if ((uint)tag >= (uint)_capacity)
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (slot.Command == IocbCommand.Noop)
+        {
+            // IOCB_CMD_NOOP is refused by the kernel (EINVAL); Kaio's Noop completes at once with 0.
+            Completer.Complete(slot.Key, 0, 0);
+            return 0;
+        }
+
+        Interop.iocb* cb = &_iocbs[tag];
+        *cb = default;
+        cb->aio_data = slot.Key;
+        cb->aio_fildes = (uint)slot.Fd;
+        cb->aio_flags = Interop.IOCB_FLAG_RESFD;
+        cb->aio_resfd = (uint)_eventFdNumber;
+        if (slot.Priority != 0)
+        {
+            cb->aio_flags |= Interop.IOCB_FLAG_IOPRIO;
+            cb->aio_reqprio = (short)slot.Priority;
+        }
+
+        switch (slot.Command)
+        {
+            case IocbCommand.Pread:
+            case IocbCommand.Pwrite:
+                cb->aio_lio_opcode = slot.Command == IocbCommand.Pread ? Interop.IOCB_CMD_PREAD : Interop.IOCB_CMD_PWRITE;
+                cb->aio_buf = (ulong)slot.Buffer;
+                cb->aio_nbytes = (ulong)slot.Length;
+                cb->aio_offset = slot.Offset;
+                cb->aio_rw_flags = (int)slot.RwFlags;
+                break;
+            case IocbCommand.Preadv:
+            case IocbCommand.Pwritev:
+                cb->aio_lio_opcode = slot.Command == IocbCommand.Preadv ? Interop.IOCB_CMD_PREADV : Interop.IOCB_CMD_PWRITEV;
+                cb->aio_buf = (ulong)slot.Iovecs;
+                cb->aio_nbytes = (ulong)slot.IovecCount;
+                cb->aio_offset = slot.Offset;
+                cb->aio_rw_flags = (int)slot.RwFlags;
+                break;
+            case IocbCommand.Fsync:
+                cb->aio_lio_opcode = Interop.IOCB_CMD_FSYNC;
+                break;
+            case IocbCommand.Fdsync:
+                cb->aio_lio_opcode = Interop.IOCB_CMD_FDSYNC;
+                break;
+            case IocbCommand.Poll:
+                cb->aio_lio_opcode = Interop.IOCB_CMD_POLL;
+                cb->aio_buf = (ushort)slot.PollEvents; // aio_poll(): the events are in aio_buf
+                break;
+            default:
+                return -Errno.EINVAL;
+        }
+
+        lock (_submitLock)
+        {
+            _slots[tag] = slot;
+            slot.EngineInt = Stamp(slot, Queued);
+            // Under the lock, before the tag is queued: a cancel asked already runs Cancel() here
+            // (the lock is reentrant) and finds the request Queued; one asked from another thread
+            // waits for the lock. False means completed: impossible before it is queued.
+            bool registered = slot.TrySetCancelCallback();
+            Debug.Assert(registered);
+            Debug.Assert(_queueCount < _queue.Length);
+            _queue[(_queueHead + _queueCount) % _queue.Length] = tag;
+            _queueCount++;
+        }
+
+        return 0;
+    }
+
+    public override void Flush()
+    {
+        Interop.iocb** batch = stackalloc Interop.iocb*[SubmitChunk];
+        int* tags = stackalloc int[SubmitChunk];
+        int* stamps = stackalloc int[SubmitChunk];
+        while (true)
+        {
+            int n = 0;
+            int cancelled = 0;
+            lock (_submitLock)
+            {
+                while (_queueCount > 0 && n + cancelled < SubmitChunk)
+                {
+                    int tag = _queue[_queueHead];
+                    _queueHead = (_queueHead + 1) % _queue.Length;
+                    _queueCount--;
+                    RequestSlot slot = _slots[tag]!;
+                    if ((slot.EngineInt & StateMask) == CancelledQueued)
+                    {
+                        // Completed below, outside the lock, after the ones to submit.
+                        tags[SubmitChunk - 1 - cancelled++] = tag;
+                        continue;
+                    }
+
+                    slot.EngineInt = stamps[n] = Stamp(slot, Submitting);
+                    tags[n] = tag;
+                    batch[n++] = &_iocbs[tag];
+                }
+            }
+
+            if (n == 0 && cancelled == 0)
+            {
+                return;
+            }
+
+            SubmitBatch(batch, tags, stamps, n);
+            for (int i = 0; i < cancelled; i++)
+            {
+                // Never reached the kernel: the cancel wins for sure.
+                RequestSlot slot = _slots[tags[SubmitChunk - 1 - i]]!;
+                Completer.Complete(slot.Key, -Errno.ECANCELED, 0);
+            }
+        }
+    }
+
+    /// <summary>io_submit for <paramref name="n"/> iocbs; a refused iocb completes with the refusal's errno.</summary>
+    private void SubmitBatch(Interop.iocb** batch, int* tags, int* stamps, int n)
+    {
+        int done = 0;
+        int again = 0;
+        while (done < n)
+        {
+            uint tailBefore = _ring != null ? Volatile.Read(ref _ring->tail) : 0; // acquire: as in ReapLocked
+            long ret = Interop.io_submit(_ctx, n - done, batch + done);
+            // Pairs with nothing: a diagnostics counter read with Interlocked.Read.
+            Interlocked.Increment(ref _submitCalls);
+            if (ret > 0)
+            {
+                if (_ring != null)
+                {
+                    uint tailAfter = Volatile.Read(ref _ring->tail); // acquire: as in ReapLocked
+                    uint completed = (tailAfter + _ring->nr - tailBefore) % _ring->nr;
+                    // Diagnostics counter, read with Interlocked.Read.
+                    Interlocked.Add(ref _inlineCompletions, Math.Min(completed, (uint)ret));
+                }
+
+                for (long i = 0; i < ret; i++)
+                {
+                    // Submitting → InKernel only for the request we submitted: if it already
+                    // completed and its slot was reused, EngineInt belongs to the next request
+                    // and keeps its value. Full fence: pairs with the acquire spin in Cancel.
+                    RequestSlot submitted = _slots[tags[done + i]]!;
+                    int submitting = stamps[done + i];
+                    _ = Interlocked.CompareExchange(ref submitted.EngineInt, (submitting & ~StateMask) | InKernel, submitting);
+                }
+
+                done += (int)ret;
+                continue;
+            }
+
+            int errno = ret == 0 ? Errno.EAGAIN : Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (errno == Errno.EAGAIN && again++ < 100)
+            {
+                // The kernel is short of request slots: events we have not reaped yet still hold
+                // them (refill_reqs_available). Reap, then retry.
+                _ = TryReap();
+                Thread.Yield();
+                continue;
+            }
+
+            // io_submit_one() refused the first iocb of the rest (EBADF, EINVAL, EOPNOTSUPP...):
+            // the kernel never took it, so it completes here with that errno, and the batch goes on.
+            RequestSlot slot = _slots[tags[done]]!;
+            // Release: pairs with the acquire spin in Cancel, which must stop waiting for io_submit
+            // before Complete can finish (Complete waits for a running cancel callback).
+            Volatile.Write(ref slot.EngineInt, (stamps[done] & ~StateMask) | Failed);
+            Completer.Complete(slot.Key, -errno, 0);
+            done++;
+            again = 0;
+        }
+    }
+
+    private static int Stamp(RequestSlot slot, int state) => (int)(RequestSlot.GenerationOf(slot.Key) << 4) | state;
+
+    public override void Cancel(RequestSlot slot)
+    {
+        lock (_submitLock)
+        {
+            if ((slot.EngineInt & StateMask) == Queued)
+            {
+                slot.EngineInt = Stamp(slot, CancelledQueued); // Flush completes it with -ECANCELED
+                return;
+            }
+        }
+
+        if (slot.Command != IocbCommand.Poll)
+        {
+            return; // reads, writes and syncs in the kernel cannot be stopped: they finish with their real result
+        }
+
+        // io_submit of this poll may be in progress on another thread (a poll's io_submit does
+        // not block: aio_poll() only arms a wait queue); wait for it to end so that io_cancel
+        // finds the request. The request cannot complete meanwhile: the core holds it in
+        // Cancelling until this callback returns.
+        SpinWait spin = default;
+        int inKernel = Stamp(slot, InKernel);
+        int state;
+        while ((state = Volatile.Read(ref slot.EngineInt)) == Stamp(slot, Submitting)) // acquire: pairs with SubmitBatch's CAS
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        if (state != inKernel)
+        {
+            return;
+        }
+
+        Interop.io_event result;
+        int ret = Interop.io_cancel(_ctx, &_iocbs[slot.Tag], &result);
+        if (ret == 0 || Marshal.GetLastPInvokeError() == EINPROGRESS)
+        {
+            // The kernel completes the poll through the ring with res 0 (mangle_poll of no
+            // events); the reaper reports it as -ECANCELED. Release: pairs with the reaper's read.
+            Volatile.Write(ref slot.EngineInt, Stamp(slot, CancelIssued));
+        }
+    }
+
+    private const int EINPROGRESS = 115;
+
+    public override bool TryReap()
+    {
+        if (_ring != null)
+        {
+            // Acquire: pairs with the kernel's smp_wmb() before ring->tail = tail in aio_complete().
+            if (Volatile.Read(ref _ring->tail) == Volatile.Read(ref _ring->head))
+            {
+                return false;
+            }
+        }
+
+        if (!_reapLock.TryEnter())
+        {
+            return false;
+        }
+
+        try
+        {
+            return ReapLocked() != 0;
+        }
+        finally
+        {
+            _reapLock.Exit();
+        }
+    }
+
+    /// <summary>Dispatches every event available; returns how many. Caller holds _reapLock.</summary>
+    private int ReapLocked()
+    {
+        Debug.Assert(_reapLock.IsHeldByCurrentThread);
+        if (_ring == null)
+        {
+            return ReapWithGetEvents();
+        }
+
+        int count = 0;
+        uint nr = _ring->nr;
+        uint head = _ring->head; // ours: only the holder of _reapLock writes it
+        while (true)
+        {
+            uint tail = Volatile.Read(ref _ring->tail); // acquire: as in TryReap
+            if (head == tail)
+            {
+                break;
+            }
+
+            do
+            {
+                Interop.io_event* ev = &_events[head];
+                ulong key = ev->data;
+                long res = ev->res;
+                long res2 = ev->res2;
+                head = head + 1 == nr ? 0 : head + 1;
+                Dispatch(key, res, res2);
+                count++;
+            }
+            while (head != tail);
+
+            // Release: the events above were read before the kernel may reuse their entries
+            // (aio_complete checks room against ring->head; refill_reqs_available reads it).
+            Volatile.Write(ref _ring->head, head);
+        }
+
+        return count;
+    }
+
+    private int ReapWithGetEvents()
+    {
+        const int Batch = 64;
+        Interop.io_event* events = stackalloc Interop.io_event[Batch];
+        Interop.timespec zero = default;
+        int count = 0;
+        while (true)
+        {
+            long n = Interop.io_getevents(_ctx, 0, Batch, events, &zero);
+            if (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (n <= 0)
+            {
+                return count;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                Dispatch(events[i].data, events[i].res, events[i].res2);
+            }
+
+            count += (int)n;
+            if (n < Batch)
+            {
+                return count;
+            }
+        }
+    }
+
+    private void Dispatch(ulong key, long res, long res2)
+    {
+        RequestSlot? slot = _slots[RequestSlot.TagOf(key)];
+        // A cancelled poll arrives with res 0 (no events); Kaio reports a cancelled request as
+        // -ECANCELED. Acquire: pairs with the release in Cancel.
+        if (res == 0 && slot is not null && slot.Key == key && Volatile.Read(ref slot.EngineInt) == Stamp(slot, CancelIssued))
+        {
+            res = -Errno.ECANCELED;
+        }
+
+        Completer.Complete(key, res, res2);
+    }
+
+    private void ReaperLoop()
+    {
+        long counter;
+        while (true)
+        {
+            lock (_reapLock)
+            {
+                _ = ReapLocked();
+            }
+
+            // Acquire: pairs with the release in Dispose.
+            if (Volatile.Read(ref _stopping) != 0)
+            {
+                return;
+            }
+
+            // The kernel adds 1 per completed request (IOCB_FLAG_RESFD); read() waits for a
+            // non-zero count and resets it, so an event posted after the reap above is not missed.
+            nint ret = Interop.read(_eventFdNumber, &counter, sizeof(long));
+            if (ret < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR)
+                {
+                    Environment.FailFast("Kaio: Linux AIO reaper read(eventfd) failed: " + Errno.Name(errno));
+                }
+            }
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (!disposing)
+        {
+            return;
+        }
+
+        Debug.Assert(Thread.CurrentThread != _reaper, "teardown never runs on the reaping thread");
+        Volatile.Write(ref _stopping, 1); // release: pairs with the acquire read in ReaperLoop
+        long one = 1;
+        _ = Interop.write(_eventFdNumber, &one, sizeof(long));
+        _reaper.Join();
+
+        // Every request completed, so io_destroy does not wait; after it the kernel holds nothing
+        // of ours: the iocbs (copied at io_submit) and the eventfd can go.
+        _ = Interop.io_destroy(_ctx);
+        _eventFd.Dispose();
+        NativeMemory.AlignedFree(_iocbs);
+    }
+}
