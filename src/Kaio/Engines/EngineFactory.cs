@@ -1,7 +1,8 @@
 // Design: engine choice. A kind asked for by name is created or fails with its reason — never
 // silently replaced. Auto tries the engines in order of preference and records why it took the
 // one it took and why the better ones were passed over.
-using Kaio.Core;
+using Kaio.Engines.IoUring;
+using Kaio.Engines.LinuxAio;
 using Kaio.Engines.Null;
 using Kaio.Engines.ThreadPool;
 
@@ -20,12 +21,47 @@ internal static class EngineFactory
                 reason = "asked for by name";
                 return new ThreadPoolEngine(completer, capacity, options.ThreadPoolWorkers);
             case AioEngineKind.IoUring:
+                // The constructors probe and throw AioException with the reason: asked for by
+                // name, an engine that cannot work fails, it is never replaced.
+                reason = "asked for by name";
+                return new IoUringEngine(completer, capacity);
             case AioEngineKind.LinuxAio:
-                ThrowHelper.ThrowAio(Errno.ENOSYS, $"engine {kind} is not available in this build");
-                break;
+                reason = "asked for by name";
+                return new LinuxAioEngine(completer, capacity);
         }
 
-        reason = "the portable engine: no native engine is available in this build";
+        // Auto: io_uring, then Linux AIO, then the thread pool, saying why each was passed over.
+        string ioUringReason;
+        if (IoUringEngine.TryProbe(out ioUringReason))
+        {
+            try
+            {
+                AioEngine engine = new IoUringEngine(completer, capacity);
+                reason = "io_uring: the fastest engine that works here";
+                return engine;
+            }
+            catch (AioException e)
+            {
+                ioUringReason = e.Message;
+            }
+        }
+
+        string linuxAioReason;
+        if (LinuxAioEngine.TryProbe(out linuxAioReason))
+        {
+            try
+            {
+                AioEngine engine = new LinuxAioEngine(completer, capacity);
+                reason = "Linux AIO, because " + ioUringReason;
+                return engine;
+            }
+            catch (AioException e)
+            {
+                linuxAioReason = e.Message;
+            }
+        }
+
+        reason = "the thread pool, because " + ioUringReason + "; and " + linuxAioReason;
         return new ThreadPoolEngine(completer, capacity, options.ThreadPoolWorkers);
     }
 
@@ -33,8 +69,8 @@ internal static class EngineFactory
     {
         return
         [
-            new AioEngineStatus(AioEngineKind.IoUring, false, "not available in this build"),
-            new AioEngineStatus(AioEngineKind.LinuxAio, false, "not available in this build"),
+            new AioEngineStatus(AioEngineKind.IoUring, IoUringEngine.TryProbe(out string ioUring), ioUring),
+            new AioEngineStatus(AioEngineKind.LinuxAio, LinuxAioEngine.TryProbe(out string linuxAio), linuxAio),
             new AioEngineStatus(AioEngineKind.ThreadPool, true, "portable: blocking calls on dedicated worker threads"),
             new AioEngineStatus(AioEngineKind.Null, true, "completes at once without I/O"),
         ];
