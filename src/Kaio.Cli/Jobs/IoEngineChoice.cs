@@ -1,0 +1,53 @@
+namespace Kaio.Cli.Jobs;
+
+/// <summary>
+/// fio's <c>ioengine</c>: one of Kaio's engines, or .NET's own <see cref="RandomAccess"/> (the baseline
+/// users have today). fio's names map onto Kaio's: <c>io_uring</c>, <c>libaio</c> (Linux AIO),
+/// <c>psync</c>/<c>sync</c>/<c>pvsync</c>/<c>pvsync2</c> (blocking calls: the thread pool), <c>null</c>.
+/// </summary>
+/// <param name="Name">The name as given (fio's spelling kept, for the report).</param>
+/// <param name="Kind">The Kaio engine; null for the RandomAccess baseline.</param>
+internal sealed record IoEngineChoice(string Name, AioEngineKind? Kind)
+{
+    /// <summary>The best engine that works here.</summary>
+    public static IoEngineChoice Auto { get; } = new("auto", AioEngineKind.Auto);
+
+    /// <summary>.NET's RandomAccess.ReadAsync/WriteAsync.</summary>
+    public static IoEngineChoice RandomAccessBaseline { get; } = new("randomaccess", null);
+
+    /// <summary>The names accepted, for errors and help.</summary>
+    public const string AcceptedNames = "auto, io_uring, libaio, threadpool (psync, sync, pvsync, pvsync2), null, randomaccess (dotnet)";
+
+    /// <summary>True for the RandomAccess baseline.</summary>
+    public bool IsBaseline => Kind is null;
+
+    public static bool TryParse(string text, out IoEngineChoice choice)
+    {
+        string name = text.Trim().ToLowerInvariant();
+        AioEngineKind? kind = name switch
+        {
+            "auto" or "kaio" => AioEngineKind.Auto,
+            "io_uring" or "iouring" or "uring" => AioEngineKind.IoUring,
+            "libaio" or "linuxaio" or "aio" => AioEngineKind.LinuxAio,
+            "threadpool" or "thread_pool" or "psync" or "sync" or "pvsync" or "pvsync2" => AioEngineKind.ThreadPool,
+            "null" => AioEngineKind.Null,
+            "dotnet" or "randomaccess" => null,
+            _ => (AioEngineKind)(-1),
+        };
+        choice = new IoEngineChoice(name, kind);
+        return kind is null || (int)kind.Value >= 0;
+    }
+
+    /// <summary>Kaio's name of an engine kind, as the report prints it.</summary>
+    public static string DisplayName(AioEngineKind kind) => kind switch
+    {
+        AioEngineKind.IoUring => "io_uring",
+        AioEngineKind.LinuxAio => "libaio",
+        AioEngineKind.ThreadPool => "threadpool",
+        AioEngineKind.Null => "null",
+        _ => "auto",
+    };
+
+    /// <summary>The choice for one engine kind, named as Kaio names it.</summary>
+    public static IoEngineChoice For(AioEngineKind kind) => new(DisplayName(kind), kind);
+}

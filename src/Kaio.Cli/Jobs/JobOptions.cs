@@ -1,0 +1,199 @@
+// Design: the one table of job options kaio understands, shared by the command line and the job
+// file reader, so `--bs=4k` and `bs=4k` in a job file go through the same code. Anything not in
+// this table is an error that names it: fio has hundreds of options, and silently ignoring one
+// (say, `norandommap` or `rate_iops`) would run a different benchmark than the file describes.
+using System.Globalization;
+
+namespace Kaio.Cli.Jobs;
+
+/// <summary>A job option the user got wrong; the message names the option and the value.</summary>
+internal sealed class JobOptionException : Exception
+{
+    public JobOptionException(string message) : base(message) { }
+
+    public JobOptionException() { }
+
+    public JobOptionException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>One fio option kaio supports.</summary>
+/// <param name="Name">fio's name.</param>
+/// <param name="Aliases">fio's other names for it.</param>
+/// <param name="IsFlag">A boolean that may be given bare (<c>direct</c> means <c>direct=1</c>).</param>
+/// <param name="ValueHint">What the value looks like, for help.</param>
+/// <param name="Help">One line of help.</param>
+/// <param name="Apply">Sets the option on a job; throws <see cref="JobOptionException"/> on a bad value.</param>
+internal sealed record JobOption(string Name, string[] Aliases, bool IsFlag, string ValueHint, string Help, Action<JobSpec, string?> Apply);
+
+/// <summary>The table of supported options.</summary>
+internal static class JobOptions
+{
+    public static IReadOnlyList<JobOption> All { get; } =
+    [
+        new("name", [], false, "NAME", "the job's name", (j, v) => j.Name = Required("name", v)),
+        new("description", [], false, "TEXT", "a description of the job, shown in the report", (j, v) => j.Description = Required("description", v)),
+        new("rw", ["readwrite"], false, "MODE", "read, write, randread, randwrite, rw/readwrite, randrw", (j, v) => j.ReadWrite = ParseReadWrite(v)),
+        new("bs", ["blocksize"], false, "SIZE", "block size of each I/O (fio suffixes: 4k, 1m)", (j, v) => j.BlockSize = (int)Size("bs", v, j.KbBase, 1, int.MaxValue)),
+        new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
+        new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => j.Size = Size("size", v, j.KbBase, 1, long.MaxValue)),
+        new("runtime", [], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
+        new("time_based", [], true, "", "run for the whole runtime, repeating the workload", (j, v) => j.TimeBased = Bool("time_based", v)),
+        new("direct", [], true, "", "O_DIRECT: bypass the page cache (aligned buffers)", (j, v) => j.Direct = Bool("direct", v)),
+        new("buffered", [], true, "", "the opposite of direct", (j, v) => j.Direct = !Bool("buffered", v)),
+        new("ioengine", [], false, "ENGINE", IoEngineChoice.AcceptedNames, (j, v) => j.IoEngine = ParseEngine(v)),
+        new("numjobs", [], false, "N", "threads running this job, each with its own context", (j, v) => j.NumJobs = (int)Int("numjobs", v, 1, 1024)),
+        new("rwmixread", [], false, "PERCENT", "share of reads in rw/randrw", (j, v) => j.RwMixRead = (int)Int("rwmixread", v, 0, 100)),
+        new("rwmixwrite", [], false, "PERCENT", "share of writes in rw/randrw", (j, v) => j.RwMixRead = 100 - (int)Int("rwmixwrite", v, 0, 100)),
+        new("filename", [], false, "PATH", "the file (default: a temporary file, removed afterwards)", (j, v) => j.FileName = ParseFileName(v)),
+        new("fsync", [], false, "N", "fsync after every N writes", (j, v) => j.FsyncEvery = (int)Int("fsync", v, 0, int.MaxValue)),
+        new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
+        new("sync", [], true, "", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
+        new("dsync", [], true, "", "every write's data durable (RWF_DSYNC)", (j, v) => j.Sync = Bool("dsync", v) ? SyncMode.Dsync : (j.Sync == SyncMode.Dsync ? SyncMode.None : j.Sync)),
+        new("verify", [], true, "", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("verify_only", [], true, "", "do not run the workload; only verify a file written earlier with verify", (j, v) => j.VerifyOnly = Bool("verify_only", v)),
+        new("seed", ["randseed"], false, "N", "seed of the random offsets and of the verify data", (j, v) => j.Seed = (ulong)Int("seed", v, 0, long.MaxValue)),
+        new("stonewall", ["wait_for_previous"], true, "", "wait for the jobs before this one to finish; starts a new group", (j, v) => j.Stonewall = Bool("stonewall", v)),
+        new("group_reporting", [], true, "", "report a group's jobs (and numjobs threads) together", (j, v) => j.GroupReporting = Bool("group_reporting", v)),
+        new("kb_base", [], false, "1024|1000", "meaning of size suffixes, as in fio", (j, v) => j.KbBase = ParseKbBase(v)),
+        new("thread", [], true, "", "accepted: kaio always runs jobs as threads", (j, v) => Bool("thread", v)),
+    ];
+
+    private static readonly Dictionary<string, JobOption> s_byName = BuildIndex();
+
+    private static Dictionary<string, JobOption> BuildIndex()
+    {
+        var index = new Dictionary<string, JobOption>(StringComparer.Ordinal);
+        foreach (JobOption option in All)
+        {
+            index[option.Name] = option;
+            foreach (string alias in option.Aliases)
+            {
+                index[alias] = option;
+            }
+        }
+
+        return index;
+    }
+
+    public static bool TryFind(string name, out JobOption option) => s_byName.TryGetValue(name, out option!);
+
+    /// <summary>Applies <paramref name="name"/>=<paramref name="value"/> (value null: given bare) to a job.</summary>
+    public static void Apply(JobSpec job, string name, string? value)
+    {
+        if (!TryFind(name, out JobOption option))
+        {
+            throw new JobOptionException($"unsupported option '{name}'");
+        }
+
+        if (value is null && !option.IsFlag)
+        {
+            throw new JobOptionException($"option '{name}' needs a value ({name}={option.ValueHint})");
+        }
+
+        option.Apply(job, value);
+        job.GivenOptions.Add(new(option.Name, value ?? "1"));
+    }
+
+    private static string Required(string name, string? value)
+        => string.IsNullOrWhiteSpace(value) ? throw new JobOptionException($"option '{name}' needs a value") : value.Trim();
+
+    private static long Size(string name, string? value, int kbBase, long min, long max)
+    {
+        string text = Required(name, value);
+        if (text.Contains(',', StringComparison.Ordinal) || text.Contains(':', StringComparison.Ordinal) || text.IndexOf('-', StringComparison.Ordinal) > 0)
+        {
+            throw new JobOptionException($"{name}={text}: separate read/write values and ranges are not supported; give one size");
+        }
+
+        if (!FioValues.TryParseSize(text, kbBase, out long size, out string? error))
+        {
+            throw new JobOptionException($"{name}={text}: {error}");
+        }
+
+        if (size < min || size > max)
+        {
+            throw new JobOptionException($"{name}={text}: out of range");
+        }
+
+        return size;
+    }
+
+    private static long Int(string name, string? value, long min, long max)
+    {
+        string text = Required(name, value);
+        if (!FioValues.TryParseInt(text, out long number))
+        {
+            throw new JobOptionException($"{name}={text}: not an integer");
+        }
+
+        if (number < min || number > max)
+        {
+            throw new JobOptionException($"{name}={text}: must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return number;
+    }
+
+    private static TimeSpan Time(string name, string? value)
+    {
+        string text = Required(name, value);
+        return FioValues.TryParseTime(text, out TimeSpan time, out string? error)
+            ? time
+            : throw new JobOptionException($"{name}={text}: {error}");
+    }
+
+    private static bool Bool(string name, string? value)
+        => FioValues.TryParseBool(value, out bool result)
+            ? result
+            : throw new JobOptionException($"{name}={value}: expected 0 or 1");
+
+    private static ReadWriteMode ParseReadWrite(string? value) => Required("rw", value).ToLowerInvariant() switch
+    {
+        "read" => ReadWriteMode.Read,
+        "write" => ReadWriteMode.Write,
+        "randread" => ReadWriteMode.RandRead,
+        "randwrite" => ReadWriteMode.RandWrite,
+        "rw" or "readwrite" => ReadWriteMode.ReadWrite,
+        "randrw" => ReadWriteMode.RandReadWrite,
+        _ => throw new JobOptionException($"rw={value}: unsupported (use read, write, randread, randwrite, rw, readwrite or randrw)"),
+    };
+
+    private static IoEngineChoice ParseEngine(string? value)
+    {
+        string text = Required("ioengine", value);
+        return IoEngineChoice.TryParse(text, out IoEngineChoice choice)
+            ? choice
+            : throw new JobOptionException($"ioengine={text}: unsupported (use {IoEngineChoice.AcceptedNames})");
+    }
+
+    private static string ParseFileName(string? value)
+    {
+        string text = Required("filename", value);
+        return text.Contains(':', StringComparison.Ordinal)
+            ? throw new JobOptionException($"filename={text}: several files per job (':') are not supported")
+            : text;
+    }
+
+    private static SyncMode ParseSync(string? value, SyncMode current) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "1" or "true" or "sync" => SyncMode.Sync,
+        "0" or "false" or "none" => current == SyncMode.Sync ? SyncMode.None : current,
+        "dsync" => SyncMode.Dsync,
+        _ => throw new JobOptionException($"sync={value}: expected 0, 1, none, sync or dsync"),
+    };
+
+    private static VerifyMode ParseVerify(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "1" or "true" or "xxhash" or "xxhash64" => VerifyMode.XxHash64,
+        "crc64" => VerifyMode.Crc64,
+        "0" or "false" or "none" => VerifyMode.None,
+        _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash or crc64)"),
+    };
+
+    private static int ParseKbBase(string? value) => Required("kb_base", value) switch
+    {
+        "1024" => 1024,
+        "1000" => 1000,
+        _ => throw new JobOptionException($"kb_base={value}: expected 1024 or 1000"),
+    };
+}

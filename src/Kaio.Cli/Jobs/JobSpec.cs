@@ -1,0 +1,230 @@
+using System.Globalization;
+
+namespace Kaio.Cli.Jobs;
+
+/// <summary>fio's <c>rw</c>: the direction and pattern of a job's I/O.</summary>
+internal enum ReadWriteMode
+{
+    /// <summary><c>read</c>: sequential reads.</summary>
+    Read,
+    /// <summary><c>write</c>: sequential writes.</summary>
+    Write,
+    /// <summary><c>randread</c>: random reads.</summary>
+    RandRead,
+    /// <summary><c>randwrite</c>: random writes.</summary>
+    RandWrite,
+    /// <summary><c>rw</c> / <c>readwrite</c>: sequential mixed reads and writes.</summary>
+    ReadWrite,
+    /// <summary><c>randrw</c>: random mixed reads and writes.</summary>
+    RandReadWrite,
+}
+
+/// <summary>Per-write durability asked with fio's <c>sync</c> / <c>dsync</c>, carried as RWF_SYNC / RWF_DSYNC.</summary>
+internal enum SyncMode
+{
+    /// <summary>No per-write durability.</summary>
+    None,
+    /// <summary>RWF_DSYNC: data durable before the write completes.</summary>
+    Dsync,
+    /// <summary>RWF_SYNC: data and metadata durable before the write completes.</summary>
+    Sync,
+}
+
+/// <summary>The checksum written into each block's header when verifying.</summary>
+internal enum VerifyMode
+{
+    /// <summary>No verification.</summary>
+    None,
+    /// <summary>XxHash64 (the default for <c>verify=1</c>).</summary>
+    XxHash64,
+    /// <summary>CRC-64 (ECMA-182).</summary>
+    Crc64,
+}
+
+internal static class ReadWriteModeExtensions
+{
+    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandReadWrite;
+
+    public static bool HasReads(this ReadWriteMode mode) => mode is not (ReadWriteMode.Write or ReadWriteMode.RandWrite);
+
+    public static bool HasWrites(this ReadWriteMode mode) => mode is not (ReadWriteMode.Read or ReadWriteMode.RandRead);
+
+    public static string FioName(this ReadWriteMode mode) => mode switch
+    {
+        ReadWriteMode.Read => "read",
+        ReadWriteMode.Write => "write",
+        ReadWriteMode.RandRead => "randread",
+        ReadWriteMode.RandWrite => "randwrite",
+        ReadWriteMode.ReadWrite => "rw",
+        _ => "randrw",
+    };
+}
+
+/// <summary>
+/// One job: what fio calls a job section, after [global] and the section's own options were applied.
+/// Defaults are fio's, except <see cref="IoEngine"/> (kaio's best engine) and <see cref="Seed"/>.
+/// </summary>
+internal sealed class JobSpec
+{
+    /// <summary>fio's default <c>randseed</c>.</summary>
+    public const ulong DefaultSeed = 0x89;
+
+    public string Name { get; set; } = "kaio";
+    public string? Description { get; set; }
+    public ReadWriteMode ReadWrite { get; set; } = ReadWriteMode.Read;
+    public int BlockSize { get; set; } = 4096;
+    public int IoDepth { get; set; } = 1;
+
+    /// <summary>The region of the file the job works on and, unless time based, the bytes each job thread moves; null: the file's size.</summary>
+    public long? Size { get; set; }
+
+    /// <summary>The longest a job runs; null: until <see cref="Size"/> is done.</summary>
+    public TimeSpan? Runtime { get; set; }
+    public bool TimeBased { get; set; }
+    public bool Direct { get; set; }
+    public IoEngineChoice IoEngine { get; set; } = IoEngineChoice.Auto;
+    public int NumJobs { get; set; } = 1;
+    public int RwMixRead { get; set; } = 50;
+
+    /// <summary>The file; null: a temporary file, removed afterwards.</summary>
+    public string? FileName { get; set; }
+    public int FsyncEvery { get; set; }
+    public int FdatasyncEvery { get; set; }
+    public SyncMode Sync { get; set; }
+    public VerifyMode Verify { get; set; }
+    public bool VerifyOnly { get; set; }
+    public ulong Seed { get; set; } = DefaultSeed;
+    public bool Stonewall { get; set; }
+    public bool GroupReporting { get; set; }
+    public int KbBase { get; set; } = 1024;
+
+    /// <summary>The options as given, in order, for the report's "job options" (as fio writes them).</summary>
+    public List<KeyValuePair<string, string>> GivenOptions { get; private set; } = [];
+
+    /// <summary>Where this job came from, for errors ("job.fio [seqwrite]").</summary>
+    public string Origin { get; set; } = "command line";
+
+    public JobSpec Clone()
+    {
+        var copy = (JobSpec)MemberwiseClone();
+        copy.GivenOptions = [.. GivenOptions];
+        return copy;
+    }
+
+    /// <summary>Checks the combination of options; returns an error naming the option, or null.</summary>
+    public string? Validate()
+    {
+        if (BlockSize <= 0)
+        {
+            return "bs must be positive";
+        }
+
+        if (Size is { } size && size < BlockSize)
+        {
+            return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+        }
+
+        if (RwMixRead is < 0 or > 100)
+        {
+            return "rwmixread must be between 0 and 100";
+        }
+
+        if (IoDepth is < 1 or > 65536)
+        {
+            return "iodepth must be between 1 and 65536";
+        }
+
+        if (NumJobs is < 1 or > 1024)
+        {
+            return "numjobs must be between 1 and 1024";
+        }
+
+        if (FsyncEvery < 0 || FdatasyncEvery < 0)
+        {
+            return "fsync and fdatasync must not be negative";
+        }
+
+        if (Verify != VerifyMode.None || VerifyOnly)
+        {
+            if (BlockSize < Verification.BlockHeader.Size)
+            {
+                return $"verify needs bs of at least {Verification.BlockHeader.Size} bytes for the block header";
+            }
+
+            if (IoEngine.Kind == AioEngineKind.Null)
+            {
+                return "verify needs an engine that does I/O; ioengine=null does none";
+            }
+        }
+
+        if (TimeBased && Runtime is null)
+        {
+            return "time_based needs runtime";
+        }
+
+        return null;
+    }
+
+    /// <summary>A one-line summary like fio's job line: <c>rw=randread, bs=4KiB, iodepth=32</c>.</summary>
+    public string Describe()
+    {
+        var parts = new List<string>
+        {
+            "rw=" + ReadWrite.FioName(),
+            "bs=" + FioValues.FormatSize(BlockSize),
+            "iodepth=" + IoDepth.ToString(CultureInfo.InvariantCulture),
+        };
+        if (Size is { } size)
+        {
+            parts.Add("size=" + FioValues.FormatSize(size));
+        }
+
+        if (Runtime is { } runtime)
+        {
+            parts.Add("runtime=" + FioValues.FormatTime(runtime) + (TimeBased ? " time_based" : ""));
+        }
+
+        if (NumJobs > 1)
+        {
+            parts.Add("numjobs=" + NumJobs.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (ReadWrite is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite)
+        {
+            parts.Add("rwmixread=" + RwMixRead.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (Direct)
+        {
+            parts.Add("direct=1");
+        }
+
+        if (Sync != SyncMode.None)
+        {
+            parts.Add(Sync == SyncMode.Sync ? "sync=1" : "dsync=1");
+        }
+
+        if (FsyncEvery > 0)
+        {
+            parts.Add("fsync=" + FsyncEvery.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (FdatasyncEvery > 0)
+        {
+            parts.Add("fdatasync=" + FdatasyncEvery.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (Verify != VerifyMode.None)
+        {
+            parts.Add("verify=" + (Verify == VerifyMode.Crc64 ? "crc64" : "xxhash"));
+        }
+
+        if (VerifyOnly)
+        {
+            parts.Add("verify_only");
+        }
+
+        parts.Add("ioengine=" + IoEngine.Name);
+        return string.Join(", ", parts);
+    }
+}

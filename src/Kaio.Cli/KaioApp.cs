@@ -1,0 +1,516 @@
+// Design: the command line. `kaio bench [jobfile...] [--fio-option=value...]` and `kaio info`,
+// parsed with System.CommandLine; every job option comes from the one table in JobOptions, so
+// the command line and job files accept exactly the same names and values. Callable in-process
+// (Run takes the writers), which is how the tests drive it.
+//
+// Errors: bad input is one line on stderr naming the problem (and the file), with exit code 2;
+// a failed job (I/O error, verify failure, refused engine) exits 1; an interrupted run exits 130.
+// In JSON mode stdout carries one valid JSON document whatever happened, the error as a field.
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Reporting;
+using Kaio.Cli.Workloads;
+using Spectre.Console;
+
+namespace Kaio.Cli;
+
+/// <summary>The <c>kaio</c> command.</summary>
+internal static class KaioApp
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+    public const int ExitInterrupted = 130;
+
+    /// <summary>Runs kaio with <paramref name="args"/>, writing to the given writers; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
+    {
+        bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
+        var app = new App(stdout, stderr, interactive, stop);
+        return app.Run(args);
+    }
+
+    /// <summary>
+    /// Parses <c>bench</c> arguments (without the word bench) into jobs without running them;
+    /// bad input throws <see cref="JobOptionException"/> with the one-line error. For tests.
+    /// </summary>
+    public static List<JobSpec> ParseBench(string[] args)
+    {
+        var app = new App(TextWriter.Null, TextWriter.Null, interactive: false, CancellationToken.None);
+        return app.ParseBench(args);
+    }
+
+    private sealed class App
+    {
+        private static readonly HashSet<string> s_flagsWithWords = new(StringComparer.Ordinal) { "verify", "sync" };
+
+        private readonly TextWriter _stdout;
+        private readonly TextWriter _stderr;
+        private readonly bool _interactive;
+        private readonly CancellationToken _stop;
+        private readonly Dictionary<Option, JobOption> _jobOptions = [];
+        private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal or json (fio-shaped)", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
+        private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here and on .NET RandomAccess; one table with ratios against RandomAccess" };
+        private readonly Argument<string[]> _jobFiles = new("jobfile") { Description = "fio job files ([global] and job sections)", Arity = ArgumentArity.ZeroOrMore };
+        private readonly Option<string> _infoFormat = new("--output-format") { Description = "normal or json", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
+        private readonly Option<string> _infoDirectory = new("--directory") { Description = "report the file system of this directory (default: where bench puts its temporary file)" };
+
+        public App(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken stop)
+        {
+            _stdout = stdout;
+            _stderr = stderr;
+            _interactive = interactive;
+            _stop = stop;
+        }
+
+        public int Run(string[] args)
+        {
+            if (args.Length == 0)
+            {
+                args = ["--help"];
+            }
+
+            bool json = WantsJson(args);
+            RootCommand root = BuildCommands();
+            string[] normalized;
+            try
+            {
+                normalized = NormalizeFlags(args);
+            }
+            catch (JobOptionException e)
+            {
+                return UsageError(e.Message, json);
+            }
+
+            ParseResult parsed = root.Parse(normalized);
+            if (parsed.Errors.Count > 0)
+            {
+                return UsageError(FirstError(parsed), json);
+            }
+
+            try
+            {
+                return parsed.Invoke(new InvocationConfiguration
+                {
+                    Output = _stdout,
+                    Error = _stderr,
+                    EnableDefaultExceptionHandler = false,
+                    ProcessTerminationTimeout = null,
+                });
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                string message = $"internal error: {e.GetType().Name}: {e.Message}";
+                _stderr.WriteLine("kaio: " + message);
+                if (json)
+                {
+                    _stdout.WriteLine(JsonReport.ForError(message));
+                }
+
+                return ExitFailed;
+            }
+        }
+
+        public List<JobSpec> ParseBench(string[] args)
+        {
+            RootCommand root = BuildCommands();
+            ParseResult parsed = root.Parse(["bench", .. NormalizeFlags(args)]);
+            if (parsed.Errors.Count > 0)
+            {
+                throw new JobOptionException(FirstError(parsed));
+            }
+
+            return BuildJobs(parsed);
+        }
+
+        /// <summary>The most telling parse error: an unrecognized word beats "required command was not provided".</summary>
+        private static string FirstError(ParseResult parsed)
+            => (parsed.Errors.FirstOrDefault(e => e.Message.Contains("nrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0]).Message;
+
+        private RootCommand BuildCommands()
+        {
+            var bench = new Command("bench", "Run an I/O workload through Kaio and report IOPS, bandwidth and latency, like fio. With no options: 4 KiB random reads, iodepth 32, for 3 s on a 64 MiB temporary file, on the best engine.");
+            foreach (JobOption jobOption in JobOptions.All)
+            {
+                string[] aliases = [.. jobOption.Aliases.Select(a => "--" + a)];
+                Option option = jobOption.IsFlag && !s_flagsWithWords.Contains(jobOption.Name)
+                    ? new Option<bool>("--" + jobOption.Name, aliases) { Description = jobOption.Help }
+                    : new Option<string>("--" + jobOption.Name, aliases) { Description = jobOption.Help, HelpName = jobOption.ValueHint };
+                _jobOptions[option] = jobOption;
+                bench.Options.Add(option);
+            }
+
+            bench.Options.Add(_outputFormat);
+            bench.Options.Add(_compare);
+            bench.Arguments.Add(_jobFiles);
+            bench.SetAction(Bench);
+
+            var info = new Command("info", "Show the kernel, which engines work here and why the others do not, the AIO limits, and direct I/O alignment.");
+            info.Options.Add(_infoFormat);
+            info.Options.Add(_infoDirectory);
+            info.SetAction(Info);
+
+            var root = new RootCommand("kaio: run I/O workloads through Kaio (Linux AIO rebuilt in user space), the way fio does.");
+            root.Subcommands.Add(bench);
+            root.Subcommands.Add(info);
+            return root;
+        }
+
+        /// <summary>
+        /// fio writes booleans as <c>--direct=1</c>, System.CommandLine reads true/false; and
+        /// <c>--verify</c> / <c>--sync</c> are flags that also take words (<c>--verify=crc64</c>),
+        /// so a bare one becomes <c>=1</c> rather than swallowing the next argument.
+        /// </summary>
+        private static string[] NormalizeFlags(string[] args)
+        {
+            var flags = new HashSet<string>(StringComparer.Ordinal) { "--compare" };
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i].StartsWith("--", StringComparison.Ordinal) && s_flagsWithWords.Contains(args[i][2..]))
+                {
+                    args = [.. args[..i], args[i] + "=1", .. args[(i + 1)..]];
+                }
+            }
+
+            foreach (JobOption option in JobOptions.All.Where(o => o.IsFlag && !s_flagsWithWords.Contains(o.Name)))
+            {
+                flags.Add("--" + option.Name);
+                foreach (string alias in option.Aliases)
+                {
+                    flags.Add("--" + alias);
+                }
+            }
+
+            var result = new string[args.Length];
+            for (int i = 0; i < args.Length; i++)
+            {
+                string arg = args[i];
+                int separator = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOfAny(['=', ':']) : -1;
+                if (separator > 0 && flags.Contains(arg[..separator]))
+                {
+                    string value = arg[(separator + 1)..];
+                    if (!FioValues.TryParseBool(value, out bool flag) || value.Length == 0)
+                    {
+                        throw new JobOptionException($"{arg}: expected 0 or 1");
+                    }
+
+                    arg = arg[..separator] + "=" + (flag ? "true" : "false");
+                }
+
+                result[i] = arg;
+            }
+
+            return result;
+        }
+
+        private static bool WantsJson(string[] args)
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i] is "--output-format=json" or "--output-format:json" || (args[i] == "--output-format" && i + 1 < args.Length && args[i + 1] == "json"))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private int UsageError(string message, bool json)
+        {
+            _stderr.WriteLine("kaio: " + message);
+            if (json)
+            {
+                _stdout.WriteLine(JsonReport.ForError(message));
+            }
+
+            return ExitUsage;
+        }
+
+        private IAnsiConsole CreateConsole()
+        {
+            IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = _interactive ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = _interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = _interactive ? InteractionSupport.Yes : InteractionSupport.No,
+                Out = new AnsiConsoleOutput(_stdout),
+            });
+            if (!_interactive)
+            {
+                console.Profile.Width = 160;
+            }
+
+            return console;
+        }
+
+        private int Info(ParseResult parsed)
+        {
+            string format = parsed.GetValue(_infoFormat) ?? "normal";
+            if (format is not ("normal" or "json"))
+            {
+                return UsageError($"--output-format={format}: expected normal or json", json: false);
+            }
+
+            string? directory = parsed.GetValue(_infoDirectory);
+            if (directory is not null && !Directory.Exists(directory))
+            {
+                return UsageError($"--directory={directory}: no such directory", format == "json");
+            }
+
+            SystemInfo info = SystemInfo.Gather(directory);
+            if (format == "json")
+            {
+                _stdout.WriteLine(info.ToJson());
+            }
+            else
+            {
+                info.Write(CreateConsole());
+            }
+
+            return ExitOk;
+        }
+
+        private int Bench(ParseResult parsed)
+        {
+            string format = parsed.GetValue(_outputFormat) ?? "normal";
+            if (format is not ("normal" or "json"))
+            {
+                return UsageError($"--output-format={format}: expected normal or json", json: false);
+            }
+
+            bool json = format == "json";
+            List<JobSpec> jobs;
+            try
+            {
+                jobs = BuildJobs(parsed);
+            }
+            catch (JobOptionException e)
+            {
+                return UsageError(e.Message, json);
+            }
+
+            IAnsiConsole console = CreateConsole();
+            string tempDirectory = TargetFile.ChooseTempDirectory();
+            Action<string>? log = json ? null : line => console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
+            var runner = new BenchRunner(tempDirectory, log, _interactive && !json ? new LiveProgress(console) : null, _stop);
+
+            List<string> skipped = [];
+            bool compare = parsed.GetValue(_compare);
+            if (compare)
+            {
+                if (jobs.Count != 1)
+                {
+                    return UsageError($"--compare runs one job; {jobs.Count} were given", json);
+                }
+
+                jobs = CompareVariants(jobs[0], runner, skipped);
+            }
+            else
+            {
+                string? refused = CheckEngines(jobs);
+                if (refused is not null)
+                {
+                    _stderr.WriteLine("kaio: " + refused);
+                    if (json)
+                    {
+                        _stdout.WriteLine(JsonReport.ForError(refused));
+                    }
+
+                    return ExitFailed;
+                }
+            }
+
+            if (!json && compare)
+            {
+                console.MarkupLine($"[bold]{Markup.Escape(jobs[0].Name.Split('@')[0])}[/]: {Markup.Escape(jobs[0].Describe().Replace("ioengine=" + jobs[0].IoEngine.Name, "ioengine=" + string.Join("|", jobs.Select(j => j.IoEngine.Name)), StringComparison.Ordinal))}");
+            }
+            else if (!json)
+            {
+                foreach (JobSpec job in jobs)
+                {
+                    console.MarkupLine($"[bold]{Markup.Escape(job.Name)}[/]: {Markup.Escape(job.Describe())}{(job.Description is null ? "" : " — " + Markup.Escape(job.Description))}");
+                }
+            }
+
+            List<JobResult> results = runner.Run(jobs);
+            List<CompareRow>? rows = compare ? CompareRow.From(results) : null;
+            string? firstFailure = results.Select(r => r.FailureMessage).FirstOrDefault(m => m is not null);
+            foreach (JobResult failed in results.Where(r => r.Failed))
+            {
+                _stderr.WriteLine("kaio: " + failed.FailureMessage);
+            }
+
+            if (json)
+            {
+                _stdout.WriteLine(JsonReport.ForResults(results, rows, _stop.IsCancellationRequested ? "interrupted" : null));
+            }
+            else
+            {
+                if (rows is not null)
+                {
+                    NormalReport.WriteCompare(console, rows);
+                }
+                else
+                {
+                    NormalReport.WriteResults(console, results);
+                }
+
+                foreach (string line in skipped)
+                {
+                    console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
+                }
+            }
+
+            if (_stop.IsCancellationRequested)
+            {
+                return ExitInterrupted;
+            }
+
+            return firstFailure is null ? ExitOk : ExitFailed;
+        }
+
+        /// <summary>The jobs: kaio's quick defaults plus the options, or the job files read over the options.</summary>
+        private List<JobSpec> BuildJobs(ParseResult parsed)
+        {
+            string[] files = parsed.GetValue(_jobFiles) ?? [];
+            string? unknown = files.FirstOrDefault(f => f.StartsWith('-'));
+            if (unknown is not null)
+            {
+                throw new JobOptionException($"unknown option '{unknown}' (see kaio bench --help)");
+            }
+
+            var job = new JobSpec { Name = "bench" };
+            if (files.Length == 0)
+            {
+                // kaio's defaults for a bare `kaio bench`: a useful first run in a few seconds.
+                JobOptions.Apply(job, "rw", "randread");
+                JobOptions.Apply(job, "bs", "4k");
+                JobOptions.Apply(job, "iodepth", "32");
+                JobOptions.Apply(job, "size", "64m");
+                JobOptions.Apply(job, "runtime", "3s");
+                JobOptions.Apply(job, "time_based", "1");
+            }
+
+            foreach (OptionResult result in parsed.CommandResult.Children.OfType<OptionResult>())
+            {
+                if (result.Implicit || !_jobOptions.TryGetValue(result.Option, out JobOption? jobOption))
+                {
+                    continue;
+                }
+
+                string? value = result.Option is Option<bool>
+                    ? (result.GetValueOrDefault<bool>() ? "1" : "0")
+                    : result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
+                try
+                {
+                    JobOptions.Apply(job, jobOption.Name, value);
+                }
+                catch (JobOptionException e)
+                {
+                    throw new JobOptionException("--" + e.Message);
+                }
+            }
+
+            List<JobSpec> jobs;
+            if (files.Length == 0)
+            {
+                string? invalid = job.Validate();
+                if (invalid is not null)
+                {
+                    throw new JobOptionException(invalid);
+                }
+
+                jobs = [Normalize(job)];
+            }
+            else
+            {
+                jobs = [.. files.SelectMany(file => JobFileParser.ParseFile(file, job)).Select(Normalize)];
+            }
+
+            return jobs;
+        }
+
+        private static JobSpec Normalize(JobSpec job)
+        {
+            if (job.VerifyOnly)
+            {
+                // verify_only: read the whole region once, checking every block.
+                job.ReadWrite = ReadWriteMode.Read;
+                job.TimeBased = false;
+                job.Runtime = null;
+                if (job.Verify == VerifyMode.None)
+                {
+                    job.Verify = VerifyMode.XxHash64;
+                }
+            }
+
+            return job;
+        }
+
+        /// <summary>A job asked for an engine by name that does not work here: say so before laying out files.</summary>
+        private static string? CheckEngines(List<JobSpec> jobs)
+        {
+            IReadOnlyList<AioEngineStatus>? statuses = null;
+            foreach (JobSpec job in jobs)
+            {
+                if (job.IoEngine.Kind is not { } kind || kind == AioEngineKind.Auto)
+                {
+                    continue;
+                }
+
+                statuses ??= AioContext.ProbeEngines();
+                AioEngineStatus? status = statuses.FirstOrDefault(s => s.Kind == kind);
+                if (status is { Available: false })
+                {
+                    return $"{job.Origin}: ioengine={job.IoEngine.Name} does not work here: {status.Reason}";
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>The job once on .NET RandomAccess (the baseline) and once on every engine that works here, one after another, on one file.</summary>
+        private static List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
+        {
+            string path = job.FileName ?? runner.NewTempFile(job.Name);
+            var variants = new List<JobSpec>();
+            void Add(IoEngineChoice engine)
+            {
+                JobSpec variant = job.Clone();
+                variant.IoEngine = engine;
+                variant.Name = job.Name + "@" + engine.Name;
+                variant.FileName = path;
+                variant.Stonewall = true;
+                variant.GroupReporting = false;
+                variants.Add(variant);
+            }
+
+            Add(IoEngineChoice.RandomAccessBaseline);
+            foreach (AioEngineStatus status in AioContext.ProbeEngines())
+            {
+                if (status.Kind == AioEngineKind.Auto)
+                {
+                    continue;
+                }
+
+                if (!status.Available)
+                {
+                    skipped.Add($"{IoEngineChoice.DisplayName(status.Kind)}: not compared, does not work here: {status.Reason}");
+                    continue;
+                }
+
+                if (status.Kind == AioEngineKind.Null && (job.Verify != VerifyMode.None || job.VerifyOnly))
+                {
+                    skipped.Add("null: not compared, it does no I/O to verify");
+                    continue;
+                }
+
+                Add(IoEngineChoice.For(status.Kind));
+            }
+
+            return variants;
+        }
+    }
+}

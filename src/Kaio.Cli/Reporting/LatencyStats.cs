@@ -1,0 +1,183 @@
+// Design: latency and throughput accounting, fio's way (stat.h: struct io_stat and the
+// io_u_plat histogram). Each job thread owns its recorders and writes them alone; the runner
+// merges them after the threads are joined, so there is no sharing on the hot path. Min and
+// max are exact; mean and standard deviation come from exact sums; percentiles come from an
+// HdrHistogram with three significant digits (0.1 %), finer than fio's own buckets.
+using HdrHistogram;
+
+namespace Kaio.Cli.Reporting;
+
+/// <summary>Count, min, max, mean and standard deviation of latencies in nanoseconds.</summary>
+internal class LatencyMoments
+{
+    private double _sum;
+    private double _sumOfSquares;
+
+    public long Count { get; private set; }
+
+    public long Min { get; private set; } = long.MaxValue;
+
+    public long Max { get; private set; }
+
+    public double Mean => Count == 0 ? 0 : _sum / Count;
+
+    public double StdDev
+    {
+        get
+        {
+            if (Count < 2)
+            {
+                return 0;
+            }
+
+            double mean = Mean;
+            double variance = (_sumOfSquares - (Count * mean * mean)) / (Count - 1);
+            return variance > 0 ? Math.Sqrt(variance) : 0;
+        }
+    }
+
+    public virtual void Record(long nanoseconds)
+    {
+        if (nanoseconds < 0)
+        {
+            nanoseconds = 0;
+        }
+
+        Count++;
+        _sum += nanoseconds;
+        _sumOfSquares += (double)nanoseconds * nanoseconds;
+        if (nanoseconds < Min)
+        {
+            Min = nanoseconds;
+        }
+
+        if (nanoseconds > Max)
+        {
+            Max = nanoseconds;
+        }
+    }
+
+    public virtual void Merge(LatencyMoments other)
+    {
+        if (other.Count == 0)
+        {
+            return;
+        }
+
+        Count += other.Count;
+        _sum += other._sum;
+        _sumOfSquares += other._sumOfSquares;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+    }
+}
+
+/// <summary><see cref="LatencyMoments"/> plus percentiles.</summary>
+internal sealed class LatencyHistogram : LatencyMoments
+{
+    /// <summary>Latencies above this (100 s) are recorded as this.</summary>
+    public const long HighestTrackable = 100_000_000_000;
+
+    /// <summary>fio's default <c>percentile_list</c>.</summary>
+    public static readonly double[] FioPercentiles = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
+
+    private LongHistogram? _histogram;
+
+    public override void Record(long nanoseconds)
+    {
+        base.Record(nanoseconds);
+        _histogram ??= new LongHistogram(HighestTrackable, 3);
+        _histogram.RecordValue(Math.Clamp(nanoseconds, 0, HighestTrackable));
+    }
+
+    public override void Merge(LatencyMoments other)
+    {
+        base.Merge(other);
+        if (other is LatencyHistogram { _histogram: { } histogram })
+        {
+            _histogram ??= new LongHistogram(HighestTrackable, 3);
+            _histogram.Add(histogram);
+        }
+    }
+
+    /// <summary>The latency at <paramref name="percentile"/> (0–100), in nanoseconds; exact at 0 and 100.</summary>
+    public long Percentile(double percentile)
+    {
+        if (_histogram is null || Count == 0)
+        {
+            return 0;
+        }
+
+        if (percentile <= 0)
+        {
+            return Min;
+        }
+
+        if (percentile >= 100)
+        {
+            return Max;
+        }
+
+        return Math.Clamp(_histogram.GetValueAtPercentile(percentile), Min, Max);
+    }
+}
+
+/// <summary>One direction's totals (fio's <c>read</c> or <c>write</c> object).</summary>
+internal sealed class DirectionStats
+{
+    public long Ios { get; set; }
+
+    public long Bytes { get; set; }
+
+    /// <summary>Submission latency: from preparing the request to the submit call's return.</summary>
+    public LatencyMoments Slat { get; } = new();
+
+    /// <summary>Completion latency: from submission to the completion being reaped.</summary>
+    public LatencyHistogram Clat { get; } = new();
+
+    /// <summary>Total latency: slat + clat.</summary>
+    public LatencyMoments Lat { get; } = new();
+
+    public void Record(int bytes, long slatNs, long clatNs)
+    {
+        Ios++;
+        Bytes += bytes;
+        Slat.Record(slatNs);
+        Clat.Record(clatNs);
+        Lat.Record(slatNs + clatNs);
+    }
+
+    public void Merge(DirectionStats other)
+    {
+        Ios += other.Ios;
+        Bytes += other.Bytes;
+        Slat.Merge(other.Slat);
+        Clat.Merge(other.Clat);
+        Lat.Merge(other.Lat);
+    }
+}
+
+/// <summary>What one job thread (or, merged, a job or group) did.</summary>
+internal sealed class ThreadStats
+{
+    public DirectionStats Read { get; } = new();
+
+    public DirectionStats Write { get; } = new();
+
+    /// <summary>fsync / fdatasync requests (fio's <c>sync</c> object).</summary>
+    public LatencyHistogram Sync { get; } = new();
+
+    /// <summary>From the first submission to the last completion.</summary>
+    public TimeSpan Runtime { get; set; }
+
+    public void Merge(ThreadStats other)
+    {
+        Read.Merge(other.Read);
+        Write.Merge(other.Write);
+        Sync.Merge(other.Sync);
+        if (other.Runtime > Runtime)
+        {
+            Runtime = other.Runtime;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+// Design: the human report (fio's "normal" output, as a table): per job and direction IOPS,
+// MiB/s and completion latency min/avg/p50/p90/p99/p99.9/max, then the engine each job ran on
+// and why it was chosen. Latencies print in the unit that keeps three significant digits.
+using System.Globalization;
+using Kaio.Cli.Workloads;
+using Spectre.Console;
+
+namespace Kaio.Cli.Reporting;
+
+/// <summary>Writes results as Spectre.Console tables.</summary>
+internal static class NormalReport
+{
+    public static void WriteResults(IAnsiConsole console, IReadOnlyList<JobResult> results)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn("job");
+        table.AddColumn("engine");
+        table.AddColumn("dir");
+        foreach (string column in new[] { "IOPS", "MiB/s", "clat min", "avg", "p50", "p90", "p99", "p99.9", "max" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (JobResult result in results)
+        {
+            bool any = false;
+            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write) })
+            {
+                if (stats.Ios == 0)
+                {
+                    continue;
+                }
+
+                any = true;
+                double seconds = result.Stats.Runtime.TotalSeconds;
+                LatencyHistogram clat = stats.Clat;
+                table.AddRow(
+                    Markup.Escape(result.Name),
+                    Markup.Escape(result.Engine),
+                    dir,
+                    FormatCount(seconds > 0 ? stats.Ios / seconds : 0),
+                    (seconds > 0 ? stats.Bytes / seconds / (1024 * 1024) : 0).ToString("0.0", CultureInfo.InvariantCulture),
+                    FormatLatency(clat.Min),
+                    FormatLatency((long)clat.Mean),
+                    FormatLatency(clat.Percentile(50)),
+                    FormatLatency(clat.Percentile(90)),
+                    FormatLatency(clat.Percentile(99)),
+                    FormatLatency(clat.Percentile(99.9)),
+                    FormatLatency(clat.Max));
+            }
+
+            if (result.Stats.Sync.Count > 0)
+            {
+                LatencyHistogram sync = result.Stats.Sync;
+                table.AddRow(
+                    Markup.Escape(result.Name),
+                    Markup.Escape(result.Engine),
+                    "sync",
+                    sync.Count.ToString(CultureInfo.InvariantCulture) + " ops",
+                    "",
+                    FormatLatency(sync.Min),
+                    FormatLatency((long)sync.Mean),
+                    FormatLatency(sync.Percentile(50)),
+                    FormatLatency(sync.Percentile(90)),
+                    FormatLatency(sync.Percentile(99)),
+                    FormatLatency(sync.Percentile(99.9)),
+                    FormatLatency(sync.Max));
+            }
+
+            if (!any && result.Stats.Sync.Count == 0)
+            {
+                table.AddRow(Markup.Escape(result.Name), Markup.Escape(result.Engine), result.Failed ? "[red]failed[/]" : "-", "0", "0.0", "", "", "", "", "", "", "");
+            }
+        }
+
+        console.Write(table);
+        WriteEngines(console, results.Select(r => (r.Engine, r.EngineReason)));
+    }
+
+    public static void WriteCompare(IAnsiConsole console, IReadOnlyList<CompareRow> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("kaio bench --compare");
+        table.AddColumn("engine");
+        foreach (string column in new[] { "IOPS", "MiB/s", "clat p50", "p99", "p99.9", "IOPS vs RandomAccess", "p99 vs RandomAccess" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (CompareRow row in rows)
+        {
+            if (row.Error is not null)
+            {
+                table.AddRow(Markup.Escape(row.Engine), "[red]failed[/]", "", "", "", "", "", "");
+                continue;
+            }
+
+            table.AddRow(
+                Markup.Escape(row.Engine) + (row.IsBaseline ? " (baseline)" : ""),
+                FormatCount(row.Iops),
+                (row.BandwidthKiB / 1024.0).ToString("0.0", CultureInfo.InvariantCulture),
+                FormatLatency(row.P50),
+                FormatLatency(row.P99),
+                FormatLatency(row.P999),
+                row.IopsRatio is { } iops ? iops.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-",
+                row.P99Ratio is { } p99 ? p99.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-");
+        }
+
+        console.Write(table);
+        WriteEngines(console, rows.Select(r => (r.Engine, r.Reason)));
+    }
+
+    private static void WriteEngines(IAnsiConsole console, IEnumerable<(string Engine, string Reason)> engines)
+    {
+        foreach (var (engine, reason) in engines.Distinct())
+        {
+            if (reason.Length > 0)
+            {
+                console.MarkupLine($"[bold]engine {Markup.Escape(engine)}[/]: {Markup.Escape(reason)}");
+            }
+        }
+    }
+
+    /// <summary>123, 12.3k, 1.23M.</summary>
+    public static string FormatCount(double value) => value switch
+    {
+        >= 10_000_000 => (value / 1_000_000).ToString("0.0", CultureInfo.InvariantCulture) + "M",
+        >= 1_000_000 => (value / 1_000_000).ToString("0.00", CultureInfo.InvariantCulture) + "M",
+        >= 100_000 => (value / 1_000).ToString("0", CultureInfo.InvariantCulture) + "k",
+        >= 10_000 => (value / 1_000).ToString("0.0", CultureInfo.InvariantCulture) + "k",
+        _ => value.ToString("0", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A latency in ns printed with three significant digits: 850ns, 12.3µs, 4.56ms, 1.20s.</summary>
+    public static string FormatLatency(long nanoseconds) => nanoseconds switch
+    {
+        < 1_000 => nanoseconds.ToString(CultureInfo.InvariantCulture) + "ns",
+        < 1_000_000 => ThreeDigits(nanoseconds / 1e3) + "µs",
+        < 1_000_000_000 => ThreeDigits(nanoseconds / 1e6) + "ms",
+        _ => ThreeDigits(nanoseconds / 1e9) + "s",
+    };
+
+    private static string ThreeDigits(double value) => value switch
+    {
+        >= 100 => value.ToString("0", CultureInfo.InvariantCulture),
+        >= 10 => value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => value.ToString("0.00", CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,200 @@
+// Design: fills blocks with a header and data derived from (seed, offset, generation), and checks
+// blocks read back. Because the whole content of any write is a pure function of those three
+// numbers, a bad block can be explained, not just rejected:
+//   corrupted  — bytes differ from what the expected write put there (first bad byte reported);
+//   torn       — every 512-byte sector is intact, but some come from the expected write and
+//                others from an older write (or are zero): the write landed only in part;
+//   misplaced  — an intact block whose header names another offset (written to the wrong place);
+//   stale      — an intact block from an older write of this offset, or from another run (seed).
+// Thread-safety: stateless; callers pass their own scratch buffers.
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Kaio.Cli.Jobs;
+
+namespace Kaio.Cli.Verification;
+
+/// <summary>What was wrong with a block.</summary>
+internal enum VerifyProblem
+{
+    /// <summary>Bytes differ from what was written.</summary>
+    Corrupted,
+    /// <summary>Some sectors hold the expected write, others an older one.</summary>
+    Torn,
+    /// <summary>An intact block that belongs at another offset.</summary>
+    Misplaced,
+    /// <summary>An intact block from an older write or another run.</summary>
+    Stale,
+}
+
+/// <summary>A verification failure: the first bad offset, and what was expected versus found.</summary>
+internal sealed record VerifyFailure(VerifyProblem Problem, long BlockOffset, long BadOffset, string Expected, string Found, string Detail)
+{
+    /// <summary>One line: <c>verify: corrupted block at offset 12288: byte at offset 12400: expected 0x5a, found 0xa5 (1 byte differs)</c>.</summary>
+    public string Describe(string file)
+        => string.Create(CultureInfo.InvariantCulture,
+            $"verify failed in {file}: {Problem.ToString().ToLowerInvariant()} block at offset {BlockOffset}: first bad offset {BadOffset}: expected {Expected}, found {Found}{(Detail.Length > 0 ? " (" + Detail + ")" : "")}");
+}
+
+/// <summary>Writes and checks verified blocks.</summary>
+internal static class BlockVerifier
+{
+    public const int SectorSize = 512;
+
+    /// <summary>Fills <paramref name="block"/> as write number <paramref name="generation"/> of the block at <paramref name="offset"/>.</summary>
+    public static void Fill(Span<byte> block, long offset, ulong seed, long generation, VerifyMode kind)
+    {
+        new BlockHeader(offset, block.Length, kind, seed, generation, 0).WriteWithoutChecksum(block);
+        FillPayload(block[BlockHeader.Size..], offset, seed, generation);
+        BlockHeader.WriteChecksum(block, BlockHeader.ComputeChecksum(block, kind));
+    }
+
+    private static void FillPayload(Span<byte> payload, long offset, ulong seed, long generation)
+    {
+        ulong state = seed ^ ((ulong)offset * 0x9E3779B97F4A7C15UL) ^ ((ulong)generation * 0xC2B2AE3D27D4EB4FUL);
+        Span<ulong> words = MemoryMarshal.Cast<byte, ulong>(payload);
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = SplitMix64(ref state);
+        }
+
+        Span<byte> tail = payload[(words.Length * sizeof(ulong))..];
+        if (tail.Length > 0)
+        {
+            Span<byte> last = stackalloc byte[sizeof(ulong)];
+            BinaryPrimitives.WriteUInt64LittleEndian(last, SplitMix64(ref state));
+            last[..tail.Length].CopyTo(tail);
+        }
+    }
+
+    private static ulong SplitMix64(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>
+    /// Checks a block read from <paramref name="offset"/>. <paramref name="expectedGeneration"/> is the
+    /// last write of this block this run made (0: laid out), or null when unknown (a file written
+    /// earlier: then the block need only be intact, in place, and from this seed).
+    /// <paramref name="scratch"/> must be at least twice the block's length.
+    /// </summary>
+    public static VerifyFailure? Check(ReadOnlySpan<byte> block, long offset, ulong seed, long? expectedGeneration, VerifyMode kind, Span<byte> scratch)
+    {
+        bool hasHeader = BlockHeader.TryRead(block, out BlockHeader header);
+        bool intact = hasHeader
+            && header.Length == block.Length
+            && header.Kind != VerifyMode.None
+            && BlockHeader.ComputeChecksum(block, header.Kind) == header.Checksum;
+
+        if (intact)
+        {
+            if (header.Offset != offset)
+            {
+                return new VerifyFailure(VerifyProblem.Misplaced, offset, offset, Hex(offset), Hex(header.Offset),
+                    "the block written for offset " + header.Offset.ToString(CultureInfo.InvariantCulture) + " is here");
+            }
+
+            if (header.Seed != seed)
+            {
+                return new VerifyFailure(VerifyProblem.Stale, offset, offset, "seed " + Hex(seed), "seed " + Hex(header.Seed),
+                    "written by another run");
+            }
+
+            if (expectedGeneration is { } expected && header.Generation != expected)
+            {
+                return new VerifyFailure(VerifyProblem.Stale, offset, offset, "generation " + Dec(expected), "generation " + Dec(header.Generation),
+                    header.Generation < expected ? "an older write of this block" : "a write this run did not make");
+            }
+
+            return null;
+        }
+
+        long? imageGeneration = expectedGeneration ?? (hasHeader && header.Offset == offset ? header.Generation : null);
+        if (imageGeneration is not { } generation)
+        {
+            uint magic = block.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(block) : 0;
+            return new VerifyFailure(VerifyProblem.Corrupted, offset, offset, "header magic " + Hex(BlockHeader.Magic), "0x" + magic.ToString("x8", CultureInfo.InvariantCulture),
+                "no valid block header");
+        }
+
+        if (hasHeader && header.Kind != VerifyMode.None)
+        {
+            kind = header.Kind;
+        }
+
+        Span<byte> expectedImage = scratch[..block.Length];
+        Fill(expectedImage, offset, seed, generation, kind);
+
+        // A torn write: every sector is either from the expected write or from an older one
+        // (the generation the header claims, or zeros), with both kinds present.
+        if (hasHeader && header.Offset == offset && header.Seed == seed && header.Generation != generation && block.Length > SectorSize)
+        {
+            Span<byte> otherImage = scratch.Slice(block.Length, block.Length);
+            Fill(otherImage, offset, seed, header.Generation, kind);
+            if (IsTorn(block, expectedImage, otherImage, out long firstOld, out long oldSectors))
+            {
+                return new VerifyFailure(VerifyProblem.Torn, offset, offset + firstOld, "generation " + Dec(generation), "generation " + Dec(header.Generation) + " in part",
+                    Dec(oldSectors) + " of " + Dec((block.Length + SectorSize - 1) / SectorSize) + " sectors hold an older write");
+            }
+        }
+        else if (IsTorn(block, expectedImage, default, out long firstOld, out long oldSectors))
+        {
+            return new VerifyFailure(VerifyProblem.Torn, offset, offset + firstOld, "generation " + Dec(generation), "zeros in part",
+                Dec(oldSectors) + " of " + Dec((block.Length + SectorSize - 1) / SectorSize) + " sectors were never written");
+        }
+
+        int first = block.CommonPrefixLength(expectedImage);
+        int differing = 0;
+        for (int i = first; i < block.Length; i++)
+        {
+            if (block[i] != expectedImage[i])
+            {
+                differing++;
+            }
+        }
+
+        return new VerifyFailure(VerifyProblem.Corrupted, offset, offset + first, "0x" + expectedImage[first].ToString("x2", CultureInfo.InvariantCulture), "0x" + block[first].ToString("x2", CultureInfo.InvariantCulture),
+            Dec(differing) + (differing == 1 ? " byte differs" : " bytes differ") + (first < BlockHeader.Size ? ", in the header" : ""));
+    }
+
+    private static bool IsTorn(ReadOnlySpan<byte> block, ReadOnlySpan<byte> expected, ReadOnlySpan<byte> older, out long firstOld, out long oldSectors)
+    {
+        firstOld = -1;
+        oldSectors = 0;
+        long newSectors = 0;
+        for (int start = 0; start < block.Length; start += SectorSize)
+        {
+            int length = Math.Min(SectorSize, block.Length - start);
+            ReadOnlySpan<byte> sector = block.Slice(start, length);
+            if (sector.SequenceEqual(expected.Slice(start, length)))
+            {
+                newSectors++;
+                continue;
+            }
+
+            bool isOld = (!older.IsEmpty && sector.SequenceEqual(older.Slice(start, length))) || !sector.ContainsAnyExcept((byte)0);
+            if (!isOld)
+            {
+                return false;
+            }
+
+            if (firstOld < 0)
+            {
+                firstOld = start;
+            }
+
+            oldSectors++;
+        }
+
+        return oldSectors > 0 && newSectors > 0;
+    }
+
+    private static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+
+    private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+
+    private static string Dec(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,339 @@
+// Design: runs a list of jobs the way fio does: jobs run concurrently in groups, and a job with
+// `stonewall` waits for everything before it and starts a new group (fio's groupid). Each job
+// runs numjobs threads; each thread has its own file handle and its own AioContext (or its own
+// RandomAccess loops). Files are prepared (laid out) before a group starts; temporary files are
+// removed when the run ends, whatever happened. Results are merged per job, or per group with
+// group_reporting. Threading: the runner's thread starts and joins the job threads and watches
+// their progress counters; all other state is handed over at Join.
+using System.Globalization;
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Reporting;
+using Kaio.Cli.Verification;
+
+namespace Kaio.Cli.Workloads;
+
+/// <summary>What a job (or a reporting group) did.</summary>
+internal sealed class JobResult
+{
+    public required string Name { get; init; }
+
+    public required JobSpec Job { get; init; }
+
+    public required int GroupId { get; init; }
+
+    public required string Path { get; init; }
+
+    public required int Threads { get; init; }
+
+    public string Engine { get; set; } = "";
+
+    public string EngineReason { get; set; } = "";
+
+    public ThreadStats Stats { get; } = new();
+
+    public string? Error { get; set; }
+
+    public int ErrorErrno { get; set; }
+
+    public VerifyFailure? VerifyFailure { get; set; }
+
+    public bool Failed => Error is not null || VerifyFailure is not null;
+
+    /// <summary>The one-line failure, naming the file.</summary>
+    public string? FailureMessage => Error ?? VerifyFailure?.Describe(Path);
+}
+
+/// <summary>A group of running job threads, for the progress display.</summary>
+internal sealed class RunningGroup
+{
+    public required IReadOnlyList<JobThread> Threads { get; init; }
+
+    public required DateTime Started { get; init; }
+
+    /// <summary>The longest runtime any job of the group may take; null when size-bound only.</summary>
+    public TimeSpan? Runtime { get; init; }
+
+    /// <summary>Bytes the group will move when every job is size-bound; 0 otherwise.</summary>
+    public long TotalBytes { get; init; }
+
+    public bool AllFinished => Threads.All(t => t.Finished);
+}
+
+/// <summary>Shows a running group; returns when <see cref="RunningGroup.AllFinished"/>.</summary>
+internal interface IProgressView
+{
+    void Watch(RunningGroup group);
+}
+
+/// <summary>Runs jobs.</summary>
+internal sealed class BenchRunner
+{
+    private readonly string _tempDirectory;
+    private readonly Action<string>? _log;
+    private readonly IProgressView? _progress;
+    private readonly CancellationToken _stop;
+    private readonly List<string> _tempFiles = [];
+
+    public BenchRunner(string tempDirectory, Action<string>? log, IProgressView? progress, CancellationToken stop)
+    {
+        _tempDirectory = tempDirectory;
+        _log = log;
+        _progress = progress;
+        _stop = stop;
+    }
+
+    /// <summary>A new temporary file path in the chosen directory, removed when the run ends.</summary>
+    public string NewTempFile(string jobName)
+    {
+        string safe = string.Concat(jobName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-'));
+        string path = System.IO.Path.Combine(_tempDirectory, string.Create(CultureInfo.InvariantCulture,
+            $"kaio-{safe}-{Environment.ProcessId}-{_tempFiles.Count}.tmp"));
+        _tempFiles.Add(path);
+        return path;
+    }
+
+    /// <summary>Runs the jobs group by group; temporary files are removed before it returns.</summary>
+    public List<JobResult> Run(IReadOnlyList<JobSpec> jobs)
+    {
+        var results = new List<JobResult>();
+        try
+        {
+            int groupId = 0;
+            var group = new List<JobSpec>();
+            foreach (JobSpec job in jobs)
+            {
+                if (job.Stonewall && group.Count > 0)
+                {
+                    results.AddRange(RunGroup(group, groupId++));
+                    group.Clear();
+                }
+
+                group.Add(job);
+            }
+
+            if (group.Count > 0)
+            {
+                results.AddRange(RunGroup(group, groupId));
+            }
+        }
+        finally
+        {
+            foreach (string path in _tempFiles)
+            {
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _log?.Invoke($"could not remove {path}: {e.Message}");
+                }
+            }
+        }
+
+        return results;
+    }
+
+    private List<JobResult> RunGroup(List<JobSpec> jobs, int groupId)
+    {
+        var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
+        var prepared = new Dictionary<string, (long Size, long[]? Generations)>(StringComparer.Ordinal);
+        foreach (JobSpec job in jobs)
+        {
+            string path = job.FileName ?? NewTempFile(job.Name);
+            try
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    throw new WorkloadException("interrupted");
+                }
+
+                long size;
+                long[]? generations;
+                if (prepared.TryGetValue(path, out var earlier) && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly))
+                {
+                    (size, generations) = earlier;
+                    size = Math.Min(size, job.Size ?? size);
+                }
+                else
+                {
+                    size = TargetFile.Prepare(job, path, _log, out generations);
+                    prepared[path] = (size, generations);
+                }
+
+                perJob.Add((job, path, CreateThreads(job, path, size, generations), null, 0));
+            }
+            catch (WorkloadException e)
+            {
+                perJob.Add((job, path, [], e.Message, e.Errno));
+            }
+        }
+
+        JobThread[] all = [.. perJob.SelectMany(j => j.Threads)];
+        var threads = all.Select(t => new Thread(() => ThreadMain(t))
+        {
+            IsBackground = true,
+            Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
+        }).ToList();
+
+        var running = new RunningGroup
+        {
+            Threads = all,
+            Started = DateTime.UtcNow,
+            Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime).DefaultIfEmpty(null).Max(),
+            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
+        };
+        threads.ForEach(t => t.Start());
+        if (_progress is not null && all.Length > 0)
+        {
+            _progress.Watch(running);
+        }
+
+        threads.ForEach(t => t.Join());
+
+        var results = new List<JobResult>();
+        foreach (var (job, path, jobThreads, error, errno) in perJob)
+        {
+            var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = errno };
+            if (error is null)
+            {
+                Merge(result, jobThreads);
+            }
+            else
+            {
+                result.Engine = job.IoEngine.Name;
+            }
+
+            results.Add(result);
+        }
+
+        if (jobs.Any(j => j.GroupReporting) && results.Count > 1)
+        {
+            var merged = new JobResult
+            {
+                Name = results[0].Name,
+                Job = results[0].Job,
+                GroupId = groupId,
+                Path = string.Join(", ", results.Select(r => r.Path).Distinct()),
+                Threads = results.Sum(r => r.Threads),
+                Engine = string.Join(", ", results.Select(r => r.Engine).Distinct()),
+                EngineReason = string.Join("; ", results.Select(r => r.EngineReason).Distinct()),
+            };
+            foreach (JobResult result in results)
+            {
+                merged.Stats.Merge(result.Stats);
+                merged.Error ??= result.Error;
+                if (merged.ErrorErrno == 0)
+                {
+                    merged.ErrorErrno = result.ErrorErrno;
+                }
+
+                merged.VerifyFailure ??= result.VerifyFailure;
+            }
+
+            return [merged];
+        }
+
+        return results;
+    }
+
+    private JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations)
+    {
+        int bs = job.BlockSize;
+        bool verifying = generations is not null;
+        bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
+
+        // Verifying writers own disjoint slices: two threads writing one block would leave its
+        // final content to the order of their completions.
+        bool slice = verifying && writes && job.NumJobs > 1;
+        long sliceLength = slice ? size / job.NumJobs / bs * bs : size;
+        if (sliceLength < bs)
+        {
+            throw new WorkloadException($"{path}: size={FioValues.FormatSize(size)} is too small to give each of numjobs={job.NumJobs} threads a block");
+        }
+
+        var threads = new JobThread[job.NumJobs];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new JobThread
+            {
+                Job = job,
+                Index = i,
+                Path = path,
+                RegionStart = slice ? i * sliceLength : 0,
+                RegionLength = sliceLength,
+                TotalIos = job.TimeBased ? -1 : sliceLength / bs,
+                Generations = generations,
+                VerifyUnknownBlocks = verifying && !writes,
+                VerifyPass = verifying && writes,
+                Stop = _stop,
+            };
+        }
+
+        return threads;
+    }
+
+    private static void ThreadMain(JobThread thread)
+    {
+        try
+        {
+            if (thread.Job.IoEngine.IsBaseline)
+            {
+                new RandomAccessWorker(thread).Run();
+            }
+            else
+            {
+                new KaioWorker(thread).Run();
+            }
+        }
+        catch (WorkloadException e)
+        {
+            Fail(thread, e.Message, e.Errno);
+        }
+        catch (AioException e)
+        {
+            Fail(thread, $"{thread.Path}: {e.Message}", e.Errno);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WorkloadException described = TargetFile.Describe(e, thread.Path, "I/O");
+            Fail(thread, described.Message, described.Errno);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Fail(thread, $"{thread.Path}: internal error: {e.GetType().Name}: {e.Message}", Errno.EIO);
+        }
+        finally
+        {
+            thread.Finished = true;
+        }
+    }
+
+    private static void Fail(JobThread thread, string message, int errno)
+    {
+        if (thread.Error is null)
+        {
+            thread.Error = message;
+            thread.ErrorErrno = errno;
+        }
+    }
+
+    private static void Merge(JobResult result, JobThread[] threads)
+    {
+        foreach (JobThread thread in threads)
+        {
+            result.Stats.Merge(thread.Stats);
+            if (result.Error is null && thread.Error is not null)
+            {
+                result.Error = thread.Error;
+                result.ErrorErrno = thread.ErrorErrno;
+            }
+
+            result.VerifyFailure ??= thread.VerifyFailure;
+        }
+
+        JobThread? first = threads.FirstOrDefault(t => t.EngineName is not null);
+        result.Engine = first?.EngineName ?? result.Job.IoEngine.Name;
+        result.EngineReason = first?.EngineReason ?? "";
+    }
+}

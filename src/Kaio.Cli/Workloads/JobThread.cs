@@ -1,0 +1,125 @@
+// Design: the state one job thread works on and reports into. The thread that runs the worker
+// is its only writer; the progress display reads Ios/Bytes (Volatile, written only by the
+// owner, so a plain read-modify-write on the owner's side is enough); everything else is read
+// by the runner after the thread has been joined.
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Reporting;
+using Kaio.Cli.Verification;
+
+namespace Kaio.Cli.Workloads;
+
+/// <summary>A failure of the workload itself (I/O error, refused engine, bad file); one line, no stack trace.</summary>
+internal sealed class WorkloadException : Exception
+{
+    public WorkloadException(string message) : base(message) { }
+
+    public WorkloadException() { }
+
+    public WorkloadException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The errno behind the failure, when there is one (reported as fio's <c>error</c>).</summary>
+    public int Errno { get; init; }
+}
+
+/// <summary>The state of one of a job's numjobs threads.</summary>
+internal sealed class JobThread
+{
+    private long _ios;
+    private long _bytes;
+    private volatile bool _finished;
+
+    public required JobSpec Job { get; init; }
+
+    public required int Index { get; init; }
+
+    public required string Path { get; init; }
+
+    public required long RegionStart { get; init; }
+
+    public required long RegionLength { get; init; }
+
+    /// <summary>Requests to issue; negative when time based.</summary>
+    public required long TotalIos { get; init; }
+
+    /// <summary>
+    /// The last write of each block of the file (index = offset / bs) this run made; 0 = laid out
+    /// by this run; -1 = unknown (the file's earlier content). Null unless verifying. Threads of a
+    /// verifying job own disjoint slices, so each element has one writer.
+    /// </summary>
+    public long[]? Generations { get; init; }
+
+    /// <summary>Check blocks of unknown generation too (read jobs verifying a file written earlier).</summary>
+    public bool VerifyUnknownBlocks { get; init; }
+
+    /// <summary>After the workload, read back and check every block this thread wrote.</summary>
+    public bool VerifyPass { get; init; }
+
+    public CancellationToken Stop { get; init; }
+
+    public ThreadStats Stats { get; } = new();
+
+    public string? Error { get; set; }
+
+    public int ErrorErrno { get; set; }
+
+    public VerifyFailure? VerifyFailure { get; set; }
+
+    public string? EngineName { get; set; }
+
+    public string? EngineReason { get; set; }
+
+    /// <summary>Completed requests so far (progress).</summary>
+    public long Ios => Volatile.Read(ref _ios);
+
+    /// <summary>Completed bytes so far (progress).</summary>
+    public long Bytes => Volatile.Read(ref _bytes);
+
+    /// <summary>Set by the worker thread when it has ended; read by the progress display.</summary>
+    public bool Finished
+    {
+        get => _finished;
+        set => _finished = value;
+    }
+
+    /// <summary>Called by the owning worker thread only.</summary>
+    public void AddProgress(long bytes)
+    {
+        Volatile.Write(ref _ios, _ios + 1);
+        Volatile.Write(ref _bytes, _bytes + bytes);
+    }
+
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(
+        RegionStart, RegionLength, Job.BlockSize, Job.ReadWrite, Job.RwMixRead, TotalIos, Job.Seed, Index, trackBusy);
+
+    /// <summary>The generation a read of <paramref name="offset"/> should find, or null when unknown.</summary>
+    public long? ExpectedGeneration(long offset)
+    {
+        long generation = Generations![offset / Job.BlockSize];
+        return generation >= 0 ? generation : null;
+    }
+
+    /// <summary>Whether a completed read of <paramref name="offset"/> is to be checked.</summary>
+    public bool ShouldVerifyRead(long offset)
+        => Job.Verify != VerifyMode.None && Generations is not null && (VerifyUnknownBlocks || Generations[offset / Job.BlockSize] >= 0);
+
+    /// <summary>Records the next write of the block at <paramref name="offset"/> and returns its generation.</summary>
+    public long NextGeneration(long offset)
+    {
+        ref long generation = ref Generations![offset / Job.BlockSize];
+        generation = Math.Max(generation, 0) + 1;
+        return generation;
+    }
+
+    /// <summary>The blocks of this thread's region that this run wrote, in order: the verify pass.</summary>
+    public IEnumerable<long> WrittenBlockOffsets()
+    {
+        int bs = Job.BlockSize;
+        for (long offset = RegionStart; offset + bs <= RegionStart + RegionLength; offset += bs)
+        {
+            if (Generations![offset / bs] >= 1)
+            {
+                yield return offset;
+            }
+        }
+    }
+}

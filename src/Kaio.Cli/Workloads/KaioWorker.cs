@@ -1,0 +1,424 @@
+// Design: one job thread driving one AioContext the libaio way (fio's engines/libaio.c and
+// io_u.c): keep iodepth requests in flight; each round prepares Iocbs for the free slots,
+// submits them in one batch (io_submit), then reaps at least one completion (io_getevents). The
+// Iocb's Data cookie is the slot number, so a completion finds its buffer, offset and timestamps
+// in O(1). Requests the context refuses with EAGAIN stay queued for the next round. fsync /
+// fdatasync every N writes are requests like the others, taking a slot of the depth as in fio.
+// On the first failed request the thread stops issuing, drains what is in flight, and reports.
+// Threading: everything here runs on the job thread; the progress display only reads counters.
+using System.Diagnostics;
+using System.Globalization;
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Verification;
+
+namespace Kaio.Cli.Workloads;
+
+/// <summary>Runs one job thread through Kaio's Submit/GetEvents ring path.</summary>
+internal sealed class KaioWorker
+{
+    private enum Op : byte
+    {
+        Read,
+        Write,
+        Fsync,
+        Fdatasync,
+    }
+
+    private static readonly double s_nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+    private static readonly TimeSpan s_reapTimeout = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a drain may see no completion at all before the run is declared hung.</summary>
+    private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(30);
+
+    private readonly JobThread _thread;
+    private readonly JobSpec _job;
+
+    public KaioWorker(JobThread thread)
+    {
+        _thread = thread;
+        _job = thread.Job;
+    }
+
+    public void Run()
+    {
+        AioEngineKind kind = _job.IoEngine.Kind ?? AioEngineKind.Auto;
+        using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: false);
+        using AioContext context = Setup(kind);
+        _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
+        _thread.EngineReason = context.EngineReason;
+
+        int depth = _job.IoDepth;
+        int alignment = _job.Direct ? Math.Max(AioFile.GetDirectIoAlignment(_thread.Path).MemoryAlignment, 512) : 4096;
+        if (_job.Direct)
+        {
+            DirectIoAlignment direct = AioFile.GetDirectIoAlignment(_thread.Path);
+            if (direct.OffsetAlignment > 0 && _job.BlockSize % direct.OffsetAlignment != 0)
+            {
+                throw new WorkloadException($"{_thread.Path}: bs={_job.BlockSize} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
+            }
+        }
+
+        using var buffers = new AlignedBufferPool(_job.BlockSize, alignment, depth);
+        for (int i = 0; i < depth; i++)
+        {
+            Random.Shared.NextBytes(buffers[i].Span);
+        }
+
+        var phase = new Phase(this, context, handle, buffers);
+        OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
+        long deadline = _job.Runtime is { } runtime ? Stopwatch.GetTimestamp() + (long)(runtime.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        long started = Stopwatch.GetTimestamp();
+        phase.Run(source.TryNext, source.Release, deadline, record: true);
+        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(started);
+
+        if (_thread.VerifyPass && _thread.Error is null && _thread.VerifyFailure is null && !_thread.Stop.IsCancellationRequested)
+        {
+            using IEnumerator<long> written = _thread.WrittenBlockOffsets().GetEnumerator();
+            NextIo NextWritten(out long offset, out bool isWrite)
+            {
+                isWrite = false;
+                offset = 0;
+                if (!written.MoveNext())
+                {
+                    return NextIo.Done;
+                }
+
+                offset = written.Current;
+                return NextIo.Ready;
+            }
+
+            phase.Run(NextWritten, static _ => { }, long.MaxValue, record: false);
+        }
+    }
+
+    private AioContext Setup(AioEngineKind kind)
+    {
+        try
+        {
+            return AioContext.Setup(_job.IoDepth, new AioContextOptions { Engine = kind });
+        }
+        catch (AioException e)
+        {
+            string why = e.Message;
+            if (kind != AioEngineKind.Auto)
+            {
+                AioEngineStatus? status = AioContext.ProbeEngines().FirstOrDefault(s => s.Kind == kind);
+                if (status is { Available: false })
+                {
+                    why = status.Reason;
+                }
+            }
+
+            throw new WorkloadException($"ioengine={_job.IoEngine.Name} does not work here: {why}") { Errno = e.Errno };
+        }
+    }
+
+    private delegate NextIo NextRequest(out long offset, out bool isWrite);
+
+    /// <summary>The slots and the loop of one phase (the workload, then the verify pass).</summary>
+    private sealed class Phase
+    {
+        private readonly JobThread _thread;
+        private readonly JobSpec _job;
+        private readonly AioContext _context;
+        private readonly SafeFileHandle _handle;
+        private readonly AlignedBufferPool _buffers;
+        private readonly Iocb[] _queued;
+        private readonly IoEvent[] _events;
+        private readonly Stack<int> _free;
+        private readonly long[] _offsets;
+        private readonly Op[] _ops;
+        private readonly long[] _preparedAt;
+        private readonly long[] _submittedAt;
+        private readonly long[] _previousGeneration;
+        private readonly byte[] _scratch;
+        private int _queuedCount;
+        private int _inFlight;
+        private int _writesSinceFsync;
+        private int _writesSinceFdatasync;
+
+        public Phase(KaioWorker worker, AioContext context, SafeFileHandle handle, AlignedBufferPool buffers)
+        {
+            _thread = worker._thread;
+            _job = worker._job;
+            _context = context;
+            _handle = handle;
+            _buffers = buffers;
+            int depth = _job.IoDepth;
+            _queued = new Iocb[depth];
+            _events = new IoEvent[depth];
+            _free = new Stack<int>(Enumerable.Range(0, depth).Reverse());
+            _offsets = new long[depth];
+            _ops = new Op[depth];
+            _preparedAt = new long[depth];
+            _submittedAt = new long[depth];
+            _previousGeneration = new long[depth];
+            _scratch = new byte[2 * _job.BlockSize];
+        }
+
+        public void Run(NextRequest next, Action<long> release, long deadline, bool record)
+        {
+            bool stopping = false;
+            bool done = false;
+            long lastProgress = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                if (!stopping && (_thread.Stop.IsCancellationRequested || Stopwatch.GetTimestamp() >= deadline || _thread.Error is not null || _thread.VerifyFailure is not null))
+                {
+                    stopping = true;
+                    Unqueue(release);
+                }
+
+                if (!stopping && !done)
+                {
+                    done = Prepare(next, record);
+                }
+
+                if (_queuedCount > 0)
+                {
+                    Submit(release);
+                }
+
+                if (_inFlight == 0)
+                {
+                    if (stopping || (done && _queuedCount == 0) || _thread.Error is not null)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                int reaped = _context.GetEvents(1, _events, s_reapTimeout);
+                long now = Stopwatch.GetTimestamp();
+                if (reaped == 0)
+                {
+                    if (stopping && Stopwatch.GetElapsedTime(lastProgress) > s_drainLimit)
+                    {
+                        _thread.Error ??= $"{_thread.Path}: {_inFlight} requests did not complete within {s_drainLimit.TotalSeconds:0} s";
+                        return;
+                    }
+
+                    continue;
+                }
+
+                lastProgress = now;
+                for (int i = 0; i < reaped; i++)
+                {
+                    Complete(_events[i], now, release, record);
+                }
+            }
+        }
+
+        /// <summary>Queues requests for the free slots; returns true when the phase has issued everything.</summary>
+        private bool Prepare(NextRequest next, bool record)
+        {
+            long now = Stopwatch.GetTimestamp();
+            while (_free.Count > 0)
+            {
+                Op op;
+                long offset = 0;
+                if (record && _job.FsyncEvery > 0 && _writesSinceFsync >= _job.FsyncEvery)
+                {
+                    op = Op.Fsync;
+                    _writesSinceFsync = 0;
+                }
+                else if (record && _job.FdatasyncEvery > 0 && _writesSinceFdatasync >= _job.FdatasyncEvery)
+                {
+                    op = Op.Fdatasync;
+                    _writesSinceFdatasync = 0;
+                }
+                else
+                {
+                    NextIo result = next(out offset, out bool isWrite);
+                    if (result == NextIo.Done)
+                    {
+                        return true;
+                    }
+
+                    if (result == NextIo.Busy)
+                    {
+                        return false;
+                    }
+
+                    op = isWrite ? Op.Write : Op.Read;
+                }
+
+                int slot = _free.Pop();
+                _offsets[slot] = offset;
+                _ops[slot] = op;
+                _preparedAt[slot] = now;
+                Memory<byte> buffer = _buffers[slot];
+                _queued[_queuedCount++] = op switch
+                {
+                    Op.Read => Iocb.PrepPread(_handle, buffer, offset, (ulong)slot),
+                    Op.Write => PrepareWrite(buffer, offset, slot),
+                    Op.Fsync => Iocb.PrepFsync(_handle, (ulong)slot),
+                    _ => Iocb.PrepFdsync(_handle, (ulong)slot),
+                };
+            }
+
+            return false;
+        }
+
+        private Iocb PrepareWrite(Memory<byte> buffer, long offset, int slot)
+        {
+            if (_thread.Generations is not null)
+            {
+                _previousGeneration[slot] = _thread.Generations[offset / _job.BlockSize];
+                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job.Verify);
+            }
+
+            _writesSinceFsync++;
+            _writesSinceFdatasync++;
+            AioRwFlags flags = _job.Sync switch
+            {
+                SyncMode.Sync => AioRwFlags.Sync,
+                SyncMode.Dsync => AioRwFlags.Dsync,
+                _ => AioRwFlags.None,
+            };
+            return Iocb.PrepPwrite(_handle, buffer, offset, (ulong)slot, flags);
+        }
+
+        /// <summary>Gives back the slots of requests prepared but never submitted, undoing their generations.</summary>
+        private void Unqueue(Action<long> release)
+        {
+            for (int i = 0; i < _queuedCount; i++)
+            {
+                int slot = (int)_queued[i].Data;
+                if (_ops[slot] == Op.Write && _thread.Generations is not null)
+                {
+                    _thread.Generations[_offsets[slot] / _job.BlockSize] = _previousGeneration[slot];
+                }
+
+                if (_ops[slot] is Op.Read or Op.Write)
+                {
+                    release(_offsets[slot]);
+                }
+
+                _free.Push(slot);
+            }
+
+            Array.Clear(_queued, 0, _queuedCount);
+            _queuedCount = 0;
+        }
+
+        private void Submit(Action<long> release)
+        {
+            int submitted;
+            try
+            {
+                submitted = _context.Submit(_queued.AsSpan(0, _queuedCount));
+            }
+            catch (AioException e) when (e.Errno == Errno.EAGAIN)
+            {
+                submitted = 0;
+            }
+            catch (AioException e)
+            {
+                Fail((int)_queued[0].Data, e.Errno, "submit refused");
+                Unqueue(release);
+                return;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            for (int i = 0; i < submitted; i++)
+            {
+                _submittedAt[(int)_queued[i].Data] = now;
+            }
+
+            _inFlight += submitted;
+            int left = _queuedCount - submitted;
+            if (left > 0 && submitted > 0)
+            {
+                Array.Copy(_queued, submitted, _queued, 0, left);
+            }
+
+            Array.Clear(_queued, left, _queuedCount - left);
+            _queuedCount = left;
+        }
+
+        private void Complete(in IoEvent ioEvent, long now, Action<long> release, bool record)
+        {
+            int slot = (int)ioEvent.Data;
+            _inFlight--;
+            Op op = _ops[slot];
+            long offset = _offsets[slot];
+            long slat = (long)((_submittedAt[slot] - _preparedAt[slot]) * s_nanosecondsPerTick);
+            long clat = (long)((now - _submittedAt[slot]) * s_nanosecondsPerTick);
+            try
+            {
+                if (ioEvent.Result < 0)
+                {
+                    Fail(slot, (int)-ioEvent.Result, "failed");
+                    return;
+                }
+
+                if (op is Op.Fsync or Op.Fdatasync)
+                {
+                    if (record)
+                    {
+                        _thread.Stats.Sync.Record(slat + clat);
+                    }
+
+                    return;
+                }
+
+                if (ioEvent.Result != _job.BlockSize)
+                {
+                    _thread.Error ??= string.Create(CultureInfo.InvariantCulture,
+                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {_job.BlockSize} bytes");
+                    _thread.ErrorErrno = Errno.EIO;
+                    return;
+                }
+
+                if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
+                {
+                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, _scratch);
+                }
+
+                if (record)
+                {
+                    (op == Op.Read ? _thread.Stats.Read : _thread.Stats.Write).Record(_job.BlockSize, slat, clat);
+                    _thread.AddProgress(_job.BlockSize);
+                }
+            }
+            finally
+            {
+                if (op is Op.Read or Op.Write)
+                {
+                    release(offset);
+                }
+
+                _free.Push(slot);
+            }
+        }
+
+        private void Fail(int slot, int errno, string what)
+        {
+            if (_thread.Error is not null)
+            {
+                return;
+            }
+
+            string request = _ops[slot] switch
+            {
+                Op.Read => string.Create(CultureInfo.InvariantCulture, $"read at offset {_offsets[slot]}"),
+                Op.Write => string.Create(CultureInfo.InvariantCulture, $"write at offset {_offsets[slot]}"),
+                Op.Fsync => "fsync",
+                _ => "fdatasync",
+            };
+            string meaning = errno switch
+            {
+                Errno.ENOSPC => "no space left on device",
+                Errno.EINVAL when _job.Direct => "invalid argument (misaligned direct I/O?)",
+                Errno.EIO => "I/O error",
+                Errno.EBADF => "bad file descriptor",
+                Errno.EOPNOTSUPP => "operation not supported",
+                _ => "error",
+            };
+            _thread.Error = $"{_thread.Path}: {request} {what}: {meaning} ({Errno.Name(errno)}) on ioengine={_thread.EngineName}";
+            _thread.ErrorErrno = errno;
+        }
+    }
+}

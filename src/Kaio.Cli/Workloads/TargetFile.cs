@@ -1,0 +1,261 @@
+// Design: the file a job works on: choosing where a temporary file goes (a disk-backed file
+// system: a tmpfs /tmp would measure memory, not storage), laying it out before the run the way
+// fio does ("Laying out IO file"), opening it with the flags the job asks for, and turning every
+// way this can fail into one line that names the file and the problem.
+using System.Globalization;
+using System.Security.Cryptography;
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Verification;
+
+namespace Kaio.Cli.Workloads;
+
+/// <summary>Preparing and opening job files.</summary>
+internal static class TargetFile
+{
+    private const int LayoutChunk = 1 << 20;
+
+    /// <summary>
+    /// A directory for temporary files on a disk-backed file system: the temp directory unless it is
+    /// tmpfs or ramfs, then /var/tmp, then the current directory.
+    /// </summary>
+    public static string ChooseTempDirectory()
+    {
+        string[] candidates = [Path.GetTempPath(), "/var/tmp", Environment.CurrentDirectory];
+        string? fallback = null;
+        foreach (string candidate in candidates)
+        {
+            if (!Directory.Exists(candidate) || !IsWritable(candidate))
+            {
+                continue;
+            }
+
+            fallback ??= candidate;
+            string? type = FileSystemType(candidate);
+            if (type is not ("tmpfs" or "ramfs"))
+            {
+                return Path.TrimEndingDirectorySeparator(Path.GetFullPath(candidate));
+            }
+        }
+
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(fallback ?? Environment.CurrentDirectory));
+    }
+
+    /// <summary>The file system type of the mount holding <paramref name="path"/>, from /proc/self/mountinfo.</summary>
+    public static string? FileSystemType(string path)
+    {
+        try
+        {
+            string full = Path.GetFullPath(path);
+            string? best = null;
+            string? bestType = null;
+            foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+            {
+                // id parent major:minor root mount-point options [optional...] - type source super-options
+                string[] fields = line.Split(' ');
+                int dash = Array.IndexOf(fields, "-");
+                if (fields.Length < 5 || dash < 0 || dash + 1 >= fields.Length)
+                {
+                    continue;
+                }
+
+                string mountPoint = fields[4].Replace("\\040", " ", StringComparison.Ordinal);
+                bool contains = mountPoint == "/" || full == mountPoint || full.StartsWith(mountPoint + "/", StringComparison.Ordinal);
+                if (contains && (best is null || mountPoint.Length >= best.Length))
+                {
+                    best = mountPoint;
+                    bestType = fields[dash + 1];
+                }
+            }
+
+            return bestType;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsWritable(string directory)
+    {
+        try
+        {
+            string probe = Path.Combine(directory, ".kaio-probe-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Paths under /dev are devices: never laid out, never truncated, size required.</summary>
+    public static bool IsDevice(string path) => Path.GetFullPath(path).StartsWith("/dev/", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Makes sure <paramref name="path"/> holds at least the job's region, laying it out if needed,
+    /// and returns the region's size. When verifying, laid-out blocks carry headers of generation 0
+    /// and <paramref name="generations"/> records them.
+    /// </summary>
+    public static long Prepare(JobSpec job, string path, Action<string>? log, out long[]? generations)
+    {
+        generations = null;
+        int bs = job.BlockSize;
+        bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
+        if (IsDevice(path))
+        {
+            long deviceSize = job.Size ?? throw new WorkloadException($"{path}: size= is needed for a device");
+            deviceSize -= deviceSize % bs;
+            if (verifying)
+            {
+                generations = NewGenerations(deviceSize / bs);
+            }
+
+            return deviceSize;
+        }
+
+        long length;
+        try
+        {
+            var info = new FileInfo(path);
+            if (Directory.Exists(path))
+            {
+                throw new WorkloadException($"{path}: is a directory");
+            }
+
+            length = info.Exists ? info.Length : -1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WorkloadException($"{path}: {e.Message}");
+        }
+
+        if (job.VerifyOnly && length < 0)
+        {
+            throw new WorkloadException($"{path}: no such file to verify (verify_only)");
+        }
+
+        long size = job.Size ?? (length > 0 ? length : throw new WorkloadException($"{path}: size= not given and the file is missing or empty"));
+        size -= size % bs;
+        if (size < bs)
+        {
+            throw new WorkloadException($"{path}: the file ({length} bytes) is smaller than bs={FioValues.FormatSize(bs)}");
+        }
+
+        if (verifying)
+        {
+            generations = NewGenerations(size / bs);
+        }
+
+        if (length >= size || job.VerifyOnly)
+        {
+            if (job.VerifyOnly && length < size)
+            {
+                throw new WorkloadException($"{path}: {length} bytes, shorter than size={FioValues.FormatSize(size)} to verify");
+            }
+
+            return size;
+        }
+
+        long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
+        log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(size)})");
+        LayOut(job, path, start, size, generations);
+        return size;
+    }
+
+    private static long[] NewGenerations(long blocks)
+    {
+        var generations = new long[blocks];
+        Array.Fill(generations, -1L);
+        return generations;
+    }
+
+    private static void LayOut(JobSpec job, string path, long start, long size, long[]? generations)
+    {
+        int bs = job.BlockSize;
+        int chunk = Math.Max(bs, LayoutChunk - (LayoutChunk % bs));
+        byte[] buffer = new byte[chunk];
+        RandomNumberGenerator.Fill(buffer);
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            for (long offset = start; offset < size; offset += chunk)
+            {
+                int length = (int)Math.Min(chunk, size - offset);
+                if (generations is not null)
+                {
+                    for (int at = 0; at + bs <= length; at += bs)
+                    {
+                        long blockOffset = offset + at;
+                        BlockVerifier.Fill(buffer.AsSpan(at, bs), blockOffset, job.Seed, 0, job.Verify == VerifyMode.None ? VerifyMode.XxHash64 : job.Verify);
+                        generations[blockOffset / bs] = 0;
+                    }
+                }
+
+                RandomAccess.Write(handle, buffer.AsSpan(0, length), offset);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Describe(e, path, "laying out");
+        }
+    }
+
+    /// <summary>Opens the job's file for one thread.</summary>
+    public static SafeFileHandle Open(JobSpec job, string path, bool forBaseline)
+    {
+        bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
+        FileAccess access = writes ? FileAccess.ReadWrite : FileAccess.Read;
+        AioOpenOptions options = job.Direct ? AioOpenOptions.Direct : AioOpenOptions.None;
+        if (forBaseline)
+        {
+            // RandomAccess has no per-write flags: the same durability comes from O_SYNC / O_DSYNC.
+            options |= job.Sync switch
+            {
+                SyncMode.Sync => AioOpenOptions.Sync,
+                SyncMode.Dsync => AioOpenOptions.Dsync,
+                _ => AioOpenOptions.None,
+            };
+        }
+
+        try
+        {
+            return options == AioOpenOptions.None
+                ? File.OpenHandle(path, FileMode.Open, access, FileShare.ReadWrite | FileShare.Delete)
+                : AioFile.Open(path, FileMode.Open, access, options);
+        }
+        catch (AioException e) when (e.Errno == Errno.EINVAL && job.Direct)
+        {
+            throw new WorkloadException($"{path}: the file system refuses O_DIRECT (direct=1): {e.Message}") { Errno = e.Errno };
+        }
+        catch (AioException e)
+        {
+            throw new WorkloadException($"{path}: cannot open: {e.Message}") { Errno = e.Errno };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Describe(e, path, "opening");
+        }
+    }
+
+    /// <summary>One line for a .NET I/O exception, naming the file and, where known, the errno.</summary>
+    public static WorkloadException Describe(Exception e, string path, string doing)
+    {
+        int errno = e switch
+        {
+            UnauthorizedAccessException => Errno.EPERM,
+            FileNotFoundException or DirectoryNotFoundException => Errno.ENOENT,
+            IOException io when io.HResult is > 0 and < 4096 => io.HResult,
+            _ => Errno.EIO,
+        };
+        string what = errno switch
+        {
+            Errno.ENOSPC => "no space left on device (ENOSPC)",
+            Errno.ENOENT => "no such file or directory (ENOENT)",
+            Errno.EPERM => "permission denied",
+            _ => e.Message.Replace(" : '" + path + "'", "", StringComparison.Ordinal).Replace(path, "", StringComparison.Ordinal).Trim(' ', ':', '\'') + " (" + Errno.Name(errno) + ")",
+        };
+        return new WorkloadException($"{path}: {doing} failed: {what}", e) { Errno = errno };
+    }
+}
