@@ -336,6 +336,13 @@ internal static class KaioApp
 
             List<JobResult> results = runner.Run(jobs);
             List<CompareRow>? rows = compare ? CompareRow.From(results) : null;
+            if (rows is not null)
+            {
+                // A compared engine was asked for by name; its probe says why it works here.
+                IReadOnlyList<AioEngineStatus> statuses = AioContext.ProbeEngines();
+                rows = [.. rows.Select(row => statuses.FirstOrDefault(s => IoEngineChoice.DisplayName(s.Kind) == row.Engine) is { } status ? row with { Reason = status.Reason } : row)];
+            }
+
             string? firstFailure = results.Select(r => r.FailureMessage).FirstOrDefault(m => m is not null);
             foreach (JobResult failed in results.Where(r => r.Failed))
             {

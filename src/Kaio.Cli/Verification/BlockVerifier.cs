@@ -79,7 +79,7 @@ internal static class BlockVerifier
     /// Checks a block read from <paramref name="offset"/>. <paramref name="expectedGeneration"/> is the
     /// last write of this block this run made (0: laid out), or null when unknown (a file written
     /// earlier: then the block need only be intact, in place, and from this seed).
-    /// <paramref name="scratch"/> must be at least twice the block's length.
+    /// <paramref name="scratch"/> must be at least the block's length.
     /// </summary>
     public static VerifyFailure? Check(ReadOnlySpan<byte> block, long offset, ulong seed, long? expectedGeneration, VerifyMode kind, Span<byte> scratch)
     {
@@ -128,22 +128,30 @@ internal static class BlockVerifier
         Span<byte> expectedImage = scratch[..block.Length];
         Fill(expectedImage, offset, seed, generation, kind);
 
-        // A torn write: every sector is either from the expected write or from an older one
-        // (the generation the header claims, or zeros), with both kinds present.
-        if (hasHeader && header.Offset == offset && header.Seed == seed && header.Generation != generation && block.Length > SectorSize)
+        // A torn write: every sector is either from the expected write or from an older one (the
+        // generation the header claims, the write before the expected one, the layout, or zeros),
+        // with both kinds present. Only reached for a block already known to be bad.
+        var olderGenerations = new List<long>();
+        if (hasHeader && header.Offset == offset && header.Seed == seed && header.Generation != generation)
         {
-            Span<byte> otherImage = scratch.Slice(block.Length, block.Length);
-            Fill(otherImage, offset, seed, header.Generation, kind);
-            if (IsTorn(block, expectedImage, otherImage, out long firstOld, out long oldSectors))
-            {
-                return new VerifyFailure(VerifyProblem.Torn, offset, offset + firstOld, "generation " + Dec(generation), "generation " + Dec(header.Generation) + " in part",
-                    Dec(oldSectors) + " of " + Dec((block.Length + SectorSize - 1) / SectorSize) + " sectors hold an older write");
-            }
+            olderGenerations.Add(header.Generation);
         }
-        else if (IsTorn(block, expectedImage, default, out long firstOld, out long oldSectors))
+
+        olderGenerations.Add(generation - 1);
+        olderGenerations.Add(0);
+        long[] candidates = [.. olderGenerations.Where(g => g >= 0 && g != generation).Distinct()];
+        var olderImages = new byte[candidates.Length][];
+        for (int i = 0; i < candidates.Length; i++)
         {
-            return new VerifyFailure(VerifyProblem.Torn, offset, offset + firstOld, "generation " + Dec(generation), "zeros in part",
-                Dec(oldSectors) + " of " + Dec((block.Length + SectorSize - 1) / SectorSize) + " sectors were never written");
+            olderImages[i] = new byte[block.Length];
+            Fill(olderImages[i], offset, seed, candidates[i], kind);
+        }
+
+        if (IsTorn(block, expectedImage, olderImages, out long firstOld, out long oldSectors, out int olderIndex))
+        {
+            string found = olderIndex >= 0 ? "generation " + Dec(candidates[olderIndex]) + " in part" : "zeros in part";
+            return new VerifyFailure(VerifyProblem.Torn, offset, offset + firstOld, "generation " + Dec(generation), found,
+                Dec(oldSectors) + " of " + Dec((block.Length + SectorSize - 1) / SectorSize) + " sectors hold an older write or were never written");
         }
 
         int first = block.CommonPrefixLength(expectedImage);
@@ -160,10 +168,11 @@ internal static class BlockVerifier
             Dec(differing) + (differing == 1 ? " byte differs" : " bytes differ") + (first < BlockHeader.Size ? ", in the header" : ""));
     }
 
-    private static bool IsTorn(ReadOnlySpan<byte> block, ReadOnlySpan<byte> expected, ReadOnlySpan<byte> older, out long firstOld, out long oldSectors)
+    private static bool IsTorn(ReadOnlySpan<byte> block, ReadOnlySpan<byte> expected, byte[][] olderImages, out long firstOld, out long oldSectors, out int olderIndex)
     {
         firstOld = -1;
         oldSectors = 0;
+        olderIndex = -1;
         long newSectors = 0;
         for (int start = 0; start < block.Length; start += SectorSize)
         {
@@ -175,8 +184,16 @@ internal static class BlockVerifier
                 continue;
             }
 
-            bool isOld = (!older.IsEmpty && sector.SequenceEqual(older.Slice(start, length))) || !sector.ContainsAnyExcept((byte)0);
-            if (!isOld)
+            int match = -1;
+            for (int i = 0; i < olderImages.Length && match < 0; i++)
+            {
+                if (sector.SequenceEqual(olderImages[i].AsSpan(start, length)))
+                {
+                    match = i;
+                }
+            }
+
+            if (match < 0 && sector.ContainsAnyExcept((byte)0))
             {
                 return false;
             }
@@ -184,6 +201,11 @@ internal static class BlockVerifier
             if (firstOld < 0)
             {
                 firstOld = start;
+            }
+
+            if (match >= 0)
+            {
+                olderIndex = match;
             }
 
             oldSectors++;

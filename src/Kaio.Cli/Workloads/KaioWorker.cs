@@ -153,7 +153,7 @@ internal sealed class KaioWorker
             _preparedAt = new long[depth];
             _submittedAt = new long[depth];
             _previousGeneration = new long[depth];
-            _scratch = new byte[2 * _job.BlockSize];
+            _scratch = new byte[_job.BlockSize];
         }
 
         public void Run(NextRequest next, Action<long> release, long deadline, bool record)
@@ -408,16 +408,8 @@ internal sealed class KaioWorker
                 Op.Fsync => "fsync",
                 _ => "fdatasync",
             };
-            string meaning = errno switch
-            {
-                Errno.ENOSPC => "no space left on device",
-                Errno.EINVAL when _job.Direct => "invalid argument (misaligned direct I/O?)",
-                Errno.EIO => "I/O error",
-                Errno.EBADF => "bad file descriptor",
-                Errno.EOPNOTSUPP => "operation not supported",
-                _ => "error",
-            };
-            _thread.Error = $"{_thread.Path}: {request} {what}: {meaning} ({Errno.Name(errno)}) on ioengine={_thread.EngineName}";
+            string meaning = errno == Errno.EINVAL && _job.Direct ? "invalid argument (EINVAL; misaligned direct I/O?)" : ErrnoText.Describe(errno);
+            _thread.Error = $"{_thread.Path}: {request} {what}: {meaning} on ioengine={_thread.EngineName}";
             _thread.ErrorErrno = errno;
         }
     }

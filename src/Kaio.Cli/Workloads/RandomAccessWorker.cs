@@ -84,7 +84,7 @@ internal sealed class RandomAccessWorker
 
     private async Task LoopAsync(SafeFileHandle handle, Memory<byte> buffer, NextRequest next, Action<long> release, long deadline, bool record)
     {
-        byte[] scratch = new byte[2 * _job.BlockSize];
+        byte[] scratch = new byte[_job.BlockSize];
         await Task.Yield();
         while (true)
         {

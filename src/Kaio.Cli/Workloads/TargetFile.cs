@@ -90,8 +90,11 @@ internal static class TargetFile
         }
     }
 
-    /// <summary>Paths under /dev are devices: never laid out, never truncated, size required.</summary>
-    public static bool IsDevice(string path) => Path.GetFullPath(path).StartsWith("/dev/", StringComparison.Ordinal);
+    /// <summary>
+    /// Device nodes (on devtmpfs: /dev/full, /dev/nvme0n1) are never laid out or truncated and need
+    /// size=; /dev/shm and other file systems mounted under /dev hold ordinary files.
+    /// </summary>
+    public static bool IsDevice(string path) => File.Exists(path) && FileSystemType(path) is "devtmpfs" or "devfs";
 
     /// <summary>
     /// Makes sure <paramref name="path"/> holds at least the job's region, laying it out if needed,
@@ -227,11 +230,11 @@ internal static class TargetFile
         }
         catch (AioException e) when (e.Errno == Errno.EINVAL && job.Direct)
         {
-            throw new WorkloadException($"{path}: the file system refuses O_DIRECT (direct=1): {e.Message}") { Errno = e.Errno };
+            throw new WorkloadException($"{path}: the file system refuses O_DIRECT (direct=1): invalid argument (EINVAL)") { Errno = e.Errno };
         }
         catch (AioException e)
         {
-            throw new WorkloadException($"{path}: cannot open: {e.Message}") { Errno = e.Errno };
+            throw new WorkloadException($"{path}: opening failed: {ErrnoText.Describe(e.Errno)}") { Errno = e.Errno };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -244,18 +247,48 @@ internal static class TargetFile
     {
         int errno = e switch
         {
-            UnauthorizedAccessException => Errno.EPERM,
+            UnauthorizedAccessException => ErrnoText.EACCES,
             FileNotFoundException or DirectoryNotFoundException => Errno.ENOENT,
             IOException io when io.HResult is > 0 and < 4096 => io.HResult,
-            _ => Errno.EIO,
+            _ => 0,
         };
-        string what = errno switch
-        {
-            Errno.ENOSPC => "no space left on device (ENOSPC)",
-            Errno.ENOENT => "no such file or directory (ENOENT)",
-            Errno.EPERM => "permission denied",
-            _ => e.Message.Replace(" : '" + path + "'", "", StringComparison.Ordinal).Replace(path, "", StringComparison.Ordinal).Trim(' ', ':', '\'') + " (" + Errno.Name(errno) + ")",
-        };
-        return new WorkloadException($"{path}: {doing} failed: {what}", e) { Errno = errno };
+        string what = errno != 0 ? ErrnoText.Describe(errno) : e.Message;
+        return new WorkloadException($"{path}: {doing} failed: {what}", e) { Errno = errno != 0 ? errno : Errno.EIO };
     }
+}
+
+/// <summary>Words for the errno values a benchmark meets.</summary>
+internal static class ErrnoText
+{
+    public const int EACCES = 13;
+    public const int EISDIR = 21;
+    public const int EROFS = 30;
+
+    /// <summary><c>no space left on device (ENOSPC)</c>.</summary>
+    public static string Describe(int errno) => (errno switch
+    {
+        Errno.EPERM => "operation not permitted",
+        Errno.ENOENT => "no such file or directory",
+        Errno.EIO => "I/O error",
+        Errno.EBADF => "bad file descriptor",
+        Errno.EAGAIN => "resource temporarily unavailable",
+        Errno.ENOMEM => "out of memory",
+        EACCES => "permission denied",
+        EISDIR => "is a directory",
+        Errno.EINVAL => "invalid argument",
+        Errno.ENOSPC => "no space left on device",
+        EROFS => "read-only file system",
+        Errno.ENOSYS => "function not implemented",
+        Errno.EOPNOTSUPP => "operation not supported",
+        Errno.ECANCELED => "operation cancelled",
+        _ => "error",
+    }) + " (" + Name(errno) + ")";
+
+    private static string Name(int errno) => errno switch
+    {
+        EACCES => "EACCES",
+        EISDIR => "EISDIR",
+        EROFS => "EROFS",
+        _ => Errno.Name(errno),
+    };
 }

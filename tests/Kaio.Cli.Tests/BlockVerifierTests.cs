@@ -1,0 +1,143 @@
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Verification;
+
+namespace Kaio.Cli.Tests;
+
+public class BlockVerifierTests
+{
+    private const int Bs = 4096;
+    private const ulong Seed = 0x89;
+    private readonly byte[] _scratch = new byte[2 * Bs];
+
+    private static byte[] Block(long offset, long generation, ulong seed = Seed, VerifyMode kind = VerifyMode.XxHash64)
+    {
+        byte[] block = new byte[Bs];
+        BlockVerifier.Fill(block, offset, seed, generation, kind);
+        return block;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Check_IntactBlock_Passes(bool crc64)
+    {
+        VerifyMode kind = crc64 ? VerifyMode.Crc64 : VerifyMode.XxHash64;
+        byte[] block = Block(8192, 3, kind: kind);
+        Assert.Null(BlockVerifier.Check(block, 8192, Seed, 3, kind, _scratch));
+        Assert.Null(BlockVerifier.Check(block, 8192, Seed, null, kind, _scratch));
+    }
+
+    [Fact]
+    public void Fill_DependsOnOffsetSeedAndGeneration()
+    {
+        Assert.NotEqual(Block(0, 1), Block(4096, 1));
+        Assert.NotEqual(Block(0, 1), Block(0, 2));
+        Assert.NotEqual(Block(0, 1), Block(0, 1, seed: 7));
+        Assert.Equal(Block(0, 1), Block(0, 1));
+    }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(4095)]
+    [InlineData(3)]
+    public void Check_FlippedByte_CorruptedAtThatOffset(int at)
+    {
+        byte[] block = Block(8192, 2);
+        byte original = block[at];
+        block[at] ^= 0x40;
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 8192, Seed, 2, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Corrupted, failure.Problem);
+        Assert.Equal(8192, failure.BlockOffset);
+        Assert.Equal(8192 + at, failure.BadOffset);
+        Assert.Equal($"0x{original:x2}", failure.Expected);
+        Assert.Equal($"0x{original ^ 0x40:x2}", failure.Found);
+        Assert.Contains("1 byte differs", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_FlippedPayloadByte_UnknownGeneration_StillNamesTheByte()
+    {
+        byte[] block = Block(0, 5);
+        block[1000] ^= 1;
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 0, Seed, null, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Corrupted, failure.Problem);
+        Assert.Equal(1000, failure.BadOffset);
+    }
+
+    [Fact]
+    public void Check_BlockWrittenForAnotherOffset_Misplaced()
+    {
+        byte[] block = Block(4096, 1);
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 12288, Seed, 1, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Misplaced, failure.Problem);
+        Assert.Equal(12288, failure.BlockOffset);
+        Assert.Contains("4096", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_OlderGeneration_Stale()
+    {
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(Block(0, 2), 0, Seed, 3, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Stale, failure.Problem);
+        Assert.Equal("generation 3", failure.Expected);
+        Assert.Equal("generation 2", failure.Found);
+    }
+
+    [Fact]
+    public void Check_AnotherRunsSeed_Stale()
+    {
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(Block(0, 1, seed: 99), 0, Seed, null, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Stale, failure.Problem);
+        Assert.Contains("another run", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_NewHeadOldTail_Torn()
+    {
+        byte[] block = Block(0, 4);
+        Block(0, 3).AsSpan(2048).CopyTo(block.AsSpan(2048));
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 0, Seed, 4, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Torn, failure.Problem);
+        Assert.Equal(2048, failure.BadOffset);
+        Assert.Contains("4 of 8 sectors", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_OldHeadNewTail_Torn()
+    {
+        byte[] block = Block(0, 3);
+        Block(0, 4).AsSpan(512).CopyTo(block.AsSpan(512));
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 0, Seed, 4, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Torn, failure.Problem);
+        Assert.Equal(0, failure.BadOffset);
+    }
+
+    [Fact]
+    public void Check_ZeroTail_TornNeverWritten()
+    {
+        byte[] block = Block(0, 1);
+        block.AsSpan(3584).Clear();
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(block, 0, Seed, 1, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Torn, failure.Problem);
+        Assert.Equal(3584, failure.BadOffset);
+    }
+
+    [Fact]
+    public void Check_NoHeader_Corrupted()
+    {
+        VerifyFailure failure = Assert.IsType<VerifyFailure>(BlockVerifier.Check(new byte[Bs], 4096, Seed, null, VerifyMode.XxHash64, _scratch));
+        Assert.Equal(VerifyProblem.Corrupted, failure.Problem);
+        Assert.Equal(4096, failure.BadOffset);
+        Assert.Contains("no valid block header", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Describe_NamesFileOffsetsAndValues()
+    {
+        byte[] block = Block(8192, 2);
+        block[300] ^= 0xff;
+        string line = BlockVerifier.Check(block, 8192, Seed, 2, VerifyMode.XxHash64, _scratch)!.Describe("/data/f");
+        Assert.StartsWith("verify failed in /data/f: corrupted block at offset 8192: first bad offset 8492: expected 0x", line, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', line);
+    }
+}
