@@ -400,6 +400,8 @@ internal static class KaioApp
                 JobOptions.Apply(job, "time_based", "1");
             }
 
+            int defaults = job.GivenOptions.Count;
+
             foreach (OptionResult result in parsed.CommandResult.Children.OfType<OptionResult>())
             {
                 if (result.Implicit || !_jobOptions.TryGetValue(result.Option, out JobOption? jobOption))
@@ -423,6 +425,13 @@ internal static class KaioApp
             List<JobSpec> jobs;
             if (files.Length == 0)
             {
+                // An existing file named without size= is used whole, as fio does.
+                if (job.FileName is { } fileName && !job.GivenOptions.Skip(defaults).Any(o => o.Key == "size") && File.Exists(fileName) && new FileInfo(fileName).Length > 0)
+                {
+                    job.Size = null;
+                    job.GivenOptions.RemoveAll(o => o.Key == "size");
+                }
+
                 string? invalid = job.Validate();
                 if (invalid is not null)
                 {
