@@ -47,7 +47,7 @@ public class EndToEndTests
         SkipUnlessAvailable(engine);
         using var dir = new TempDirectory();
         KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("f"), "--rw=randrw", "--size=1m", "--runtime=200ms",
-            "--iodepth=4", "--fsync=16", "--ioengine=" + engine, "--output-format=json");
+            "--iodepth=4", "--fsync=16", "--dsync", "--ioengine=" + engine, "--output-format=json");
         Assert.True(result.Exit == 0, result.ToString());
         JsonElement job = Json(result).GetProperty("jobs")[0];
         Assert.Equal(0, job.GetProperty("error").GetInt32());

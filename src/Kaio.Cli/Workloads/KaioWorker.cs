@@ -47,23 +47,7 @@ internal sealed class KaioWorker
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
 
-        int depth = _job.IoDepth;
-        int alignment = _job.Direct ? Math.Max(AioFile.GetDirectIoAlignment(_thread.Path).MemoryAlignment, 512) : 4096;
-        if (_job.Direct)
-        {
-            DirectIoAlignment direct = AioFile.GetDirectIoAlignment(_thread.Path);
-            if (direct.OffsetAlignment > 0 && _job.BlockSize % direct.OffsetAlignment != 0)
-            {
-                throw new WorkloadException($"{_thread.Path}: bs={_job.BlockSize} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
-            }
-        }
-
-        using var buffers = new AlignedBufferPool(_job.BlockSize, alignment, depth);
-        for (int i = 0; i < depth; i++)
-        {
-            Random.Shared.NextBytes(buffers[i].Span);
-        }
-
+        using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
         var phase = new Phase(this, context, handle, buffers);
         OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
         long deadline = _job.Runtime is { } runtime ? Stopwatch.GetTimestamp() + (long)(runtime.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
@@ -96,6 +80,10 @@ internal sealed class KaioWorker
         try
         {
             return AioContext.Setup(_job.IoDepth, new AioContextOptions { Engine = kind });
+        }
+        catch (AioException e) when (e.Errno == Errno.EAGAIN)
+        {
+            throw new WorkloadException($"io_setup({_job.IoDepth}) refused: the process-wide event budget (like aio-max-nr) is used up; lower iodepth or numjobs ({e.Message})") { Errno = e.Errno };
         }
         catch (AioException e)
         {
@@ -186,6 +174,8 @@ internal sealed class KaioWorker
                         return;
                     }
 
+                    // Refused with EAGAIN while nothing of ours is in flight: the budget is shared; back off.
+                    Thread.Yield();
                     continue;
                 }
 

@@ -35,12 +35,7 @@ internal sealed class RandomAccessWorker
         _thread.EngineName = "randomaccess";
         _thread.EngineReason = Reason;
         using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: true);
-        int alignment = _job.Direct ? Math.Max(AioFile.GetDirectIoAlignment(_thread.Path).MemoryAlignment, 512) : 4096;
-        using var buffers = new AlignedBufferPool(_job.BlockSize, alignment, _job.IoDepth);
-        for (int i = 0; i < _job.IoDepth; i++)
-        {
-            Random.Shared.NextBytes(buffers[i].Span);
-        }
+        using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
 
         OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
         long deadline = _job.Runtime is { } runtime ? Stopwatch.GetTimestamp() + (long)(runtime.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;

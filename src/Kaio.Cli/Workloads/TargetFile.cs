@@ -242,6 +242,34 @@ internal static class TargetFile
         }
     }
 
+    /// <summary>
+    /// One buffer of bs per request in flight, filled with random bytes (incompressible writes),
+    /// aligned for O_DIRECT when the job asks for it; bs must then be a multiple of the file
+    /// system's direct I/O alignment.
+    /// </summary>
+    public static AlignedBufferPool CreateBuffers(JobSpec job, string path)
+    {
+        int alignment = 4096;
+        if (job.Direct)
+        {
+            DirectIoAlignment direct = AioFile.GetDirectIoAlignment(path);
+            if (direct.OffsetAlignment > 0 && job.BlockSize % direct.OffsetAlignment != 0)
+            {
+                throw new WorkloadException($"{path}: bs={job.BlockSize} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
+            }
+
+            alignment = Math.Max(alignment, direct.MemoryAlignment);
+        }
+
+        var buffers = new AlignedBufferPool(job.BlockSize, alignment, job.IoDepth);
+        for (int i = 0; i < job.IoDepth; i++)
+        {
+            Random.Shared.NextBytes(buffers[i].Span);
+        }
+
+        return buffers;
+    }
+
     /// <summary>One line for a .NET I/O exception, naming the file and, where known, the errno.</summary>
     public static WorkloadException Describe(Exception e, string path, string doing)
     {
