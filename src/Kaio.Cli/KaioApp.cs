@@ -335,13 +335,8 @@ internal static class KaioApp
             }
 
             List<JobResult> results = runner.Run(jobs);
+            AddProbeReasons(results);
             List<CompareRow>? rows = compare ? CompareRow.From(results) : null;
-            if (rows is not null)
-            {
-                // A compared engine was asked for by name; its probe says why it works here.
-                IReadOnlyList<AioEngineStatus> statuses = AioContext.ProbeEngines();
-                rows = [.. rows.Select(row => statuses.FirstOrDefault(s => IoEngineChoice.DisplayName(s.Kind) == row.Engine) is { } status ? row with { Reason = status.Reason } : row)];
-            }
 
             string? firstFailure = results.Select(r => r.FailureMessage).FirstOrDefault(m => m is not null);
             foreach (JobResult failed in results.Where(r => r.Failed))
@@ -463,6 +458,25 @@ internal static class KaioApp
             }
 
             return job;
+        }
+
+        /// <summary>An engine asked for by name says only that; its probe says what it is like here (libaio: async only with O_DIRECT).</summary>
+        private static void AddProbeReasons(List<JobResult> results)
+        {
+            IReadOnlyList<AioEngineStatus>? statuses = null;
+            foreach (JobResult result in results)
+            {
+                if (result.Job.IoEngine.Kind is not { } kind || kind == AioEngineKind.Auto || result.Threads == 0)
+                {
+                    continue;
+                }
+
+                statuses ??= AioContext.ProbeEngines();
+                if (statuses.FirstOrDefault(s => s.Kind == kind) is { Available: true } status && !result.EngineReason.Contains(status.Reason, StringComparison.Ordinal))
+                {
+                    result.EngineReason = result.EngineReason.Length == 0 ? status.Reason : result.EngineReason + "; " + status.Reason;
+                }
+            }
         }
 
         /// <summary>A job asked for an engine by name that does not work here: say so before laying out files.</summary>
