@@ -7,6 +7,7 @@
 // a failed job (I/O error, verify failure, refused engine) exits 1; an interrupted run exits 130.
 // In JSON mode stdout carries one valid JSON document whatever happened, the error as a field.
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
@@ -72,7 +73,7 @@ internal static class KaioApp
             }
 
             bool json = WantsJson(args);
-            RootCommand root = BuildCommands();
+            Command root = BuildCommands();
             string[] normalized;
             try
             {
@@ -114,7 +115,7 @@ internal static class KaioApp
 
         public List<JobSpec> ParseBench(string[] args)
         {
-            RootCommand root = BuildCommands();
+            Command root = BuildCommands();
             ParseResult parsed = root.Parse(["bench", .. NormalizeFlags(args)]);
             if (parsed.Errors.Count > 0)
             {
@@ -128,7 +129,7 @@ internal static class KaioApp
         private static string FirstError(ParseResult parsed)
             => (parsed.Errors.FirstOrDefault(e => e.Message.Contains("nrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0]).Message;
 
-        private RootCommand BuildCommands()
+        private Command BuildCommands()
         {
             var bench = new Command("bench", "Run an I/O workload through Kaio and report IOPS, bandwidth and latency, like fio. With no options: 4 KiB random reads, iodepth 32, for 3 s on a 64 MiB temporary file, on the best engine.");
             foreach (JobOption jobOption in JobOptions.All)
@@ -136,7 +137,7 @@ internal static class KaioApp
                 string[] aliases = [.. jobOption.Aliases.Select(a => "--" + a)];
                 Option option = jobOption.IsFlag && !s_flagsWithWords.Contains(jobOption.Name)
                     ? new Option<bool>("--" + jobOption.Name, aliases) { Description = jobOption.Help }
-                    : new Option<string>("--" + jobOption.Name, aliases) { Description = jobOption.Help, HelpName = jobOption.ValueHint };
+                    : new Option<string>("--" + jobOption.Name, aliases) { Description = jobOption.Help, HelpName = jobOption.ValueHint.Length > 0 ? jobOption.ValueHint : "0|1|WORD" };
                 _jobOptions[option] = jobOption;
                 bench.Options.Add(option);
             }
@@ -151,7 +152,10 @@ internal static class KaioApp
             info.Options.Add(_infoDirectory);
             info.SetAction(Info);
 
-            var root = new RootCommand("kaio: run I/O workloads through Kaio (Linux AIO rebuilt in user space), the way fio does.");
+            // A plain command named kaio rather than RootCommand, whose name would be the assembly's (Kaio.Cli).
+            var root = new Command("kaio", "kaio: run I/O workloads through Kaio (Linux AIO rebuilt in user space), the way fio does.");
+            root.Options.Add(new HelpOption());
+            root.Options.Add(new VersionOption());
             root.Subcommands.Add(bench);
             root.Subcommands.Add(info);
             return root;
