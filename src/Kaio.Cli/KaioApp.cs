@@ -25,10 +25,15 @@ internal static class KaioApp
     public const int ExitInterrupted = 130;
 
     /// <summary>Runs kaio with <paramref name="args"/>, writing to the given writers; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
+    /// <param name="args">The command line.</param>
+    /// <param name="stdout">Reports and JSON.</param>
+    /// <param name="stderr">One-line errors.</param>
+    /// <param name="probeEngines">Which engines work here; tests stand in for the machine with it.</param>
+    /// <param name="stop">Stops running jobs (Ctrl+C); they still report.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<IReadOnlyList<AioEngineStatus>>? probeEngines = null, CancellationToken stop = default)
     {
         bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
-        var app = new App(stdout, stderr, interactive, stop);
+        var app = new App(stdout, stderr, interactive, probeEngines ?? AioContext.ProbeEngines, stop);
         return app.Run(args);
     }
 
@@ -38,7 +43,7 @@ internal static class KaioApp
     /// </summary>
     public static List<JobSpec> ParseBench(string[] args)
     {
-        var app = new App(TextWriter.Null, TextWriter.Null, interactive: false, CancellationToken.None);
+        var app = new App(TextWriter.Null, TextWriter.Null, interactive: false, AioContext.ProbeEngines, CancellationToken.None);
         return app.ParseBench(args);
     }
 
@@ -50,6 +55,7 @@ internal static class KaioApp
         private readonly TextWriter _stderr;
         private readonly bool _interactive;
         private readonly CancellationToken _stop;
+        private readonly Func<IReadOnlyList<AioEngineStatus>> _probeEngines;
         private readonly Dictionary<Option, JobOption> _jobOptions = [];
         private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal or json (fio-shaped)", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
         private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here and on .NET RandomAccess; one table with ratios against RandomAccess" };
@@ -57,8 +63,9 @@ internal static class KaioApp
         private readonly Option<string> _infoFormat = new("--output-format") { Description = "normal or json", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
         private readonly Option<string> _infoDirectory = new("--directory") { Description = "report the file system of this directory (default: where bench puts its temporary file)" };
 
-        public App(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken stop)
+        public App(TextWriter stdout, TextWriter stderr, bool interactive, Func<IReadOnlyList<AioEngineStatus>> probeEngines, CancellationToken stop)
         {
+            _probeEngines = probeEngines;
             _stdout = stdout;
             _stderr = stderr;
             _interactive = interactive;
@@ -465,7 +472,7 @@ internal static class KaioApp
         }
 
         /// <summary>An engine asked for by name says only that; its probe says what it is like here (libaio: async only with O_DIRECT).</summary>
-        private static void AddProbeReasons(List<JobResult> results)
+        private void AddProbeReasons(List<JobResult> results)
         {
             IReadOnlyList<AioEngineStatus>? statuses = null;
             foreach (JobResult result in results)
@@ -475,7 +482,7 @@ internal static class KaioApp
                     continue;
                 }
 
-                statuses ??= AioContext.ProbeEngines();
+                statuses ??= _probeEngines();
                 if (statuses.FirstOrDefault(s => s.Kind == kind) is { Available: true } status && !result.EngineReason.Contains(status.Reason, StringComparison.Ordinal))
                 {
                     result.EngineReason = result.EngineReason.Length == 0 ? status.Reason : result.EngineReason + "; " + status.Reason;
@@ -484,7 +491,7 @@ internal static class KaioApp
         }
 
         /// <summary>A job asked for an engine by name that does not work here: say so before laying out files.</summary>
-        private static string? CheckEngines(List<JobSpec> jobs)
+        private string? CheckEngines(List<JobSpec> jobs)
         {
             IReadOnlyList<AioEngineStatus>? statuses = null;
             foreach (JobSpec job in jobs)
@@ -494,7 +501,7 @@ internal static class KaioApp
                     continue;
                 }
 
-                statuses ??= AioContext.ProbeEngines();
+                statuses ??= _probeEngines();
                 AioEngineStatus? status = statuses.FirstOrDefault(s => s.Kind == kind);
                 if (status is { Available: false })
                 {
@@ -506,7 +513,7 @@ internal static class KaioApp
         }
 
         /// <summary>The job once on .NET RandomAccess (the baseline) and once on every engine that works here, one after another, on one file.</summary>
-        private static List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
+        private List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
         {
             string path = job.FileName ?? runner.NewTempFile(job.Name);
             var variants = new List<JobSpec>();
@@ -522,7 +529,7 @@ internal static class KaioApp
             }
 
             Add(IoEngineChoice.RandomAccessBaseline);
-            foreach (AioEngineStatus status in AioContext.ProbeEngines())
+            foreach (AioEngineStatus status in _probeEngines())
             {
                 if (status.Kind == AioEngineKind.Auto)
                 {

@@ -8,4 +8,4 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
-return KaioApp.Run(args, Console.Out, Console.Error, stop.Token);
+return KaioApp.Run(args, Console.Out, Console.Error, stop: stop.Token);

@@ -335,6 +335,32 @@ public class EndToEndTests
         Assert.Contains($"ioengine={name} does not work here: {missing.Reason}", result.Err, StringComparison.Ordinal);
     }
 
+    private static IReadOnlyList<AioEngineStatus> WithoutIoUring() =>
+        [.. AioContext.ProbeEngines().Select(s => s.Kind == AioEngineKind.IoUring ? s with { Available = false, Reason = "io_uring_setup: EPERM (seccomp)" } : s)];
+
+    [Fact]
+    public void Bench_EngineThatDoesNotWorkHere_SimulatedProbe_RefusedBeforeAnyIo()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.RunWithEngines(WithoutIoUring, "bench", "--ioengine=io_uring", "--filename=" + dir.File("never"), "--size=64k");
+        Assert.Equal(KaioApp.ExitFailed, result.Exit);
+        Assert.Equal("kaio: command line: ioengine=io_uring does not work here: io_uring_setup: EPERM (seccomp)", result.Err.Trim());
+        Assert.False(File.Exists(dir.File("never")));
+
+        KaioCli.Result json = KaioCli.RunWithEngines(WithoutIoUring, "bench", "--ioengine=io_uring", "--output-format=json");
+        Assert.Equal(KaioApp.ExitFailed, json.Exit);
+        Assert.Contains("EPERM (seccomp)", Json(json).GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_Compare_SimulatedProbe_SaysWhichEngineWasLeftOutAndWhy()
+    {
+        KaioCli.Result result = KaioCli.RunWithEngines(WithoutIoUring, "bench", "--compare", "--size=1m", "--runtime=100ms", "--iodepth=2");
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Contains("io_uring: not compared, does not work here: io_uring_setup: EPERM (seccomp)", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("│ io_uring", result.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Info_ReportsKernelEnginesLimitsAndAlignment()
     {

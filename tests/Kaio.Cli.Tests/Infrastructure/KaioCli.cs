@@ -10,11 +10,14 @@ internal static class KaioCli
         public override string ToString() => $"exit {Exit}\n--- stdout\n{Out}\n--- stderr\n{Err}";
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithEngines(null, args);
+
+    /// <summary>Runs kaio as if <paramref name="probeEngines"/> described this machine's engines.</summary>
+    public static Result RunWithEngines(Func<IReadOnlyList<AioEngineStatus>>? probeEngines, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int exit = KaioApp.Run(args, stdout, stderr);
+        int exit = KaioApp.Run(args, stdout, stderr, probeEngines);
         return new Result(exit, stdout.ToString(), stderr.ToString());
     }
 }
