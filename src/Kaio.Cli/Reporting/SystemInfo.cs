@@ -23,7 +23,10 @@ internal sealed record SystemInfo(
     string? Seccomp,
     string Directory,
     string? FileSystem,
-    string DirectIo)
+    string DirectIo,
+    string AutoChoice,
+    long KaioBudget,
+    long KaioBudgetUsed)
 {
     public static SystemInfo Gather(string? directory)
     {
@@ -43,6 +46,17 @@ internal sealed record SystemInfo(
             directIo = "unknown: " + e.Message;
         }
 
+        string auto;
+        try
+        {
+            using AioContext context = AioContext.Setup(1);
+            auto = IoEngineChoice.DisplayName(context.Engine) + " (" + context.EngineReason + ")";
+        }
+        catch (AioException e)
+        {
+            auto = "no engine: " + e.Message;
+        }
+
         return new SystemInfo(
             "Linux " + (ReadProc("/proc/sys/kernel/osrelease") ?? Environment.OSVersion.Version.ToString()),
             ReadProc("/proc/sys/kernel/version") ?? "",
@@ -54,7 +68,10 @@ internal sealed record SystemInfo(
             ReadField("/proc/self/status", "Seccomp:"),
             dir,
             TargetFile.FileSystemType(dir),
-            directIo);
+            directIo,
+            auto,
+            AioLimits.Default.MaxEvents,
+            AioLimits.Default.CurrentEvents);
     }
 
     private static string? ReadProc(string path)
@@ -119,7 +136,9 @@ internal sealed record SystemInfo(
         facts.AddColumn("what");
         facts.AddColumn("value");
         facts.AddRow("kernel", Markup.Escape(Kernel + (KernelVersion.Length > 0 ? " (" + KernelVersion + ")" : "")));
-        facts.AddRow("aio-max-nr / aio-nr", Markup.Escape((AioMaxNr ?? "?") + " / " + (AioNr ?? "?") + "  (/proc/sys/fs)"));
+        facts.AddRow("auto picks", Markup.Escape(AutoChoice));
+        facts.AddRow("aio-max-nr / aio-nr", Markup.Escape((AioMaxNr ?? "?") + " / " + (AioNr ?? "?") + "  (the kernel's, /proc/sys/fs)"));
+        facts.AddRow("Kaio event budget", Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{KaioBudget} / {KaioBudgetUsed}  (AioLimits.Default, Kaio's own aio-max-nr / aio-nr)")));
         facts.AddRow("io_uring_disabled", Markup.Escape(DescribeIoUringDisabled(IoUringDisabled)));
         facts.AddRow("memlock limit", Markup.Escape(DescribeMemlock(MemlockLimit)));
         facts.AddRow("seccomp", Markup.Escape(DescribeSeccomp(Seccomp)));
@@ -159,6 +178,9 @@ internal sealed record SystemInfo(
             }
 
             writer.WriteEndArray();
+            writer.WriteString("auto", AutoChoice);
+            writer.WriteNumber("kaio_max_events", KaioBudget);
+            writer.WriteNumber("kaio_events", KaioBudgetUsed);
             WriteOptional(writer, "aio_max_nr", AioMaxNr);
             WriteOptional(writer, "aio_nr", AioNr);
             WriteOptional(writer, "io_uring_disabled", IoUringDisabled);
