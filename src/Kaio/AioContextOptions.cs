@@ -29,4 +29,7 @@ public sealed class AioContextOptions
 
     /// <summary>The process-wide budget to charge; null means <see cref="AioLimits.Default"/>.</summary>
     public AioLimits? Limits { get; set; }
+
+    /// <summary>Tests only: builds the engine (for example a fault-injecting wrapper) instead of <see cref="Engine"/>.</summary>
+    internal Func<Engines.IRequestCompleter, int, Engines.AioEngine>? EngineOverride { get; set; }
 }

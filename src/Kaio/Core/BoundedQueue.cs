@@ -3,7 +3,6 @@
 // the ring cannot overflow (the kernel's aio_ring has the same guarantee from reqs_available) —
 // and the thread-pool engine's request queue. No locks, no allocation after construction.
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Kaio.Core;
 
@@ -11,8 +10,8 @@ internal sealed class BoundedQueue<T>
 {
     private readonly Cell[] _cells;
     private readonly int _mask;
-    private PaddedPosition _enqueuePos; // producers' CAS
-    private PaddedPosition _dequeuePos; // consumers' CAS
+    private PaddedCounter _enqueuePos; // producers' CAS
+    private PaddedCounter _dequeuePos; // consumers' CAS
 
     internal BoundedQueue(int minCapacity)
     {
@@ -115,12 +114,5 @@ internal sealed class BoundedQueue<T>
     {
         public long Sequence;
         public T Item;
-    }
-
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct PaddedPosition
-    {
-        [FieldOffset(64)]
-        public long Value;
     }
 }

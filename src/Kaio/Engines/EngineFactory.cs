@@ -12,6 +12,13 @@ internal static class EngineFactory
 {
     internal static AioEngine Create(AioEngineKind kind, IRequestCompleter completer, int capacity, AioContextOptions options, out string reason)
     {
+        if (options.EngineOverride is not null)
+        {
+            AioEngine engine = options.EngineOverride(completer, capacity);
+            reason = "supplied by the caller";
+            return engine;
+        }
+
         switch (kind)
         {
             case AioEngineKind.Null:

@@ -22,7 +22,12 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     private readonly Worker[] _workers;
     private readonly Lock _startLock = new();
     private int _started;  // written under _startLock; read anywhere
-    private int _idle;     // Interlocked by workers; read by Submit to decide whether to start one
+    // Workers waiting for work that no submitter has claimed yet: a worker adds itself before it
+    // waits; a submitter takes one (CAS) for its request, or starts a worker, or counts the
+    // request in _backlog for the next worker that comes back. Each request thus has a worker
+    // that will take it, and none waits on an idle worker that another request already took.
+    private int _idle;
+    private int _backlog;  // requests queued with no worker claimed; taken by returning workers
     private volatile bool _stopping;
 
     internal ThreadPoolEngine(IRequestCompleter completer, int capacity, int maxWorkers)
@@ -49,9 +54,9 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
             return -Errno.EAGAIN;
         }
 
-        if (Volatile.Read(ref _idle) == 0 && Volatile.Read(ref _started) < _workers.Length)
+        if (!TryTakeOne(ref _idle) && !StartWorker())
         {
-            StartWorker();
+            Interlocked.Increment(ref _backlog);
         }
 
         _work.Release();
@@ -65,29 +70,58 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         _workers[slot.EngineInt].Wake();
     }
 
-    private void StartWorker()
+    private static bool TryTakeOne(ref int counter)
     {
+        int value = Volatile.Read(ref counter);
+        while (value > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref counter, value - 1, value);
+            if (seen == value)
+            {
+                return true;
+            }
+
+            value = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Starts a worker already claimed by the caller's request; false at the limit.</summary>
+    private bool StartWorker()
+    {
+        if (Volatile.Read(ref _started) >= _workers.Length)
+        {
+            return false;
+        }
+
         lock (_startLock)
         {
             if (_stopping || _started >= _workers.Length)
             {
-                return;
+                return false;
             }
 
             var worker = new Worker(this, _started);
             _workers[_started] = worker;
             Volatile.Write(ref _started, _started + 1);
             worker.Start();
+            return true;
         }
     }
 
     private void Run(Worker self)
     {
+        bool claimed = true; // a new worker is started for one request
         while (true)
         {
-            Interlocked.Increment(ref _idle);
+            if (!claimed && !TryTakeOne(ref _backlog))
+            {
+                Interlocked.Increment(ref _idle);
+            }
+
+            claimed = false;
             _work.Wait();
-            Interlocked.Decrement(ref _idle);
             RequestSlot slot;
             SpinWait spin = default;
             // Every permit was released after its request was fully queued, so a request is

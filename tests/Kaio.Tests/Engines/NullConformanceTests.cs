@@ -1,0 +1,10 @@
+namespace Kaio.Tests.Engines;
+
+public sealed class NullConformanceTests : ConformanceTests
+{
+    protected override AioEngineKind Kind => AioEngineKind.Null;
+
+    protected override bool DoesRealIo => false;
+
+    protected override bool CompletesInsideSubmit => true;
+}
