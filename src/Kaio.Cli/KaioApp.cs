@@ -456,6 +456,11 @@ internal static class KaioApp
 
         private static JobSpec Normalize(JobSpec job)
         {
+            if (!job.RandRepeat)
+            {
+                job.Seed = (ulong)Random.Shared.NextInt64();
+            }
+
             if (job.VerifyOnly)
             {
                 // verify_only: read the whole region once, checking every block.
@@ -515,7 +520,7 @@ internal static class KaioApp
         /// <summary>The job once on .NET RandomAccess (the baseline) and once on every engine that works here, one after another, on one file.</summary>
         private List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
         {
-            string path = job.FileName ?? runner.NewTempFile(job.Name);
+            string path = job.FileName ?? runner.NewTempFile(job.Name, job.Directory);
             var variants = new List<JobSpec>();
             void Add(IoEngineChoice engine)
             {

@@ -186,6 +186,31 @@ public class EndToEndTests
         Assert.Equal(128, jobs[2].GetProperty("read").GetProperty("total_ios").GetInt64());
     }
 
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public void Bench_LoopsIoSizeBatchesAndDirectory_CountAsFioDoes(string engine)
+    {
+        SkipUnlessAvailable(engine);
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--directory=" + dir.Path, "--rw=write", "--size=1m", "--io_size=64k", "--loops=3", "--time_based=0",
+            "--iodepth=8", "--iodepth_batch_submit=3", "--iodepth_batch_complete_min=2", "--iodepth_batch_complete_max=4", "--ioengine=" + engine, "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        JsonElement job = Json(result).GetProperty("jobs")[0];
+        Assert.Equal(3 * 16, job.GetProperty("write").GetProperty("total_ios").GetInt64());
+        Assert.StartsWith(dir.Path + "/kaio-bench-", job.GetProperty("filename").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void Bench_RampTime_NotCountedInRuntime()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("r"), "--size=1m", "--ramp_time=300ms", "--runtime=200ms", "--iodepth=2", "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        JsonElement job = Json(result).GetProperty("jobs")[0];
+        Assert.InRange(job.GetProperty("read").GetProperty("runtime").GetInt64(), 150, 290);
+    }
+
     [Fact]
     public void Bench_Compare_OneTableWithRatiosAgainstRandomAccess()
     {

@@ -51,13 +51,25 @@ public class JobFileParserTests
         rwmixwrite=20
         kb_base=1024
         bs=4KiB
+
+        [extras]
+        ramp_time=500ms
+        loops=3
+        io_size=1m
+        io_limit=2m
+        directory=/var/tmp
+        randrepeat=0
+        norandommap
+        iodepth_batch=8
+        iodepth_batch_complete=4
+        iodepth_batch_complete_max=12
         """;
 
     [Fact]
     public void Parse_EveryOption_AppliesGlobalThenSection()
     {
         List<JobSpec> jobs = Parse(EveryOption);
-        Assert.Equal(3, jobs.Count);
+        Assert.Equal(4, jobs.Count);
 
         JobSpec write = jobs[0];
         Assert.Equal("seqwrite", write.Name);
@@ -101,6 +113,16 @@ public class JobFileParserTests
         Assert.Equal(80, later.RwMixRead);
         Assert.Equal(1024, later.KbBase);
         Assert.Equal(4000, later.BlockSize); // KiB under kb_base=1024 is fio's "opposite unit"
+
+        JobSpec extras = jobs[3];
+        Assert.Equal(TimeSpan.FromMilliseconds(500), extras.RampTime);
+        Assert.Equal(3, extras.Loops);
+        Assert.Equal(2_000_000L, extras.IoSize); // io_limit is io_size's alias; kb_base=1000 from [global]
+        Assert.Equal("/var/tmp", extras.Directory);
+        Assert.False(extras.RandRepeat);
+        Assert.Equal(8, extras.BatchSubmit);
+        Assert.Equal(4, extras.BatchCompleteMin);
+        Assert.Equal(12, extras.BatchCompleteMax);
     }
 
     [Fact]
@@ -134,7 +156,7 @@ public class JobFileParserTests
     }
 
     [Theory]
-    [InlineData("[j]\nnorandommap\n", "test.fio:2: unsupported option 'norandommap' in [j]")]
+    [InlineData("[j]\nzonemode=zbd\n", "test.fio:2: unsupported option 'zonemode' in [j]")]
     [InlineData("[j]\nrate_iops=100\n", "test.fio:2: unsupported option 'rate_iops' in [j]")]
     [InlineData("[j]\nbs=4x\n", "test.fio:2: bs=4x:")]
     [InlineData("[j]\nbs=4k,8k\n", "test.fio:2: bs=4k,8k: separate read/write values")]
@@ -154,6 +176,10 @@ public class JobFileParserTests
     [InlineData("[j]\nbs=64k\nsize=4k\n", "size=4KiB is smaller than bs=64KiB")]
     [InlineData("[j]\nbs=32\nverify=1\n", "verify needs bs of at least 64")]
     [InlineData("[j]\nioengine=null\nverify=1\n", "verify needs an engine that does I/O")]
+    [InlineData("[j]\nnorandommap=0\n", "norandommap=0: kaio has no random map")]
+    [InlineData("[j]\niodepth=4\niodepth_batch=8\n", "must not exceed iodepth")]
+    [InlineData("[j]\niodepth=8\niodepth_batch_complete_min=6\niodepth_batch_complete_max=4\n", "iodepth_batch_complete_min must not exceed iodepth_batch_complete_max")]
+    [InlineData("[j]\nloops=0\n", "loops=0: must be between 1")]
     public void Parse_BadInput_NamesTheFileLineAndProblem(string text, string expected)
     {
         var e = Assert.Throws<JobOptionException>(() => Parse(text));

@@ -56,6 +56,15 @@ internal static class JobOptions
         new("group_reporting", [], true, "", "report a group's jobs (and numjobs threads) together", (j, v) => j.GroupReporting = Bool("group_reporting", v)),
         new("kb_base", [], false, "1024|1000", "meaning of size suffixes, as in fio", (j, v) => j.KbBase = ParseKbBase(v)),
         new("thread", [], true, "", "accepted: kaio always runs jobs as threads", (j, v) => Bool("thread", v)),
+        new("ramp_time", [], false, "TIME", "run this long before recording; runtime counts after it", (j, v) => j.RampTime = Time("ramp_time", v)),
+        new("loops", [], false, "N", "repeat a size-bound job N times", (j, v) => j.Loops = (int)Int("loops", v, 1, int.MaxValue)),
+        new("io_size", ["io_limit"], false, "SIZE", "bytes each job thread moves, when not size", (j, v) => j.IoSize = Size("io_size", v, j.KbBase, 1, long.MaxValue)),
+        new("directory", [], false, "DIR", "where kaio puts the file it names itself (removed afterwards)", (j, v) => j.Directory = Required("directory", v)),
+        new("randrepeat", [], true, "", "the same offsets every run (default 1; 0: a fresh seed)", (j, v) => j.RandRepeat = Bool("randrepeat", v)),
+        new("norandommap", [], true, "", "accepted: kaio's random offsets are always uniform, without fio's random map", (j, v) => _ = Bool("norandommap", v) ? true : throw new JobOptionException("norandommap=0: kaio has no random map; random offsets are uniform")),
+        new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call; 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
+        new("iodepth_batch_complete_min", ["iodepth_batch_complete"], false, "N", "minNr of each GetEvents (io_getevents)", (j, v) => j.BatchCompleteMin = (int)Int("iodepth_batch_complete_min", v, 0, 65536)),
+        new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; 0: iodepth", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
     ];
 
     private static readonly Dictionary<string, JobOption> s_byName = BuildIndex();

@@ -94,6 +94,30 @@ internal sealed class JobSpec
     public VerifyMode Verify { get; set; }
     public bool VerifyOnly { get; set; }
     public ulong Seed { get; set; } = DefaultSeed;
+    /// <summary>fio's ramp_time: run this long before recording anything; runtime counts after it.</summary>
+    public TimeSpan? RampTime { get; set; }
+
+    /// <summary>fio's loops: repeat a size-bound workload this many times.</summary>
+    public int Loops { get; set; } = 1;
+
+    /// <summary>fio's io_size: bytes each job thread moves, when it differs from size.</summary>
+    public long? IoSize { get; set; }
+
+    /// <summary>fio's directory: where kaio puts the file it names itself.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>fio's randrepeat: the same offsets every run (false: a fresh seed).</summary>
+    public bool RandRepeat { get; set; } = true;
+
+    /// <summary>fio's iodepth_batch_submit: requests per Submit call; 0: every free slot at once.</summary>
+    public int BatchSubmit { get; set; }
+
+    /// <summary>fio's iodepth_batch_complete_min: the minNr of each GetEvents.</summary>
+    public int BatchCompleteMin { get; set; } = 1;
+
+    /// <summary>fio's iodepth_batch_complete_max: the most events one GetEvents reaps; 0: iodepth.</summary>
+    public int BatchCompleteMax { get; set; }
+
     public bool Stonewall { get; set; }
     public bool GroupReporting { get; set; }
     public int KbBase { get; set; } = 1024;
@@ -162,6 +186,21 @@ internal sealed class JobSpec
             return "time_based needs runtime";
         }
 
+        if (IoSize is { } ioSize && ioSize < BlockSize)
+        {
+            return $"io_size={FioValues.FormatSize(ioSize)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+        }
+
+        if (BatchSubmit > IoDepth || BatchCompleteMin > IoDepth || BatchCompleteMax > IoDepth)
+        {
+            return "iodepth_batch_submit, iodepth_batch_complete_min and iodepth_batch_complete_max must not exceed iodepth";
+        }
+
+        if (BatchCompleteMax > 0 && BatchCompleteMin > BatchCompleteMax)
+        {
+            return "iodepth_batch_complete_min must not exceed iodepth_batch_complete_max";
+        }
+
         return null;
     }
 
@@ -182,6 +221,26 @@ internal sealed class JobSpec
         if (Runtime is { } runtime)
         {
             parts.Add("runtime=" + FioValues.FormatTime(runtime) + (TimeBased ? " time_based" : ""));
+        }
+
+        if (RampTime is { } ramp)
+        {
+            parts.Add("ramp_time=" + FioValues.FormatTime(ramp));
+        }
+
+        if (Loops > 1)
+        {
+            parts.Add("loops=" + Loops.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (IoSize is { } ioSize)
+        {
+            parts.Add("io_size=" + FioValues.FormatSize(ioSize));
+        }
+
+        if (BatchSubmit > 0 || BatchCompleteMin > 1 || BatchCompleteMax > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"iodepth_batch={BatchSubmit}/{BatchCompleteMin}-{BatchCompleteMax}"));
         }
 
         if (NumJobs > 1)

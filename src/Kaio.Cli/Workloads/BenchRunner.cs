@@ -83,10 +83,10 @@ internal sealed class BenchRunner
     }
 
     /// <summary>A new temporary file path in the chosen directory, removed when the run ends.</summary>
-    public string NewTempFile(string jobName)
+    public string NewTempFile(string jobName, string? directory)
     {
         string safe = string.Concat(jobName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-'));
-        string path = System.IO.Path.Combine(_tempDirectory, string.Create(CultureInfo.InvariantCulture,
+        string path = System.IO.Path.Combine(directory ?? _tempDirectory, string.Create(CultureInfo.InvariantCulture,
             $"kaio-{safe}-{Environment.ProcessId}-{_tempFiles.Count}.tmp"));
         _tempFiles.Add(path);
         return path;
@@ -140,7 +140,7 @@ internal sealed class BenchRunner
         var prepared = new Dictionary<string, (long Size, long[]? Generations)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
-            string path = job.FileName ?? NewTempFile(job.Name);
+            string path = job.FileName ?? NewTempFile(job.Name, job.Directory);
             try
             {
                 if (_stop.IsCancellationRequested)
@@ -180,7 +180,7 @@ internal sealed class BenchRunner
         {
             Threads = all,
             Started = DateTime.UtcNow,
-            Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime).DefaultIfEmpty(null).Max(),
+            Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
             TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
         };
         threads.ForEach(t => t.Start());
@@ -262,7 +262,7 @@ internal sealed class BenchRunner
                 Path = path,
                 RegionStart = slice ? i * sliceLength : 0,
                 RegionLength = sliceLength,
-                TotalIos = job.TimeBased ? -1 : sliceLength / bs,
+                TotalIos = job.TimeBased ? -1 : (job.IoSize ?? sliceLength) / bs * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
                 VerifyPass = verifying && writes,

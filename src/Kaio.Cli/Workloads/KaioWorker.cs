@@ -50,10 +50,11 @@ internal sealed class KaioWorker
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
         var phase = new Phase(this, context, handle, buffers);
         OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
-        long deadline = _job.Runtime is { } runtime ? Stopwatch.GetTimestamp() + (long)(runtime.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         long started = Stopwatch.GetTimestamp();
-        phase.Run(source.TryNext, source.Release, deadline, record: true);
-        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(started);
+        long recordFrom = started + ToTicks(_job.RampTime ?? TimeSpan.Zero);
+        long deadline = _job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
+        phase.Run(source.TryNext, source.Release, deadline, recordFrom);
+        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
 
         if (_thread.VerifyPass && _thread.Error is null && _thread.VerifyFailure is null && !_thread.Stop.IsCancellationRequested)
         {
@@ -71,9 +72,11 @@ internal sealed class KaioWorker
                 return NextIo.Ready;
             }
 
-            phase.Run(NextWritten, static _ => { }, long.MaxValue, record: false);
+            phase.Run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
         }
     }
+
+    internal static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
     private AioContext Setup(AioEngineKind kind)
     {
@@ -144,8 +147,15 @@ internal sealed class KaioWorker
             _scratch = new byte[_job.BlockSize];
         }
 
-        public void Run(NextRequest next, Action<long> release, long deadline, bool record)
+        /// <summary>
+        /// Runs until <paramref name="next"/> is done or <paramref name="deadline"/> passes, then
+        /// drains. Completions from <paramref name="recordFrom"/> on are recorded (ramp_time before
+        /// it; long.MaxValue: the verify pass, never recorded, and no syncs).
+        /// </summary>
+        public void Run(NextRequest next, Action<long> release, long deadline, long recordFrom)
         {
+            bool record = recordFrom != long.MaxValue;
+            int reapMax = _job.BatchCompleteMax > 0 ? _job.BatchCompleteMax : _events.Length;
             bool stopping = false;
             bool done = false;
             long lastProgress = Stopwatch.GetTimestamp();
@@ -179,7 +189,8 @@ internal sealed class KaioWorker
                     continue;
                 }
 
-                int reaped = _context.GetEvents(1, _events, s_reapTimeout);
+                // iodepth_batch_complete_min: 0 polls, as fio's does.
+                int reaped = _context.GetEvents(Math.Min(_job.BatchCompleteMin, _inFlight), _events.AsSpan(0, reapMax), s_reapTimeout);
                 long now = Stopwatch.GetTimestamp();
                 if (reaped == 0)
                 {
@@ -195,7 +206,7 @@ internal sealed class KaioWorker
                 lastProgress = now;
                 for (int i = 0; i < reaped; i++)
                 {
-                    Complete(_events[i], now, release, record);
+                    Complete(_events[i], now, release, record && now >= recordFrom);
                 }
             }
         }
@@ -293,39 +304,49 @@ internal sealed class KaioWorker
             _queuedCount = 0;
         }
 
+        /// <summary>Submits the queue, iodepth_batch_submit requests per call (all at once by default).</summary>
         private void Submit(Action<long> release)
         {
-            int submitted;
-            try
+            while (_queuedCount > 0)
             {
-                submitted = _context.Submit(_queued.AsSpan(0, _queuedCount));
-            }
-            catch (AioException e) when (e.Errno == Errno.EAGAIN)
-            {
-                submitted = 0;
-            }
-            catch (AioException e)
-            {
-                Fail((int)_queued[0].Data, e.Errno, "submit refused");
-                Unqueue(release);
-                return;
-            }
+                int batch = _job.BatchSubmit > 0 ? Math.Min(_job.BatchSubmit, _queuedCount) : _queuedCount;
+                int submitted;
+                try
+                {
+                    submitted = _context.Submit(_queued.AsSpan(0, batch));
+                }
+                catch (AioException e) when (e.Errno == Errno.EAGAIN)
+                {
+                    submitted = 0;
+                }
+                catch (AioException e)
+                {
+                    Fail((int)_queued[0].Data, e.Errno, "submit refused");
+                    Unqueue(release);
+                    return;
+                }
 
-            long now = Stopwatch.GetTimestamp();
-            for (int i = 0; i < submitted; i++)
-            {
-                _submittedAt[(int)_queued[i].Data] = now;
-            }
+                long now = Stopwatch.GetTimestamp();
+                for (int i = 0; i < submitted; i++)
+                {
+                    _submittedAt[(int)_queued[i].Data] = now;
+                }
 
-            _inFlight += submitted;
-            int left = _queuedCount - submitted;
-            if (left > 0 && submitted > 0)
-            {
-                Array.Copy(_queued, submitted, _queued, 0, left);
-            }
+                _inFlight += submitted;
+                int left = _queuedCount - submitted;
+                if (left > 0 && submitted > 0)
+                {
+                    Array.Copy(_queued, submitted, _queued, 0, left);
+                }
 
-            Array.Clear(_queued, left, _queuedCount - left);
-            _queuedCount = left;
+                Array.Clear(_queued, left, _queuedCount - left);
+                _queuedCount = left;
+                if (submitted < batch)
+                {
+                    // Back-pressure (EAGAIN or a short count): reap before trying again.
+                    return;
+                }
+            }
         }
 
         private void Complete(in IoEvent ioEvent, long now, Action<long> release, bool record)

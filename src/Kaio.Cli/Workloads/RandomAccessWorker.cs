@@ -38,10 +38,11 @@ internal sealed class RandomAccessWorker
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
 
         OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
-        long deadline = _job.Runtime is { } runtime ? Stopwatch.GetTimestamp() + (long)(runtime.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         long started = Stopwatch.GetTimestamp();
-        RunLoops(handle, buffers, source.TryNext, source.Release, deadline, record: true);
-        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(started);
+        long recordFrom = started + KaioWorker.ToTicks(_job.RampTime ?? TimeSpan.Zero);
+        long deadline = _job.Runtime is { } runtime ? recordFrom + KaioWorker.ToTicks(runtime) : long.MaxValue;
+        RunLoops(handle, buffers, source.TryNext, source.Release, deadline, recordFrom);
+        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
 
         if (_thread.VerifyPass && _thread.Error is null && _thread.VerifyFailure is null && !_thread.Stop.IsCancellationRequested)
         {
@@ -60,25 +61,27 @@ internal sealed class RandomAccessWorker
             }
 
             _stopping = false;
-            RunLoops(handle, buffers, NextWritten, static _ => { }, long.MaxValue, record: false);
+            RunLoops(handle, buffers, NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
         }
     }
 
     private delegate NextIo NextRequest(out long offset, out bool isWrite);
 
-    private void RunLoops(SafeFileHandle handle, AlignedBufferPool buffers, NextRequest next, Action<long> release, long deadline, bool record)
+    /// <summary>Completions from <paramref name="recordFrom"/> on are recorded; long.MaxValue: the verify pass.</summary>
+    private void RunLoops(SafeFileHandle handle, AlignedBufferPool buffers, NextRequest next, Action<long> release, long deadline, long recordFrom)
     {
         var loops = new Task[_job.IoDepth];
         for (int i = 0; i < loops.Length; i++)
         {
-            loops[i] = LoopAsync(handle, buffers[i], next, release, deadline, record);
+            loops[i] = LoopAsync(handle, buffers[i], next, release, deadline, recordFrom);
         }
 
         Task.WaitAll(loops);
     }
 
-    private async Task LoopAsync(SafeFileHandle handle, Memory<byte> buffer, NextRequest next, Action<long> release, long deadline, bool record)
+    private async Task LoopAsync(SafeFileHandle handle, Memory<byte> buffer, NextRequest next, Action<long> release, long deadline, long recordFrom)
     {
+        bool phaseRecords = recordFrom != long.MaxValue;
         byte[] scratch = new byte[_job.BlockSize];
         await Task.Yield();
         while (true)
@@ -96,7 +99,7 @@ internal sealed class RandomAccessWorker
                 }
 
                 int every = Math.Max(_job.FsyncEvery, _job.FdatasyncEvery);
-                if (record && every > 0 && _writesSinceSync >= every)
+                if (phaseRecords && every > 0 && _writesSinceSync >= every)
                 {
                     _writesSinceSync = 0;
                     sync = true;
@@ -138,10 +141,13 @@ internal sealed class RandomAccessWorker
                 if (sync)
                 {
                     RandomAccess.FlushToDisk(handle);
-                    long syncNs = (long)((Stopwatch.GetTimestamp() - prepared) * s_nanosecondsPerTick);
-                    lock (_gate)
+                    long synced = Stopwatch.GetTimestamp();
+                    if (synced >= recordFrom)
                     {
-                        _thread.Stats.Sync.Record(syncNs);
+                        lock (_gate)
+                        {
+                            _thread.Stats.Sync.Record((long)((synced - prepared) * s_nanosecondsPerTick));
+                        }
                     }
 
                     continue;
@@ -187,7 +193,7 @@ internal sealed class RandomAccessWorker
                         }
                     }
 
-                    if (record)
+                    if (completed >= recordFrom)
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
