@@ -7,6 +7,7 @@
 // end, so a failure never leaves half a document on stdout.
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Kaio.Cli.Workloads;
 
@@ -23,6 +24,8 @@ internal static class JsonReport
         WriteHeader(writer);
         writer.WriteStartArray("jobs");
         writer.WriteEndArray();
+        writer.WriteStartArray("disk_util");
+        writer.WriteEndArray();
         writer.WriteString("error", error);
     });
 
@@ -36,6 +39,8 @@ internal static class JsonReport
             WriteJob(writer, result);
         }
 
+        writer.WriteEndArray();
+        writer.WriteStartArray("disk_util");
         writer.WriteEndArray();
         if (compare is not null)
         {
@@ -81,7 +86,7 @@ internal static class JsonReport
     private static string Write(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             body(writer);
@@ -98,6 +103,8 @@ internal static class JsonReport
         writer.WriteNumber("timestamp", now.ToUnixTimeSeconds());
         writer.WriteNumber("timestamp_ms", now.ToUnixTimeMilliseconds());
         writer.WriteString("time", now.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
+        writer.WriteStartObject("global options");
+        writer.WriteEndObject();
     }
 
     private static void WriteJob(Utf8JsonWriter writer, JobResult result)

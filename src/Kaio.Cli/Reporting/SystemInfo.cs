@@ -4,6 +4,7 @@
 // the file system a benchmark's temporary file would land on.
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Workloads;
@@ -162,7 +163,7 @@ internal sealed record SystemInfo(
     public string ToJson()
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteString("kernel", Kernel);
