@@ -1,6 +1,7 @@
 // Design: one job thread driving one AioContext the libaio way (fio's engines/libaio.c and
 // io_u.c): keep iodepth requests in flight; each round prepares Iocbs for the free slots,
-// submits them in one batch (io_submit), then reaps at least one completion (io_getevents). The
+// submits them (io_submit; in one call, or iodepth_batch_submit at a time), then reaps at least
+// iodepth_batch_complete_min completions (io_getevents). The
 // Iocb's Data cookie is the slot number, so a completion finds its buffer, offset and timestamps
 // in O(1). Requests the context refuses with EAGAIN stay queued for the next round. fsync /
 // fdatasync every N writes are requests like the others, taking a slot of the depth as in fio.
@@ -43,11 +44,13 @@ internal sealed class KaioWorker
     {
         AioEngineKind kind = _job.IoEngine.Kind ?? AioEngineKind.Auto;
         using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: false);
+
+        // Declared before the context so that they are freed after it: disposing the context waits
+        // for every request still in flight (after an error, say), so no engine writes into freed memory.
+        using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
         using AioContext context = Setup(kind);
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
-
-        using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
         var phase = new Phase(this, context, handle, buffers);
         OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
         long started = Stopwatch.GetTimestamp();
