@@ -137,7 +137,7 @@ internal sealed class BenchRunner
     private List<JobResult> RunGroup(List<JobSpec> jobs, int groupId)
     {
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
-        var prepared = new Dictionary<string, (long Size, long[]? Generations)>(StringComparer.Ordinal);
+        var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
             string path = job.FileName ?? NewTempFile(job.Name, job.Directory);
@@ -150,15 +150,19 @@ internal sealed class BenchRunner
 
                 long size;
                 long[]? generations;
-                if (prepared.TryGetValue(path, out var earlier) && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly))
+                // Jobs of one group sharing a file share its layout (and, verifying, its generations).
+                if (prepared.TryGetValue(path, out var earlier)
+                    && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly)
+                    && (job.Size ?? earlier.Size) <= earlier.Size
+                    && (earlier.Generations is null || earlier.BlockSize == job.BlockSize))
                 {
-                    (size, generations) = earlier;
-                    size = Math.Min(size, job.Size ?? size);
+                    (size, generations, _) = earlier;
+                    size = Math.Min(size, job.Size ?? size) / job.BlockSize * job.BlockSize;
                 }
                 else
                 {
                     size = TargetFile.Prepare(job, path, _log, out generations);
-                    prepared[path] = (size, generations);
+                    prepared[path] = (size, generations, job.BlockSize);
                 }
 
                 perJob.Add((job, path, CreateThreads(job, path, size, generations), null, 0));
