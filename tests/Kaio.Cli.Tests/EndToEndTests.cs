@@ -249,7 +249,9 @@ public class EndToEndTests
         Assert.Contains("rw=randread, bs=4KiB, iodepth=32, size=64MiB, runtime=3s time_based", result.Out, StringComparison.Ordinal);
         Assert.Contains("p99.9", result.Out, StringComparison.Ordinal);
         Assert.Matches(@"engine (io_uring|libaio|threadpool)\b", result.Out);
-        Assert.Empty(Directory.GetFiles(tempDirectory, $"kaio-bench-{Environment.ProcessId}-*.tmp"));
+        string laidOut = System.Text.RegularExpressions.Regex.Match(result.Out, @"laying out (\S+) ").Groups[1].Value;
+        Assert.StartsWith(tempDirectory + "/kaio-bench-", laidOut, StringComparison.Ordinal);
+        Assert.False(File.Exists(laidOut), laidOut + " was not removed");
     }
 
     [Fact]
