@@ -38,7 +38,7 @@ internal sealed class DeferredWorkQueue : IDisposable
     /// <summary>Queues created, losers of the publication race included (for tests).</summary>
     internal static long CreatedCount => Volatile.Read(ref s_created);
 
-    /// <summary>Items run so far (for tests: proves the deferred path was taken).</summary>
+    /// <summary>Items started so far (for tests: proves the deferred path was taken).</summary>
     internal static long RunCount => Volatile.Read(ref s_runCount);
 
     private static long s_runCount;
@@ -112,6 +112,7 @@ internal sealed class DeferredWorkQueue : IDisposable
             _signal.Wait();
             while (_items.TryDequeue(out IDeferredWork? work))
             {
+                Interlocked.Increment(ref s_runCount); // before: the item delivers its event as it ends
                 try
                 {
                     work.RunDeferred();
@@ -122,8 +123,6 @@ internal sealed class DeferredWorkQueue : IDisposable
                     // would leave a request without its completion and hang every waiter.
                     Environment.FailFast("Kaio: deferred completion failed", e);
                 }
-
-                Interlocked.Increment(ref s_runCount);
             }
         }
     }

@@ -1,0 +1,152 @@
+using Kaio.Core;
+using Kaio.Tests.Infrastructure;
+
+namespace Kaio.Tests.Core;
+
+/// <summary>The per-slot cancel state (seeds 000 and 002), raced on a hand-driven engine.</summary>
+public sealed class CancelStateTests
+{
+    private static IoEvent ReapOne(AioContext ctx)
+    {
+        var events = new IoEvent[1];
+        Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10)));
+        return events[0];
+    }
+
+    [Fact]
+    public void CancelBeforeRequestStarts_EngineSeesMarkAndCompletesWithEcanceled()
+    {
+        using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        Span<Iocb> one = [Iocb.PrepPoll(new SafeFileHandle(0, false), PollEvents.In, 1)];
+        ctx.Submit(one);
+        Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
+        ctx.Cancel(one[0].Key);
+        Assert.True(slot.IsCancelRequested);
+        Assert.Equal(0, engine.CancelCalls); // no callback registered: the mark is all
+        ctx.Cancel(one[0].Key);             // asking twice is asking once
+        engine.Complete(slot.Key, -Errno.ECANCELED);
+        Assert.Equal(-Errno.ECANCELED, ReapOne(ctx).Result);
+        ulong done = one[0].Key;
+        Assert.Throws<AioException>(() => ctx.Cancel(done)); // completed: not found
+    }
+
+    [Fact]
+    public void CancelVsCallbackRegistration_Race_CallbackRunsExactlyOnceEitherWay()
+    {
+        using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        int seed = Environment.TickCount;
+        var rng = new Random(seed);
+        int registrarRanIt = 0, cancellerRanIt = 0;
+        for (int iter = 0; iter < 3000 && (registrarRanIt == 0 || cancellerRanIt == 0 || iter < 200); iter++)
+        {
+            Span<Iocb> one = [Iocb.PrepNoop()];
+            one[0].Command = IocbCommand.Poll;
+            one[0].Handle = new SafeFileHandle(0, false);
+            ctx.Submit(one);
+            Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
+            ulong key = one[0].Key;
+            int before = engine.CancelCalls;
+            int registrar = 0, canceller = 0;
+            RaceGate.Race(rng, () =>
+            {
+                registrar = Environment.CurrentManagedThreadId;
+                Assert.True(slot.TrySetCancelCallback());
+            }, () =>
+            {
+                canceller = Environment.CurrentManagedThreadId;
+                Assert.True(ctx.TryCancel(key));
+            });
+
+            // Invariant: whichever came first, the callback ran exactly once.
+            Assert.Equal(before + 1, engine.CancelCalls);
+            if (engine.LastCancelThread == registrar)
+            {
+                registrarRanIt++; // cancel came first; registering ran the callback at once
+            }
+            else
+            {
+                Assert.Equal(canceller, engine.LastCancelThread);
+                cancellerRanIt++; // registered first; cancel ran it
+            }
+
+            engine.Complete(key, -Errno.ECANCELED);
+            Assert.Equal(-Errno.ECANCELED, ReapOne(ctx).Result);
+        }
+
+        Assert.True(registrarRanIt > 0 && cancellerRanIt > 0, $"seed {seed}: registrar {registrarRanIt}, canceller {cancellerRanIt}: the race did not go both ways");
+    }
+
+    [Fact]
+    public void CancelVsComplete_Race_CallbackNeverRunsAfterCompletionReturned()
+    {
+        using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        int seed = Environment.TickCount;
+        var rng = new Random(seed);
+        int completionReturned = 0;
+        int violations = 0;
+        engine.OnCancel = _ =>
+        {
+            Thread.SpinWait(50);
+            if (Volatile.Read(ref completionReturned) != 0)
+            {
+                Interlocked.Increment(ref violations);
+            }
+        };
+        int callbackRan = 0, completedFirst = 0;
+        for (int iter = 0; iter < 3000 && (callbackRan == 0 || completedFirst == 0 || iter < 200); iter++)
+        {
+            Span<Iocb> one = [Iocb.PrepNoop()];
+            one[0].Command = IocbCommand.Poll;
+            one[0].Handle = new SafeFileHandle(0, false);
+            ctx.Submit(one);
+            Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
+            Assert.True(slot.TrySetCancelCallback());
+            ulong key = one[0].Key;
+            int before = engine.CancelCalls;
+            Volatile.Write(ref completionReturned, 0);
+            RaceGate.Race(rng, () =>
+            {
+                Assert.True(engine.Complete(key, 1));
+                Volatile.Write(ref completionReturned, 1);
+            }, () => ctx.TryCancel(key));
+            if (engine.CancelCalls > before)
+            {
+                callbackRan++;
+            }
+            else
+            {
+                completedFirst++;
+            }
+
+            Assert.Equal(1, ReapOne(ctx).Result); // the real result stands: exactly one event
+        }
+
+        Assert.Equal(0, violations);
+        Assert.True(callbackRan > 0 && completedFirst > 0, $"seed {seed}: callback {callbackRan}, completed first {completedFirst}: the race did not go both ways");
+    }
+
+    [Fact]
+    public async Task Dispose_CancelsOutstandingThroughCallbacks_AndWaitsForTheirCompletion()
+    {
+        AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        Iocb[] two = [Iocb.PrepNoop(), Iocb.PrepNoop()];
+        two[0].Command = two[1].Command = IocbCommand.Poll;
+        two[0].Handle = two[1].Handle = new SafeFileHandle(0, false);
+        ctx.Submit(two);
+        engine.Submitted.TryDequeue(out RequestSlot? a);
+        engine.Submitted.TryDequeue(out RequestSlot? b);
+        a!.TrySetCancelCallback();
+        engine.OnCancel = s => ThreadPool.QueueUserWorkItem(_ =>
+        {
+            Thread.Sleep(50);
+            engine.Complete(s.Key, -Errno.ECANCELED); // the "kernel" finishes later
+        });
+        var disposing = Task.Run(ctx.Dispose, TestContext.Current.CancellationToken);
+        Thread.Sleep(100);
+        Assert.False(disposing.IsCompleted); // b has no callback: marked, and dispose waits for it
+        Assert.True(b!.IsCancelRequested);
+        engine.Complete(b.Key, -Errno.ECANCELED);
+        await disposing.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(1, engine.CancelCalls);
+    }
+}

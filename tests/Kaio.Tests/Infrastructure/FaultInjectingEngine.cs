@@ -1,0 +1,149 @@
+using Kaio.Core;
+using Kaio.Engines;
+
+namespace Kaio.Tests.Infrastructure;
+
+/// <summary>What a <see cref="FaultInjectingEngine"/> does to the requests passing through it.</summary>
+public sealed class FaultPlan
+{
+    /// <summary>Deliver every completion twice (the second must be ignored by the core).</summary>
+    public bool Duplicate { get; init; }
+
+    /// <summary>Hold completions and release them later, newest first.</summary>
+    public bool DelayAndReorder { get; init; }
+
+    /// <summary>Every Nth completion of a read or write becomes -EIO (0: never).</summary>
+    public int EioEvery { get; init; }
+
+    /// <summary>Every Nth read or write completes with half its length (0: never).</summary>
+    public int ShortEvery { get; init; }
+
+    /// <summary>Every Nth submit is refused with -EAGAIN (0: never).</summary>
+    public int EagainEvery { get; init; }
+}
+
+/// <summary>
+/// A wrapper engine for tests: passes requests to a real engine and bends what comes back —
+/// duplicated, delayed, reordered completions, EIO, short transfers, EAGAIN at submit.
+/// </summary>
+internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
+{
+    private readonly AioEngine _inner;
+    private readonly FaultPlan _plan;
+    private readonly List<(ulong Key, long Res, long Res2)> _held = [];
+    private readonly Thread? _releaser;
+    private volatile bool _stopping;
+    private int _submits;
+    private int _completions;
+
+    internal FaultInjectingEngine(IRequestCompleter outer, Func<IRequestCompleter, AioEngine> inner, FaultPlan plan)
+        : base(outer)
+    {
+        _plan = plan;
+        _inner = inner(this);
+        if (plan.DelayAndReorder)
+        {
+            _releaser = new Thread(ReleaseLoop) { IsBackground = true, Name = "fault-releaser" };
+            _releaser.Start();
+        }
+    }
+
+    /// <summary>Completions the core refused (stale or duplicate).</summary>
+    public int Ignored;
+
+    public override AioEngineKind Kind => _inner.Kind;
+
+    public override EngineFeatures Features => _inner.Features;
+
+    public override int Submit(RequestSlot slot)
+    {
+        int n = Interlocked.Increment(ref _submits);
+        if (_plan.EagainEvery > 0 && n % _plan.EagainEvery == 0)
+        {
+            return -Errno.EAGAIN;
+        }
+
+        return _inner.Submit(slot);
+    }
+
+    public override void Flush() => _inner.Flush();
+
+    public override void Cancel(RequestSlot slot) => _inner.Cancel(slot);
+
+    public override bool TryReap() => _inner.TryReap();
+
+    bool IRequestCompleter.Complete(ulong key, long res, long res2)
+    {
+        int n = Interlocked.Increment(ref _completions);
+        if (res > 1 && _plan.ShortEvery > 0 && n % _plan.ShortEvery == 0)
+        {
+            res /= 2;
+        }
+
+        if (res >= 0 && _plan.EioEvery > 0 && n % _plan.EioEvery == 0)
+        {
+            res = -Errno.EIO;
+        }
+
+        if (_plan.DelayAndReorder)
+        {
+            lock (_held)
+            {
+                _held.Add((key, res, res2));
+            }
+
+            return true;
+        }
+
+        return Deliver(key, res, res2);
+    }
+
+    private bool Deliver(ulong key, long res, long res2)
+    {
+        bool first = Completer.Complete(key, res, res2);
+        if (!first)
+        {
+            Interlocked.Increment(ref Ignored);
+        }
+
+        if (_plan.Duplicate && !Completer.Complete(key, res, res2))
+        {
+            Interlocked.Increment(ref Ignored);
+        }
+
+        return first;
+    }
+
+    private void ReleaseLoop()
+    {
+        var batch = new List<(ulong Key, long Res, long Res2)>();
+        while (true)
+        {
+            Thread.Sleep(1);
+            lock (_held)
+            {
+                batch.AddRange(_held);
+                _held.Clear();
+            }
+
+            for (int i = batch.Count - 1; i >= 0; i--)
+            {
+                Deliver(batch[i].Key, batch[i].Res, batch[i].Res2);
+            }
+
+            batch.Clear();
+            if (_stopping)
+            {
+                return;
+            }
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        _stopping = true;
+        _releaser?.Join();
+        _inner.Dispose();
+    }
+}
