@@ -141,12 +141,19 @@ public sealed class CancelStateTests
             Thread.Sleep(50);
             engine.Complete(s.Key, -Errno.ECANCELED); // the "kernel" finishes later
         });
-        var disposing = Task.Run(ctx.Dispose, TestContext.Current.CancellationToken);
-        Thread.Sleep(100);
-        Assert.False(disposing.IsCompleted); // b has no callback: marked, and dispose waits for it
-        Assert.True(b!.IsCancelRequested);
-        engine.Complete(b.Key, -Errno.ECANCELED);
-        await disposing.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var disposed = new TaskCompletionSource();
+        var disposer = new Thread(() =>
+        {
+            ctx.Dispose();
+            disposed.SetResult();
+        });
+        disposer.Start();
+        // b has no callback: teardown marks it and must wait for its completion.
+        Assert.True(SpinWait.SpinUntil(() => b!.IsCancelRequested, TimeSpan.FromSeconds(10)));
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.False(disposed.Task.IsCompleted);
+        engine.Complete(b!.Key, -Errno.ECANCELED);
+        await disposed.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         Assert.Equal(1, engine.CancelCalls);
     }
 }

@@ -277,6 +277,27 @@ public abstract class ConformanceTests
         Assert.Equal(4096, SubmitOne(ctx, new Iocb { Command = IocbCommand.Pread, Handle = h, Buffer = buf, RwFlags = AioRwFlags.HiPri }).Result);
     }
 
+    [Fact]
+    public void DirectIo_AlignedReadWrite_RoundTrip_MisalignedIsEinvalInTheEvent()
+    {
+        RequireRealIo();
+        using var file = new TempFile(1 << 20);
+        DirectIoAlignment align = AioFile.GetDirectIoAlignment(file.Path);
+        using SafeFileHandle h = AioFile.Open(file.Path, FileMode.Open, FileAccess.ReadWrite, AioOpenOptions.Direct);
+        using var pool = new AlignedBufferPool(8192, Math.Max(align.MemoryAlignment, 512), 2);
+        using AioContext ctx = NewContext();
+        Memory<byte> a = pool[0];
+        new Random(5).NextBytes(a.Span);
+        Assert.Equal(8192, SubmitOne(ctx, Iocb.PrepPwrite(h, a, 65536)).Result);
+        Memory<byte> b = pool[1];
+        Assert.Equal(8192, SubmitOne(ctx, Iocb.PrepPread(h, b, 65536)).Result);
+        Assert.True(a.Span.SequenceEqual(b.Span));
+        // Misaligned length and offset: the kernel's EINVAL arrives as the event's result, not at submit.
+        Assert.Equal(-Errno.EINVAL, SubmitOne(ctx, Iocb.PrepPread(h, b[..100], 0)).Result);
+        Assert.Equal(-Errno.EINVAL, SubmitOne(ctx, Iocb.PrepPread(h, b[..4096], 1)).Result);
+        AssertIdle(ctx);
+    }
+
     // ---------------- io_submit errors: each errno as a libaio user meets it ----------------
 
     [Fact]
