@@ -78,6 +78,8 @@ public sealed partial class AioContext
             registration.Dispose();
             slot.Unpin();
             int result = (int)Math.Clamp(slot.Res, int.MinValue, int.MaxValue);
+            // Release: pairs with the acquire read in IsIdleForTeardown; the engine and the pins are finished.
+            Volatile.Write(ref slot.Delivered, true);
             slot.SetAwaitResult(result); // after this the awaiter may free the slot at once
             DeliveredOne();
             return;
@@ -164,9 +166,8 @@ public sealed partial class AioContext
 
     private void DeliveredOne()
     {
-        InflightAdd(-1);
-        // Interlocked above is a full fence: pairs with teardown's publish-then-read of
-        // _drainSignal and the in-flight sum (Dekker).
+        // No fence here (the hot path pays none): a wake-up lost to store-load reordering only
+        // delays teardown until its next periodic rescan.
         Volatile.Read(ref _drainSignal)?.TrySetResult();
     }
 

@@ -235,7 +235,6 @@ public sealed partial class AioContext
                 slot.TokenRegistration = token.UnsafeRegister(s_cancelFromToken, slot);
             }
 
-            InflightAdd(1);
             cb.Key = slot.Arm();
             accepted = slot;
             if (awaitable && token.IsCancellationRequested)
@@ -260,7 +259,6 @@ public sealed partial class AioContext
                 slot.Unpin();
                 slot.Disarm();
                 _tags.Free(tag);
-                InflightAdd(-1);
                 return res;
             }
 

@@ -13,6 +13,9 @@ namespace Kaio;
 
 public sealed partial class AioContext
 {
+    /// <summary>How often teardown rescans the slots when no delivery woke it.</summary>
+    private const int DrainRescanMs = 10;
+
     private readonly TaskCompletionSource _destroyed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
@@ -35,7 +38,7 @@ public sealed partial class AioContext
                 break;
             }
 
-            signal.Task.Wait();
+            signal.Task.Wait(DrainRescanMs);
         }
 
         FreeIoctx();
@@ -58,7 +61,7 @@ public sealed partial class AioContext
                 break;
             }
 
-            await signal.Task.ConfigureAwait(false);
+            await Task.WhenAny(signal.Task, Task.Delay(DrainRescanMs)).ConfigureAwait(false);
         }
 
         FreeIoctx();
@@ -112,7 +115,7 @@ public sealed partial class AioContext
     private TaskCompletionSource PublishDrainSignal()
     {
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Full fence: publish, then read the in-flight sum (pairs with DeliveredOne's decrement-then-read).
+        // Full fence: publish, then scan the slots; a delivery after the scan sees the signal.
         Interlocked.Exchange(ref _drainSignal, signal);
         return signal;
     }

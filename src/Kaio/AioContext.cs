@@ -39,9 +39,6 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     // cmpxchg on kiocb_pages[page_nr]) and only read after.
     private readonly RequestSlot[]?[] _pages;
     private readonly HandleInfoCache _handles = new();
-    // Requests accepted and not yet delivered, striped per core (written at submit and at
-    // delivery with Interlocked; summed by teardown).
-    private readonly PaddedCounter[] _inflight = new PaddedCounter[Cores.Count];
 
     // ---- Completion side: the ring and its waiters. ----
     private readonly BoundedQueue<IoEvent> _ring;
@@ -152,23 +149,32 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
         return page[tag % SlotsPerPage];
     }
 
-    private void InflightAdd(int delta)
-    {
-        Interlocked.Add(ref _inflight[Cores.Current(_inflight.Length)].Value, delta);
-    }
-
-    /// <summary>Requests accepted and not yet delivered; exact when no call is in progress.</summary>
-    internal long InFlight
+    /// <summary>
+    /// Requests accepted and not yet delivered, counted by scanning the slots: teardown needs the
+    /// number rarely, so the hot path keeps no shared counter for it. Exact when no call is in progress.
+    /// </summary>
+    internal int InFlight
     {
         get
         {
-            long sum = 0;
-            for (int i = 0; i < _inflight.Length; i++)
+            int n = 0;
+            foreach (RequestSlot[]? page in _pages)
             {
-                sum += Volatile.Read(ref _inflight[i].Value);
+                if (page is null)
+                {
+                    continue;
+                }
+
+                foreach (RequestSlot slot in page)
+                {
+                    if (!slot.IsIdleForTeardown)
+                    {
+                        n++;
+                    }
+                }
             }
 
-            return sum;
+            return n;
         }
     }
 

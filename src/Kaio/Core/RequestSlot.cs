@@ -89,6 +89,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal ulong Device;
     internal long Res;
     internal long Res2;
+    /// <summary>An awaited request's result was handed to its source (the slot stays Completed until GetResult).</summary>
+    internal bool Delivered;
     internal CancellationToken Token;
     internal CancellationTokenRegistration TokenRegistration;
 
@@ -117,6 +119,16 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         }
     }
 
+    /// <summary>Free, or an awaited request already handed to its awaiter: nothing left for the engine or the core.</summary>
+    internal bool IsIdleForTeardown
+    {
+        get
+        {
+            SlotState s = State;
+            return s == SlotState.Free || (s == SlotState.Completed && Volatile.Read(ref Delivered));
+        }
+    }
+
     internal static ulong MakeKey(uint generation, int tag) => ((ulong)generation << 32) | (uint)tag;
 
     internal static int TagOf(ulong key) => (int)(uint)key;
@@ -140,6 +152,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         }
 
         Key = MakeKey(generation, Tag);
+        Delivered = false;
         // Release: the request fields written above are visible to whoever acquires this state
         // (cancel, completion) — the seed's smp_wmb() before ki_cancel = NULL.
         Volatile.Write(ref _state, Pack(generation, SlotState.Armed));
