@@ -377,17 +377,14 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             return;
         }
 
+        // Marked before io_cancel: the kernel may post the cancelled poll's event (res 0, the
+        // mangle_poll of no events) and the reaper read it before io_cancel even returns. A poll
+        // that completes on its own carries its non-zero revents, so the mark changes nothing
+        // for it, whether or not io_cancel found it. Release: pairs with the acquire in Dispatch.
+        Volatile.Write(ref slot.EngineInt, Stamp(slot, CancelIssued));
         Interop.io_event result;
-        int ret = Interop.io_cancel(_ctx, &_iocbs[slot.Tag], &result);
-        if (ret == 0 || Marshal.GetLastPInvokeError() == EINPROGRESS)
-        {
-            // The kernel completes the poll through the ring with res 0 (mangle_poll of no
-            // events); the reaper reports it as -ECANCELED. Release: pairs with the reaper's read.
-            Volatile.Write(ref slot.EngineInt, Stamp(slot, CancelIssued));
-        }
+        _ = Interop.io_cancel(_ctx, &_iocbs[slot.Tag], &result); // -EINPROGRESS: started; -EINVAL: already done
     }
-
-    private const int EINPROGRESS = 115;
 
     public override bool TryReap()
     {
@@ -491,7 +488,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     {
         RequestSlot? slot = _slots[RequestSlot.TagOf(key)];
         // A cancelled poll arrives with res 0 (no events); Kaio reports a cancelled request as
-        // -ECANCELED. Acquire: pairs with the release in Cancel.
+        // -ECANCELED. Acquire: pairs with the release in Cancel, made before io_cancel.
         if (res == 0 && slot is not null && slot.Key == key && Volatile.Read(ref slot.EngineInt) == Stamp(slot, CancelIssued))
         {
             res = -Errno.ECANCELED;
