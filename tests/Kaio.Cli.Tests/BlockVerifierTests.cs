@@ -1,5 +1,5 @@
 using Kaio.Cli.Jobs;
-using Kaio.Cli.Verification;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Tests;
 

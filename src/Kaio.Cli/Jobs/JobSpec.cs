@@ -1,4 +1,5 @@
 using System.Globalization;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Jobs;
 
@@ -170,9 +171,9 @@ internal sealed class JobSpec
 
         if (Verify != VerifyMode.None || VerifyOnly)
         {
-            if (BlockSize < Verification.BlockHeader.Size)
+            if (BlockSize < BlockHeader.Size)
             {
-                return $"verify needs bs of at least {Verification.BlockHeader.Size} bytes for the block header";
+                return $"verify needs bs of at least {BlockHeader.Size} bytes for the block header";
             }
 
             if (IoEngine.Kind == AioEngineKind.Null)

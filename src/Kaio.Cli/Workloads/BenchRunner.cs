@@ -8,7 +8,7 @@
 using System.Globalization;
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
-using Kaio.Cli.Verification;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Workloads;
 

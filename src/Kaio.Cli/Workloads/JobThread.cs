@@ -4,7 +4,7 @@
 // by the runner after the thread has been joined.
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
-using Kaio.Cli.Verification;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Workloads;
 

@@ -10,7 +10,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Kaio.Cli.Jobs;
-using Kaio.Cli.Verification;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Workloads;
 

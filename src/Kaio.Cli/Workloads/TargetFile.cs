@@ -5,7 +5,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Kaio.Cli.Jobs;
-using Kaio.Cli.Verification;
+using Kaio.Cli.Verify;
 
 namespace Kaio.Cli.Workloads;
 

@@ -12,7 +12,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Kaio.Cli.Jobs;
 
-namespace Kaio.Cli.Verification;
+namespace Kaio.Cli.Verify;
 
 /// <summary>What was wrong with a block.</summary>
 internal enum VerifyProblem

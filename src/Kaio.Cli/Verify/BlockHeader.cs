@@ -12,7 +12,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using Kaio.Cli.Jobs;
 
-namespace Kaio.Cli.Verification;
+namespace Kaio.Cli.Verify;
 
 /// <summary>The 64-byte header at the start of each verified block.</summary>
 internal readonly record struct BlockHeader(long Offset, int Length, VerifyMode Kind, ulong Seed, long Generation, ulong Checksum)
