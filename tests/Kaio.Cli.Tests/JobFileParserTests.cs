@@ -187,6 +187,16 @@ public class JobFileParserTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    [Theory]
+    [InlineData("randread.fio", 1)]
+    [InlineData("write-verify.fio", 3)]
+    [InlineData("mixed-durable.fio", 1)]
+    public void ParseFile_ShippedExamples_Parse(string name, int jobs)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "examples", name);
+        Assert.Equal(jobs, JobFileParser.ParseFile(path, new JobSpec()).Count);
+    }
+
     [Fact]
     public void ParseFile_Missing_NamesTheFile()
     {
