@@ -101,8 +101,8 @@ internal static class NormalReport
                 FormatLatency(row.P50),
                 FormatLatency(row.P99),
                 FormatLatency(row.P999),
-                row.IopsRatio is { } iops ? iops.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-",
-                row.P99Ratio is { } p99 ? p99.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-");
+                row.IopsRatio is { } iops ? FormatRatio(iops) : "-",
+                row.P99Ratio is { } p99 ? FormatRatio(p99) : "-");
         }
 
         console.Write(table);
@@ -119,6 +119,15 @@ internal static class NormalReport
             }
         }
     }
+
+    /// <summary>1.00x, 14.2x, 0.0037x: small ratios keep two significant digits instead of rounding to 0.00x.</summary>
+    public static string FormatRatio(double ratio) => ratio switch
+    {
+        >= 100 => ratio.ToString("0", CultureInfo.InvariantCulture),
+        >= 10 => ratio.ToString("0.0", CultureInfo.InvariantCulture),
+        >= 0.1 => ratio.ToString("0.00", CultureInfo.InvariantCulture),
+        _ => ratio.ToString("0.0000", CultureInfo.InvariantCulture),
+    } + "x";
 
     /// <summary>123, 12.3k, 1.23M.</summary>
     public static string FormatCount(double value) => value switch
