@@ -122,6 +122,7 @@ public class EndToEndTests
         Assert.Equal("bench", job.GetProperty("jobname").GetString());
         Assert.Equal(0, job.GetProperty("groupid").GetInt32());
         Assert.False(string.IsNullOrEmpty(job.GetProperty("engine_reason").GetString()));
+        Assert.True(job.GetProperty("usr_cpu").GetDouble() + job.GetProperty("sys_cpu").GetDouble() > 0);
         Assert.Equal("randread", job.GetProperty("job options").GetProperty("rw").GetString());
         foreach (string dir2 in new[] { "read", "write", "trim" })
         {

@@ -166,6 +166,12 @@ internal static class JsonReport
         writer.WriteNumber("total_ios", result.Stats.Sync.Count);
         WriteLatency(writer, "lat_ns", result.Stats.Sync, withPercentiles: true);
         writer.WriteEndObject();
+        if (result.UserCpu is { } user && result.SystemCpu is { } system)
+        {
+            writer.WriteNumber("usr_cpu", Round(user));
+            writer.WriteNumber("sys_cpu", Round(system));
+        }
+
         writer.WriteEndObject();
     }
 

@@ -37,6 +37,15 @@ internal sealed class JobResult
 
     public VerifyFailure? VerifyFailure { get; set; }
 
+    /// <summary>
+    /// fio's usr_cpu / sys_cpu: percent of one CPU the process used while the group ran (engine
+    /// workers and runtime threads included); set only when the job had its group to itself.
+    /// </summary>
+    public double? UserCpu { get; set; }
+
+    /// <inheritdoc cref="UserCpu"/>
+    public double? SystemCpu { get; set; }
+
     public bool Failed => Error is not null || VerifyFailure is not null;
 
     /// <summary>The one-line failure, naming the file.</summary>
@@ -187,6 +196,10 @@ internal sealed class BenchRunner
             Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
             TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
         };
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        TimeSpan userBefore = process.UserProcessorTime;
+        TimeSpan systemBefore = process.PrivilegedProcessorTime;
+        long wallBefore = System.Diagnostics.Stopwatch.GetTimestamp();
         threads.ForEach(t => t.Start());
         if (_progress is not null && all.Length > 0)
         {
@@ -194,11 +207,21 @@ internal sealed class BenchRunner
         }
 
         threads.ForEach(t => t.Join());
+        process.Refresh();
+        double wall = System.Diagnostics.Stopwatch.GetElapsedTime(wallBefore).TotalSeconds;
+        double? userCpu = wall > 0 ? (process.UserProcessorTime - userBefore).TotalSeconds * 100 / wall : null;
+        double? systemCpu = wall > 0 ? (process.PrivilegedProcessorTime - systemBefore).TotalSeconds * 100 / wall : null;
+        bool cpuIsTheJobs = perJob.Count(j => j.Threads.Length > 0) == 1;
 
         var results = new List<JobResult>();
         foreach (var (job, path, jobThreads, error, errno) in perJob)
         {
             var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = errno };
+            if (cpuIsTheJobs && jobThreads.Length > 0)
+            {
+                (result.UserCpu, result.SystemCpu) = (userCpu, systemCpu);
+            }
+
             if (error is null)
             {
                 Merge(result, jobThreads);
@@ -222,6 +245,8 @@ internal sealed class BenchRunner
                 Threads = results.Sum(r => r.Threads),
                 Engine = string.Join(", ", results.Select(r => r.Engine).Distinct()),
                 EngineReason = string.Join("; ", results.Select(r => r.EngineReason).Distinct()),
+                UserCpu = userCpu,
+                SystemCpu = systemCpu,
             };
             foreach (JobResult result in results)
             {
