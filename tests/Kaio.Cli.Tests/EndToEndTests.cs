@@ -90,6 +90,62 @@ public class EndToEndTests
         Assert.Contains(file, verify.Err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public void Bench_DirectVerifiedMix_PassesOnEachEngine(string engine)
+    {
+        SkipUnlessAvailable(engine);
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("d"), "--rw=randrw", "--direct=1", "--verify=crc64", "--bs=8k",
+            "--size=1m", "--runtime=200ms", "--iodepth=8", "--numjobs=2", "--fdatasync=8", "--ioengine=" + engine);
+        Assert.True(result.Exit == 0, result.ToString());
+    }
+
+    /// <summary>Writes 16 verified 4 KiB blocks, lets <paramref name="damage"/> change the file, and verifies it.</summary>
+    private static KaioCli.Result DamageAndVerify(Action<SafeFileHandle> damage, params string[] verifyOptions)
+    {
+        using var dir = new TempDirectory();
+        string file = dir.File("b");
+        Assert.Equal(0, KaioCli.Run("bench", "--filename=" + file, "--rw=write", "--verify=1", "--size=64k", "--time_based=0").Exit);
+        using (SafeFileHandle handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            damage(handle);
+        }
+
+        return KaioCli.Run(["bench", "--filename=" + file, "--verify_only", .. verifyOptions]);
+    }
+
+    [Fact]
+    public void Bench_BlockCopiedToAnotherOffset_Misplaced()
+    {
+        KaioCli.Result result = DamageAndVerify(handle =>
+        {
+            byte[] block = new byte[4096];
+            RandomAccess.Read(handle, block, 2 * 4096);
+            RandomAccess.Write(handle, block, 5 * 4096);
+        });
+        Assert.Equal(KaioApp.ExitFailed, result.Exit);
+        Assert.Contains("misplaced block at offset 20480", result.Err, StringComparison.Ordinal);
+        Assert.Contains("the block written for offset 8192 is here", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_FileFromAnotherSeed_Stale()
+    {
+        KaioCli.Result result = DamageAndVerify(_ => { }, "--seed=12345");
+        Assert.Equal(KaioApp.ExitFailed, result.Exit);
+        Assert.Contains("stale block at offset 0", result.Err, StringComparison.Ordinal);
+        Assert.Contains("written by another run", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_BlockWithAZeroedTail_Torn()
+    {
+        KaioCli.Result result = DamageAndVerify(handle => RandomAccess.Write(handle, new byte[2048], (3 * 4096) + 2048));
+        Assert.Equal(KaioApp.ExitFailed, result.Exit);
+        Assert.Contains("torn block at offset 12288: first bad offset 14336", result.Err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bench_VerifyInJson_FailureIsAField()
     {
