@@ -1,0 +1,238 @@
+using System.Runtime.InteropServices;
+using Kaio.Tests.Infrastructure;
+
+namespace Kaio.Tests.Engines;
+
+/// <summary>
+/// What the kernel-backed engines add on top of the conformance suite: a cancel that races a
+/// request the kernel really holds (a poll on a pipe), and many submitting threads on one ring.
+/// One subclass per native engine.
+/// </summary>
+public abstract unsafe partial class NativeEngineTests
+{
+    private const short PollIn = 0x1;
+
+    protected abstract AioEngineKind Kind { get; }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nuint count);
+
+    protected AioContext NewContext(int maxEvents)
+    {
+        string? reason = EngineSupport.UnavailableReason(Kind);
+        if (reason is not null)
+        {
+            Assert.Skip(reason);
+        }
+
+        return AioContext.Setup(maxEvents, new AioContextOptions { Engine = Kind });
+    }
+
+    protected static IoEvent ReapOne(AioContext ctx)
+    {
+        var events = new IoEvent[1];
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (ctx.GetEvents(1, events, TimeSpan.FromMilliseconds(200)) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no event in 20 s");
+        }
+
+        return events[0];
+    }
+
+    [Fact]
+    public void PollCancelVsReady_Race_ExactlyOneEventEitherWay()
+    {
+        // Invariant, every iteration: the poll ends in exactly one event, either POLLIN (the
+        // write won) or -ECANCELED (the cancel won), and nothing else is left in the ring.
+        var (r, w) = Native.Pipe();
+        using (r)
+        using (w)
+        {
+            using AioContext ctx = NewContext(8);
+            int seed = Environment.TickCount;
+            var rng = new Random(seed);
+            int cancelled = 0, ready = 0;
+            var drain = new byte[16];
+            for (int iter = 0; iter < 3000 && (cancelled == 0 || ready == 0 || iter < 200); iter++)
+            {
+                Iocb[] one = [Iocb.PrepPoll(r, PollIn, (ulong)iter)];
+                Assert.Equal(1, ctx.Submit(one));
+                ulong key = one[0].Key;
+                RaceGate.Race(rng, () => Native.WriteByte(w, 1), () => ctx.TryCancel(key));
+                IoEvent ev = ReapOne(ctx);
+                Assert.Equal((ulong)iter, ev.Data);
+                if (ev.Result == -Errno.ECANCELED)
+                {
+                    cancelled++;
+                }
+                else
+                {
+                    Assert.Equal(PollIn, ev.Result & PollIn);
+                    ready++;
+                }
+
+                Assert.Equal(0, ctx.GetEvents(0, new IoEvent[1], TimeSpan.Zero));
+                fixed (byte* p = drain)
+                {
+                    Assert.Equal(1, (int)read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
+                }
+            }
+
+            Assert.True(cancelled > 0 && ready > 0, $"seed {seed}: cancelled {cancelled}, ready {ready}: the race did not go both ways");
+        }
+    }
+
+    [Fact]
+    public void ManyThreads_SubmitToOneContext_EveryRequestCompletesOnce()
+    {
+        // Invariant: with four threads submitting reads and Noops into one context at once (the
+        // engine serialises its queue), every accepted request yields exactly one event.
+        const int Threads = 4, PerThread = 2000;
+        using var file = new TempFile(1 << 16);
+        using SafeFileHandle h = file.OpenRead();
+        using AioContext ctx = NewContext(256);
+        var seen = new int[Threads * PerThread];
+        int reaped = 0;
+        int submitted = 0;
+        var submitters = new Thread[Threads];
+        for (int t = 0; t < Threads; t++)
+        {
+            int ti = t;
+            submitters[t] = new Thread(() =>
+            {
+                var buf = new byte[512];
+                for (int i = 0; i < PerThread; i++)
+                {
+                    ulong data = (ulong)((ti * PerThread) + i);
+                    Iocb[] one = [i % 3 == 0 ? Iocb.PrepNoop(data) : Iocb.PrepPread(h, buf, 512 * (i % 128), data)];
+                    while (true)
+                    {
+                        try
+                        {
+                            ctx.Submit(one);
+                            Interlocked.Increment(ref submitted);
+                            break;
+                        }
+                        catch (AioException e) when (e.Errno == Errno.EAGAIN)
+                        {
+                            Thread.Yield(); // the context is full until the reaper below catches up
+                        }
+                    }
+                }
+            });
+            submitters[t].Start();
+        }
+
+        var events = new IoEvent[64];
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (reaped < Threads * PerThread)
+        {
+            int n = ctx.GetEvents(1, events, TimeSpan.FromMilliseconds(100));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(events[i].Result is 0 or 512, $"result {events[i].Result}");
+                Assert.Equal(1, Interlocked.Increment(ref seen[(int)events[i].Data]));
+            }
+
+            reaped += n;
+            Assert.True(DateTime.UtcNow < deadline, $"{reaped} of {Threads * PerThread} events in 30 s");
+        }
+
+        foreach (Thread t in submitters)
+        {
+            t.Join();
+        }
+
+        Assert.Equal(Threads * PerThread, submitted);
+        Assert.Equal(0, ctx.GetEvents(0, events, TimeSpan.Zero));
+    }
+}
+
+public sealed class IoUringEngineTests : NativeEngineTests
+{
+    protected override AioEngineKind Kind => AioEngineKind.IoUring;
+
+    [Fact]
+    public void Setup_Capacity_RingsHoldRequestsAndTheirCancels()
+    {
+        using AioContext ctx = NewContext(100);
+        var engine = (Kaio.Engines.IoUring.IoUringEngine)ctx.EngineForCallbacks;
+        // Every request and one cancel each can sit unreaped in the CQ at once: it never overflows.
+        Assert.True(engine.CqEntries >= (2 * ctx.Capacity) + 1, $"CQ {engine.CqEntries} for capacity {ctx.Capacity}");
+        Assert.True(engine.SqEntries >= Math.Min(ctx.Capacity, 32768), $"SQ {engine.SqEntries} for capacity {ctx.Capacity}");
+    }
+}
+
+public sealed partial class LinuxAioEngineTests : NativeEngineTests
+{
+    protected override AioEngineKind Kind => AioEngineKind.LinuxAio;
+
+    [Fact]
+    public void BufferedRead_CompletesInsideIoSubmit_IsCounted()
+    {
+        using var file = new TempFile(1 << 16);
+        using SafeFileHandle h = file.OpenRead();
+        using AioContext ctx = NewContext(8);
+        var engine = (Kaio.Engines.LinuxAio.LinuxAioEngine)ctx.EngineForCallbacks;
+        if (!engine.ReapsInUserSpace)
+        {
+            Assert.Skip("the kernel's aio_ring is not readable here: the inline count needs it");
+        }
+
+        var buf = new byte[4096];
+        _ = RandomAccess.Read(h, buf, 0); // in the page cache
+        Iocb[] one = [Iocb.PrepPread(h, buf, 0)];
+        Assert.Equal(1, ctx.Submit(one));
+        Assert.Equal(4096, ReapOne(ctx).Result);
+        Assert.Equal(1, engine.InlineCompletions);
+    }
+
+    [Fact]
+    public void QuietRead_GoesAsynchronousAfterFSetflODirect_StillDelivered()
+    {
+        // A buffered file's reads are submitted without the eventfd (they complete inside
+        // io_submit). Switch O_DIRECT on behind the engine's cached file mode: the read now
+        // completes later, unannounced, and must still arrive (the reaper polls for it).
+        using var file = new TempFile(1 << 20);
+        using SafeFileHandle h = file.OpenRead();
+        using AioContext ctx = NewContext(8);
+        var buf = new byte[4096];
+        Iocb[] one = [Iocb.PrepPread(h, buf, 0)];
+        Assert.Equal(1, ctx.Submit(one)); // caches "buffered" for this handle
+        Assert.Equal(4096, ReapOne(ctx).Result);
+
+        if (!FcntlSetDirect(h))
+        {
+            Assert.Skip("this file system refuses O_DIRECT");
+        }
+
+        Native.DropCache(h);
+        using var aligned = new AlignedBufferPool(4096, 4096, 1);
+        Memory<byte> mem = aligned[0];
+        for (int i = 0; i < 8; i++)
+        {
+            Iocb[] direct = [Iocb.PrepPread(h, mem, 4096L * (1 + (i * 16)), (ulong)i)];
+            Assert.Equal(1, ctx.Submit(direct));
+            // One wait, no retries: GetEvents reaps on the caller only before it sleeps, so the
+            // event must be delivered by the engine's reaper while the caller waits.
+            var events = new IoEvent[1];
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10)));
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"delivered after {sw.Elapsed}");
+            Assert.Equal((ulong)i, events[0].Data);
+            Assert.Equal(4096, events[0].Result);
+        }
+    }
+
+    private static bool FcntlSetDirect(SafeFileHandle h)
+    {
+        int fd = (int)h.DangerousGetHandle();
+        int flags = fcntl(fd, 3 /* F_GETFL */, 0);
+        int direct = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x10000 : 0x4000; // O_DIRECT
+        return flags >= 0 && fcntl(fd, 4 /* F_SETFL */, flags | direct) == 0;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
+}
