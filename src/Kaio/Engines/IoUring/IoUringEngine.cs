@@ -40,6 +40,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     /// <summary>user_data of the NOP that Dispose posts to stop the reaper.</summary>
     internal const ulong StopUserData = ulong.MaxValue - 1;
 
+    private const int EBUSY = 16;
+
     private readonly IoUringRing _ring;
 
     // ---- Submission side: everything below is guarded by _sqLock. ----
@@ -255,7 +257,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 case Errno.EINTR:
                     continue;
                 case Errno.EAGAIN:
-                case 16: // EBUSY: the kernel holds overflowed CQEs; reap, then retry
+                case EBUSY: // the kernel holds overflowed CQEs; reap, then retry
                     _ = TryReap();
                     spin.SpinOnce(sleep1Threshold: -1);
                     continue;
@@ -395,7 +397,13 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             if (ret < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR)
+                if (errno is Errno.EAGAIN or EBUSY)
+                {
+                    // The kernel could not flush overflowed CQEs yet (no memory, or the CQ is
+                    // full until the reap at the top of the loop makes room): go round again.
+                    Thread.Yield();
+                }
+                else if (errno != Errno.EINTR)
                 {
                     Environment.FailFast("Kaio: io_uring reaper wait failed: " + Describe(errno));
                 }
