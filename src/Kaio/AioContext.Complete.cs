@@ -20,6 +20,10 @@ namespace Kaio;
 
 public sealed partial class AioContext
 {
+    /// <summary>The context whose completion callback this thread is running (Dispose from inside it would wait for itself).</summary>
+    [ThreadStatic]
+    private static AioContext? s_inCallbackOf;
+
     bool IRequestCompleter.Complete(ulong key, long res, long res2) => CompleteRequest(key, res, res2);
 
     /// <summary>fs/aio.c: aio_complete(). Called by engines on any thread.</summary>
@@ -130,12 +134,15 @@ public sealed partial class AioContext
         SafeHandle? eventFd = slot.EventFdRef;
         slot.EventFdRef = null;
         slot.Unpin();
+        AioContext? outer = s_inCallbackOf;
+        s_inCallbackOf = this;
         try
         {
             callback.OnCompleted(in ev);
         }
         finally
         {
+            s_inCallbackOf = outer;
             FreeSlot(slot);
             _reqs.Put(1);
             if (eventFd is not null)

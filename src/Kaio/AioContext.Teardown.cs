@@ -22,6 +22,7 @@ public sealed partial class AioContext
     /// io_destroy(2): cancels every outstanding request, waits until each has completed, and
     /// frees the context. Idempotent. Events not yet reaped are discarded, as the kernel does.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Called from one of this context's own completion callbacks.</exception>
     public void Dispose()
     {
         if (!KillIoctx())
@@ -73,6 +74,12 @@ public sealed partial class AioContext
     /// </summary>
     private bool KillIoctx()
     {
+        if (ReferenceEquals(s_inCallbackOf, this))
+        {
+            // Teardown waits for every completion, this callback's included: it would wait forever.
+            throw new InvalidOperationException("An AioContext cannot be disposed from one of its own completion callbacks.");
+        }
+
         if (Interlocked.Exchange(ref _dead, 1) != 0)
         {
             return false;

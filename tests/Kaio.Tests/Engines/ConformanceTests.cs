@@ -1088,6 +1088,40 @@ public abstract class ConformanceTests
         AssertIdle(ctx);
     }
 
+    [Fact]
+    public void Dispose_FromOwnCallback_RefusedInsteadOfDeadlock()
+    {
+        AioContext ctx = NewContext();
+        var cb = new DisposingCallback(ctx);
+        Iocb noop = Iocb.PrepNoop();
+        noop.Callback = cb;
+        ctx.Submit([noop]);
+        Assert.True(cb.Done.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.IsType<InvalidOperationException>(cb.Error);
+        ctx.Dispose();
+    }
+
+    private sealed class DisposingCallback(AioContext ctx) : IIoCompletionCallback
+    {
+        public ManualResetEventSlim Done { get; } = new();
+
+        public Exception? Error { get; private set; }
+
+        public void OnCompleted(in IoEvent ioEvent)
+        {
+            try
+            {
+                ctx.Dispose();
+            }
+            catch (Exception e)
+            {
+                Error = e;
+            }
+
+            Done.Set();
+        }
+    }
+
     protected sealed class CallbackCounter : IIoCompletionCallback
     {
         private readonly ManualResetEventSlim _done = new();
