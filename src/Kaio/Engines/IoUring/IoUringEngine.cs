@@ -226,6 +226,12 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         if (pending != 0)
         {
             Enter(pending);
+            // A read from the page cache completed inside io_uring_enter: its CQE is there now.
+            // Reaping it on the submitting thread completes an awaited read before the ValueTask
+            // is even returned, instead of through the reaper and a thread-pool hop: ReadAsync
+            // with 32 reads outstanding, one context, this VM: 296-299k IOPS at 4.3-4.4 µs CPU
+            // per read without it, 396-426k at 3.0-3.1 µs with it; Submit/GetEvents unchanged.
+            _ = TryReap();
         }
     }
 
@@ -257,8 +263,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 case Errno.EINTR:
                     continue;
                 case Errno.EAGAIN:
-                case EBUSY: // the kernel holds overflowed CQEs; reap, then retry
-                    _ = TryReap();
+                case EBUSY:
+                    // The kernel holds overflowed CQEs or is short of memory: the reaper thread
+                    // drains the CQ; retry. Not reaping here: Enter runs inside Cancel, whose
+                    // request must not be completed on this thread.
                     spin.SpinOnce(sleep1Threshold: -1);
                     continue;
                 default:
@@ -296,7 +304,13 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             }
         }
 
-        Flush();
+        // Enter without reaping: this request is in Cancelling until we return, so completing it
+        // here (its CQE may be in the ring already) would wait for ourselves.
+        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead); // acquire: as in Flush
+        if (pending != 0)
+        {
+            Enter(pending);
+        }
     }
 
     public override bool TryReap()
