@@ -8,14 +8,14 @@ namespace Kaio.Tests.Engines;
 /// request the kernel really holds (a poll on a pipe), and many submitting threads on one ring.
 /// One subclass per native engine.
 /// </summary>
-public abstract unsafe partial class NativeEngineTests
+public abstract partial class NativeEngineTests
 {
     private const short PollIn = 0x1;
 
     protected abstract AioEngineKind Kind { get; }
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial nint read(int fd, byte* buf, nuint count);
+    private static unsafe partial nint read(int fd, byte* buf, nuint count);
 
     protected AioContext NewContext(int maxEvents)
     {
@@ -41,7 +41,7 @@ public abstract unsafe partial class NativeEngineTests
     }
 
     [Fact]
-    public void PollCancelVsReady_Race_ExactlyOneEventEitherWay()
+    public unsafe void PollCancelVsReady_Race_ExactlyOneEventEitherWay()
     {
         // Invariant, every iteration: the poll ends in exactly one event, either POLLIN (the
         // write won) or -ECANCELED (the cancel won), and nothing else is left in the ring.
@@ -80,6 +80,75 @@ public abstract unsafe partial class NativeEngineTests
             }
 
             Assert.True(cancelled > 0 && ready > 0, $"seed {seed}: cancelled {cancelled}, ready {ready}: the race did not go both ways");
+        }
+    }
+
+    [Fact]
+    public unsafe void PollAfterIdle_ReadyWhileCallerBlocks_DeliveredByTheEngine()
+    {
+        // Invariant: a request that completes after the caller went to sleep in GetEvents is
+        // delivered by the engine's own reaper (which may have parked while nothing was in
+        // flight), within the wait, not at its timeout. One GetEvents per iteration, no retry.
+        var (r, w) = Native.Pipe();
+        using (r)
+        using (w)
+        {
+            using AioContext ctx = NewContext(8);
+            var events = new IoEvent[1];
+            var drain = new byte[16];
+            for (int iter = 0; iter < 20; iter++)
+            {
+                Thread.Sleep(5); // idle: nothing in flight, the reaper may park
+                Iocb[] one = [Iocb.PrepPoll(r, PollIn, (ulong)iter)];
+                Assert.Equal(1, ctx.Submit(one));
+                var writer = new Thread(() =>
+                {
+                    Thread.Sleep(10);
+                    Native.WriteByte(w, 1);
+                });
+                writer.Start();
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10)));
+                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"iteration {iter}: delivered after {sw.Elapsed}");
+                Assert.Equal(PollIn, events[0].Result & PollIn);
+                writer.Join();
+                fixed (byte* p = drain)
+                {
+                    Assert.Equal(1, (int)read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DirectReadAsync_AfterIdle_CompletesThroughTheReaper()
+    {
+        // An O_DIRECT read completes after Submit returned; nobody calls GetEvents, so only the
+        // engine's reaper can complete the awaiter, parked or not.
+        using var file = new TempFile(1 << 20);
+        using AioContext ctx = NewContext(8);
+        SafeFileHandle h;
+        try
+        {
+            h = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+        }
+        catch (IOException e)
+        {
+            Assert.Skip("this file system refuses O_DIRECT: " + e.Message);
+            return;
+        }
+
+        using (h)
+        {
+            using var pool = new AlignedBufferPool(4096, 4096, 1);
+            for (int i = 0; i < 10; i++)
+            {
+                await Task.Delay(5, TestContext.Current.CancellationToken); // idle: the reaper may park
+                Native.DropCache(h);
+                int n = await ctx.ReadAsync(h, pool[0], 4096L * i * 7, TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+                Assert.Equal(4096, n);
+                Assert.True(pool[0].Span.SequenceEqual(file.Content.AsSpan(4096 * i * 7, 4096)));
+            }
         }
     }
 
