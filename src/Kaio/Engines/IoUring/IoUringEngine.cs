@@ -12,9 +12,10 @@
 //    A request the kernel cannot stop (-EALREADY: running in io-wq; -ENOENT: already done)
 //    finishes with its real result; either way its one CQE is its one completion.
 //  - CQ consumption is single-consumer at a time, under _cqLock: the reaper thread takes it
-//    blocking, TryReap (the caller's GetEvents) only tries it, so a caller never waits for the
-//    reaper. Complete() runs under _cqLock; the core's aio_complete never calls back into the
-//    engine.
+//    blocking, TryReap (the caller's GetEvents, and Flush right after its enter) only tries it,
+//    so a caller never waits for the reaper. Complete() runs under _cqLock; the core's
+//    aio_complete never calls back into the engine. Nothing reached from Cancel reaps: the
+//    request being cancelled must not be completed on the thread running its cancel callback.
 //  - Dispose (teardown, after every request completed): stop the reaper by a NOP with
 //    StopUserData, wait until the cancel CQEs still owed have arrived, join, then unmap and close.
 //
@@ -25,7 +26,12 @@
 // gets `capacity` entries; Submit enters on the spot when it finds the SQ full.
 //
 // Wake-up: a reaper thread blocked in io_uring_enter(GETEVENTS, min_complete=1), chosen over an
-// eventfd registered with IORING_REGISTER_EVENTFD by measurement (see ReaperLoop).
+// eventfd registered with IORING_REGISTER_EVENTFD by measurement; it parks off the CQ while
+// nothing is in flight, so CQEs the submitter reaps itself wake nobody (see ReaperLoop).
+//
+// Not used, measured: registered files (IOSQE_FIXED_FILE) save ~8% CPU per cached read at QD32
+// (1.14-1.23 -> 0.98-1.08 µs), but a registered file stays open in the kernel after the caller
+// closes its handle; doing it right needs the core to tell the engine when a handle goes away.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Kaio.Core;
