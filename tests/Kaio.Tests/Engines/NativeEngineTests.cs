@@ -153,6 +153,76 @@ public abstract partial class NativeEngineTests
     }
 
     [Fact]
+    public void SubmitAndGetEvents_CachedReads_ZeroBytesPerRequest()
+    {
+        using var file = new TempFile(1 << 16);
+        using SafeFileHandle h = file.OpenRead();
+        using AioContext ctx = NewContext(64);
+        var buf = new byte[4096];
+        var iocbs = new Iocb[32];
+        var events = new IoEvent[32];
+        for (int i = 0; i < iocbs.Length; i++)
+        {
+            iocbs[i] = Iocb.PrepPread(h, buf, 4096 * (i % 16), (ulong)i);
+        }
+
+        Run(200); // warm-up: pages, caches, tiering
+        const int Rounds = 1000;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(Rounds);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        TestContext.Current.SendDiagnosticMessage($"Submit+GetEvents on {Kind}: {(double)bytes / (Rounds * 32):F3} bytes per request");
+        Assert.Equal(0, bytes);
+
+        void Run(int rounds)
+        {
+            for (int r = 0; r < rounds; r++)
+            {
+                int n = ctx.Submit(iocbs);
+                int got = 0;
+                while (got < n)
+                {
+                    got += ctx.GetEvents(1, events.AsSpan(got), null);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ReadAsync_CachedRead_ZeroBytesPerCall()
+    {
+        using var file = new TempFile(1 << 16);
+        using SafeFileHandle h = file.OpenRead();
+        using AioContext ctx = NewContext(8);
+        var buf = new byte[4096];
+        Run(2000);
+        const int Calls = 20000;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(Calls);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        TestContext.Current.SendDiagnosticMessage($"ReadAsync on {Kind}: {(double)bytes / Calls:F3} bytes per call");
+        Assert.Equal(0, bytes);
+
+        void Run(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ValueTask<int> t = ctx.ReadAsync(h, buf, 4096 * (i % 16), TestContext.Current.CancellationToken);
+                SpinWait spin = default;
+                while (!t.IsCompleted)
+                {
+                    spin.SpinOnce(); // the reaper may deliver it; waiting without allocating
+                }
+
+                if (t.GetAwaiter().GetResult() != 4096)
+                {
+                    throw new InvalidOperationException("bad result");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void ManyThreads_SubmitToOneContext_EveryRequestCompletesOnce()
     {
         // Invariant: with four threads submitting reads and Noops into one context at once (the
