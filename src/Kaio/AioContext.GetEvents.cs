@@ -179,10 +179,16 @@ public sealed partial class AioContext
             _engine.TryReap();
         }
 
+        // One reader at a time (the kernel's ring_lock), and the budget returned only after the
+        // cells are released: a reader stalled between taking a cell and releasing it then still
+        // holds that event's budget, so no producer can lap the ring onto its cell.
         int n = 0;
-        while (n < into.Length && _ring.TryDequeue(out IoEvent ev))
+        lock (_ringReadLock)
         {
-            into[n++] = ev;
+            while (n < into.Length && _ring.TryDequeue(out IoEvent ev))
+            {
+                into[n++] = ev;
+            }
         }
 
         if (n > 0)

@@ -42,6 +42,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
 
     // ---- Completion side: the ring and its waiters. ----
     private readonly BoundedQueue<IoEvent> _ring;
+    private readonly Lock _ringReadLock = new(); // the kernel's ring_lock: one reader dequeues at a time
     private readonly object _waitLock = new(); // Monitor: waiters sleep on it, producers pulse it
     private int _waiters; // Interlocked; read by producers after publishing (Dekker pair with GetEvents)
     private TaskCompletionSource? _asyncSignal; // swapped under _waitLock; completed by producers

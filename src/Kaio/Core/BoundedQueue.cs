@@ -1,7 +1,9 @@
-// Design: a bounded multi-producer multi-consumer queue (Vyukov's array queue with a sequence
-// number per cell). It backs the completion ring — where capacity >= the context's budget, so
-// the ring cannot overflow (the kernel's aio_ring has the same guarantee from reqs_available) —
-// and the thread-pool engine's request queue. No locks, no allocation after construction.
+// Design: a bounded multi-producer queue (Vyukov's array queue with a sequence number per cell).
+// It backs the completion ring. A cell is reusable only once its consumer has released it, so
+// a consumer stalled between taking a cell and releasing it blocks that cell: the ring stays
+// overflow-free only because its readers take turns (AioContext's ring_lock) and return the
+// budget after releasing, so every unreleased cell is still covered by the budget — the
+// kernel's aio_ring gets the same guarantee from reqs_available. No allocation after construction.
 using System.Diagnostics;
 
 namespace Kaio.Core;

@@ -801,6 +801,108 @@ public abstract class ConformanceTests
         AssertIdle(ctx);
     }
 
+    /// <summary>
+    /// Regression: the thread-pool engine's request queue refused with EAGAIN below capacity when
+    /// a worker stalled between taking a queue cell and releasing it. Several threads, each keeping
+    /// its own context exactly full, must never see a refusal.
+    /// </summary>
+    [Fact]
+    public void Submit_KeptFullFromSeveralThreads_NeverRefusedBelowCapacity()
+    {
+        RequireRealIo();
+        using var file = new TempFile(1 << 20);
+        using SafeFileHandle h = file.OpenRead();
+        int refusals = 0;
+        long completed = 0;
+        void Run(int seed)
+        {
+            using AioContext ctx = NewContext(32);
+            var buffers = new byte[32][];
+            var free = new Stack<int>();
+            for (int i = 0; i < 32; i++)
+            {
+                buffers[i] = new byte[4096];
+                free.Push(i);
+            }
+
+            var rng = new Random(seed);
+            var events = new IoEvent[32];
+            var one = new Iocb[1];
+            DateTime end = DateTime.UtcNow.AddSeconds(2);
+            int outstanding = 0;
+            while (DateTime.UtcNow < end || outstanding > 0)
+            {
+                while (free.Count > 0 && DateTime.UtcNow < end)
+                {
+                    int s = free.Pop();
+                    one[0] = Iocb.PrepPread(h, buffers[s], rng.Next(0, 255) * 4096L, (ulong)s);
+                    try
+                    {
+                        ctx.Submit(one);
+                        outstanding++;
+                    }
+                    catch (AioException e) when (e.Errno == Errno.EAGAIN)
+                    {
+                        Interlocked.Increment(ref refusals);
+                        free.Push(s);
+                        break;
+                    }
+                }
+
+                int n = ctx.GetEvents(1, events, TimeSpan.FromSeconds(10));
+                Assert.True(n > 0, "no progress in 10 s");
+                for (int i = 0; i < n; i++)
+                {
+                    free.Push((int)events[i].Data);
+                }
+
+                outstanding -= n;
+                Interlocked.Add(ref completed, n);
+            }
+
+            AssertIdle(ctx);
+        }
+
+        int seed = Environment.TickCount;
+        Exception? error = null;
+        var threads = new Thread[4];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            int id = i;
+            threads[i] = new Thread(() => Guard(seed + id));
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Start();
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Join();
+        }
+
+        if (error is not null)
+        {
+            throw new AggregateException(error);
+        }
+
+        Assert.True(completed > 0);
+        Assert.Equal(0, refusals);
+
+        void Guard(int s)
+        {
+            try
+            {
+                Run(s);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        }
+    }
+
     // ---------------- the .NET way ----------------
 
     [Fact]

@@ -1,4 +1,5 @@
-// Design: the portable engine. Requests go on one bounded queue; dedicated worker threads take
+// Design: the portable engine. Requests go on one FIFO (intrusive, through the slot's EngineNext,
+// under a lock held for a few instructions); dedicated worker threads take
 // them and run the blocking call (pread/pwrite, preadv2/pwritev2 when flags are set, fsync,
 // fdatasync, poll). A request cancelled while still queued completes with -ECANCELED when a
 // worker dequeues it, without starting — seed 002's block-layer case, which needs no callback.
@@ -6,7 +7,7 @@
 // request's descriptor, and Cancel writes to it, so a Poll can be interrupted.
 // Workers start lazily, one more whenever a request is queued and none is idle, up to the limit,
 // so a context that does little I/O costs few threads.
-// Threading: Submit from any thread (lock-free queue + semaphore); Cancel from any thread;
+// Threading: Submit from any thread (the FIFO's lock + semaphore); Cancel from any thread;
 // Dispose once, after every request completed.
 using System.Runtime.InteropServices;
 using Kaio.Core;
@@ -17,7 +18,9 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 {
     private const int DefaultMaxWorkers = 64;
 
-    private readonly BoundedQueue<RequestSlot> _queue;
+    private readonly Lock _queueLock = new();
+    private RequestSlot? _head; // guarded by _queueLock
+    private RequestSlot? _tail; // guarded by _queueLock
     private readonly SemaphoreSlim _work = new(0);
     private readonly Worker[] _workers;
     private readonly Lock _startLock = new();
@@ -33,7 +36,6 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     internal ThreadPoolEngine(IRequestCompleter completer, int capacity, int maxWorkers)
         : base(completer)
     {
-        _queue = new BoundedQueue<RequestSlot>(capacity);
         int max = maxWorkers > 0 ? maxWorkers : Math.Min(capacity, DefaultMaxWorkers);
         _workers = new Worker[Math.Max(1, max)];
     }
@@ -49,9 +51,19 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
     public override int Submit(RequestSlot slot)
     {
-        if (!_queue.TryEnqueue(slot))
+        slot.EngineNext = null;
+        lock (_queueLock)
         {
-            return -Errno.EAGAIN;
+            if (_tail is null)
+            {
+                _head = slot;
+            }
+            else
+            {
+                _tail.EngineNext = slot;
+            }
+
+            _tail = slot;
         }
 
         if (!TryTakeOne(ref _idle) && !StartWorker())
@@ -122,22 +134,41 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
             claimed = false;
             _work.Wait();
-            RequestSlot slot;
-            SpinWait spin = default;
-            // Every permit was released after its request was fully queued, so a request is
-            // there; the queue may answer empty while an earlier producer is mid-publish.
-            while (!_queue.TryDequeue(out slot))
+            // Every permit was released after its request was queued, so one is there unless
+            // this is teardown's wake-up.
+            RequestSlot? slot = Dequeue();
+            if (slot is null)
             {
                 if (_stopping)
                 {
                     return;
                 }
 
-                spin.SpinOnce();
+                continue;
             }
 
             long res = slot.IsCancelRequested ? -Errno.ECANCELED : Execute(slot, self);
             Completer.Complete(slot.Key, res, 0);
+        }
+    }
+
+    private RequestSlot? Dequeue()
+    {
+        lock (_queueLock)
+        {
+            RequestSlot? slot = _head;
+            if (slot is not null)
+            {
+                _head = slot.EngineNext;
+                if (_head is null)
+                {
+                    _tail = null;
+                }
+
+                slot.EngineNext = null;
+            }
+
+            return slot;
         }
     }
 
