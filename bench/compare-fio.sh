@@ -72,6 +72,10 @@ dotnet build -c Release "$repo/src/Kaio.Cli" -nologo -v q >"${TMPDIR:-/tmp}/comp
     || { tail -20 "${TMPDIR:-/tmp}/compare-fio-build.log" >&2; die "kaio did not build"; }
 kaio_dll="$(ls "$repo"/src/Kaio.Cli/bin/Release/net*/Kaio.Cli.dll 2>/dev/null | head -1)"
 [[ -n "$kaio_dll" ]] || die "no Kaio.Cli.dll under src/Kaio.Cli/bin/Release"
+# Run a private copy: others may rebuild src/ while this runs, and every row must use one build.
+mkdir -p "$RESULTS" || die "cannot create $RESULTS"
+cp -r "$(dirname "$kaio_dll")" "$RESULTS/kaio-bin" && rm -rf "$RESULTS/kaio-bin/publish" || die "cannot copy kaio to $RESULTS"
+kaio_dll="$RESULTS/kaio-bin/Kaio.Cli.dll"
 
 # --- test files ------------------------------------------------------------------------------
 mkdir -p "$DATA_DIR" "$RESULTS" || die "cannot create $DATA_DIR or $RESULTS"
@@ -108,7 +112,7 @@ run_no=0
     echo "command: $0 $*"
     echo "RUNTIME=$RUNTIME RAMP=$RAMP QDS=\"$QDS\" WRITE_QDS=\"$WRITE_QDS\" RA_RUNS=$RA_RUNS ROUNDS=$ROUNDS PICK=$PICK SIZE=$SIZE DATA_DIR=$DATA_DIR ($fstype)"
     echo "kernel: $(uname -r); cpus: $(nproc); $(fio --version); dotnet $(dotnet --version)"
-    echo "kaio: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet -- src 2>/dev/null || echo ' (src modified)')"
+    echo "kaio: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet -- src 2>/dev/null || echo ' (src modified)'); Kaio.dll sha256 $(sha256sum "$RESULTS/kaio-bin/Kaio.dll" | cut -c1-16)"
 } >"$RESULTS/run-info.txt"
 
 # run GROUP LABEL KIND CLASS -- command...
