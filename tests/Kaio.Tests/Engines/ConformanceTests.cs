@@ -298,6 +298,37 @@ public abstract class ConformanceTests
         AssertIdle(ctx);
     }
 
+    /// <summary>
+    /// Regression guard for a lost wake-up: at queue depth 1 with O_DIRECT every completion goes
+    /// asynchronous, so each GetEvents sleeps and must be woken by that one completion. A missed
+    /// wake-up shows up as a wait until the timeout.
+    /// </summary>
+    [Fact]
+    public void DirectIo_QueueDepthOne_EveryCompletionWakesTheWaiter()
+    {
+        RequireRealIo();
+        using var file = new TempFile(1 << 20);
+        using SafeFileHandle h = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+        DirectIoAlignment align = AioFile.GetDirectIoAlignment(file.Path);
+        using var pool = new AlignedBufferPool(4096, Math.Max(align.MemoryAlignment, 512), 1);
+        using AioContext ctx = NewContext(4);
+        var rng = new Random(7);
+        var events = new IoEvent[1];
+        var sw = new System.Diagnostics.Stopwatch();
+        for (int i = 0; i < 1500; i++)
+        {
+            ctx.Submit([Iocb.PrepPread(h, pool[0], rng.Next(0, 255) * 4096L, (ulong)i)]);
+            sw.Restart();
+            int n = ctx.GetEvents(1, events, TimeSpan.FromSeconds(3));
+            // A lost wake-up sleeps the whole timeout and then finds the event in the ring.
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"request {i}: waited {sw.Elapsed.TotalMilliseconds:F0} ms for its completion (a lost wake-up)");
+            Assert.Equal(1, n);
+            Assert.Equal(4096, events[0].Result);
+        }
+
+        AssertIdle(ctx);
+    }
+
     // ---------------- io_submit errors: each errno as a libaio user meets it ----------------
 
     [Fact]
