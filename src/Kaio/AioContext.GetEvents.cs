@@ -54,6 +54,12 @@ public sealed partial class AioContext
                     return n;
                 }
 
+                if ((_features & EngineFeatures.WaitOnCaller) != 0)
+                {
+                    WaitInEngine(waitMs);
+                    continue;
+                }
+
                 lock (_waitLock)
                 {
                     Interlocked.Increment(ref _waiters);
@@ -157,6 +163,38 @@ public sealed partial class AioContext
         }
     }
 
+    /// <summary>
+    /// Waits inside the engine (io_uring: in io_uring_enter on this thread) rather than for a
+    /// hand-off from its reaper. Announce, then re-check the ring (a Dekker pair with
+    /// WakeWaiters, which reads _kernelWaiters after publishing and then asks the engine to wake
+    /// us); events this thread reaps while waiting need no wake-up.
+    /// </summary>
+    private void WaitInEngine(int waitMs)
+    {
+        _engine.BeginCallerWait();
+        Interlocked.Increment(ref _kernelWaiters);
+        try
+        {
+            if (_ring.Count == 0 && !IsDisposed)
+            {
+                s_inEngineWait = true;
+                try
+                {
+                    _engine.WaitForCompletions(waitMs == Timeout.Infinite ? EngineWaitCapMs : Math.Min(waitMs, EngineWaitCapMs));
+                }
+                finally
+                {
+                    s_inEngineWait = false;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _kernelWaiters);
+            _engine.EndCallerWait();
+        }
+    }
+
     private TaskCompletionSource PublishAsyncSignal()
     {
         TaskCompletionSource? current = Volatile.Read(ref _asyncSignal);
@@ -202,6 +240,12 @@ public sealed partial class AioContext
     /// <summary>Wakes sync and async waiters after an event was published (or at teardown).</summary>
     private void WakeWaiters()
     {
+        // Reads after the ring's CAS (a full fence): pairs with WaitInEngine's increment-then-check.
+        if (Volatile.Read(ref _kernelWaiters) != 0 && !s_inEngineWait)
+        {
+            _engine.WakeWaiters();
+        }
+
         // Reads after the ring's CAS (a full fence): pairs with the waiters' increment-then-check.
         if (Volatile.Read(ref _waiters) != 0)
         {

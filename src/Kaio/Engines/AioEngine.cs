@@ -29,6 +29,8 @@ internal enum EngineFeatures
     CancelInFlight = 1 << 2,
     /// <summary>Completions are harvested by <see cref="AioEngine.TryReap"/> on the caller's thread when one waits.</summary>
     ReapOnCaller = 1 << 3,
+    /// <summary>GetEvents may wait inside the engine (<see cref="AioEngine.WaitForCompletions"/>) instead of for a hand-off from its reaper.</summary>
+    WaitOnCaller = 1 << 4,
 }
 
 /// <summary>Where an engine reports that a request ended.</summary>
@@ -77,6 +79,31 @@ internal abstract class AioEngine : IDisposable
 
     /// <summary>Harvests ready completions on the calling thread without blocking; true if any.</summary>
     public virtual bool TryReap() => false;
+
+    /// <summary>
+    /// Engines with <see cref="EngineFeatures.WaitOnCaller"/>: blocks the calling GetEvents thread
+    /// in the kernel until a completion is posted or <paramref name="timeoutMs"/> passes, then
+    /// harvests what is there. Returns when any completion was posted, including one that another
+    /// thread harvested, or after <see cref="WakeWaiters"/>.
+    /// </summary>
+    public virtual void WaitForCompletions(int timeoutMs)
+    {
+    }
+
+    /// <summary>A GetEvents caller is about to wait in the engine (called before it re-checks the ring).</summary>
+    public virtual void BeginCallerWait()
+    {
+    }
+
+    /// <summary>That caller has finished waiting.</summary>
+    public virtual void EndCallerWait()
+    {
+    }
+
+    /// <summary>Makes every thread in <see cref="WaitForCompletions"/> return soon (an event reached the ring another way).</summary>
+    public virtual void WakeWaiters()
+    {
+    }
 
     /// <summary>Releases the engine's resources; called after every request completed.</summary>
     public void Dispose()

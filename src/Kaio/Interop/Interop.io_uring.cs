@@ -180,6 +180,16 @@ internal static unsafe partial class Interop
     // cq_ring->flags
     internal const uint IORING_CQ_EVENTFD_DISABLED = 1u << 0;
 
+    /// <summary>struct io_uring_getevents_arg (24 bytes): io_uring_enter's argument with IORING_ENTER_EXT_ARG.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct io_uring_getevents_arg
+    {
+        public ulong sigmask;
+        public uint sigmask_sz;
+        public uint pad;
+        public ulong ts;
+    }
+
     // io_uring_enter(2) flags
     internal const uint IORING_ENTER_GETEVENTS = 1u << 0;
     internal const uint IORING_ENTER_SQ_WAKEUP = 1u << 1;

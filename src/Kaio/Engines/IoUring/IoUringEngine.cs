@@ -46,6 +46,16 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     /// <summary>user_data of the NOP that Dispose posts to stop the reaper.</summary>
     internal const ulong StopUserData = ulong.MaxValue - 1;
 
+    /// <summary>user_data of the NOP that WakeWaiters posts to end a caller's wait in the kernel.</summary>
+    internal const ulong WakeUserData = ulong.MaxValue - 2;
+
+    // GetEvents callers waiting in WaitForCompletions (announced before they re-check the ring):
+    // Interlocked. While any is there the reaper leaves the CQ to them and parks, so that a wake
+    // NOP posted for a caller is never consumed by the reaper before the caller's wait began.
+    private int _callerWaiters;
+
+    private int _wakePending;              // 1 while a wake NOP's CQE is owed: CAS in WakeWaiters, cleared when reaped
+
     private const int EBUSY = 16;
 
     private readonly IoUringRing _ring;
@@ -81,7 +91,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         }
 
         uint sq = (uint)Math.Min(capacity, 32768);
-        uint cq = (uint)Math.Min((2L * capacity) + 1, 65536);
+        uint cq = (uint)Math.Min((2L * capacity) + 2, 65536); // requests, their cancels, the stop NOP, one wake NOP
         IoUringRing? ring = IoUringRing.TryCreate(sq, cq, Interop.IORING_SETUP_SUBMIT_ALL, out int res, out string step);
         if (ring is null)
         {
@@ -104,7 +114,72 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     public override AioEngineKind Kind => AioEngineKind.IoUring;
 
     public override EngineFeatures Features
-        => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.CancelInFlight | EngineFeatures.ReapOnCaller;
+        => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.CancelInFlight | EngineFeatures.ReapOnCaller
+            | ((_ring.Features & Interop.IORING_FEAT_EXT_ARG) != 0 ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
+
+    // Waiting on the caller's thread: a GetEvents that must wait blocks in io_uring_enter(GETEVENTS)
+    // itself and reaps what woke it, instead of sleeping until the reaper thread hands the event
+    // over — one wake-up per completion instead of two or more. Measured with `perf stat -e
+    // context-switches` around `kaio bench --direct=1 --ioengine=io_uring`, 4 s, this VM, same
+    // minute as fio: QD1 went from 4.0 to 2.0 switches per read and from 0.57x to 0.92x fio's
+    // IOPS (19.4k vs 21.0k); QD32 from 0.35 to 0.07 switches per read at 0.8x fio's CPU per read.
+    // While a caller waits the reaper parks and leaves the CQ to it (_callerWaiters). Known
+    // limit: with several threads reaping one context at once, one of them may consume the wake
+    // NOP meant for another, whose wait then ends at the core's 100 ms backstop. The kernel (5.18+: io_should_wake
+    // compares cq.tail with the head seen when the wait began) wakes the caller for any CQE posted
+    // after it began waiting, even one another thread reaps first; an event that reached the ring
+    // some other way (the reaper, a Noop, teardown) wakes it through WakeWaiters' NOP.
+    public override void WaitForCompletions(int timeoutMs)
+    {
+        Interop.timespec ts = new() { tv_sec = timeoutMs / 1000, tv_nsec = (timeoutMs % 1000) * 1_000_000L };
+        Interop.io_uring_getevents_arg arg = new() { sigmask = 0, sigmask_sz = 8, ts = (ulong)(&ts) };
+        // -ETIME on timeout, -EINTR on a signal: either way the caller's loop looks again.
+        _ = Interop.io_uring_enter(_ring.Fd, 0, 1, Interop.IORING_ENTER_GETEVENTS | Interop.IORING_ENTER_EXT_ARG, &arg, (nuint)sizeof(Interop.io_uring_getevents_arg));
+        _ = TryReap();
+    }
+
+    public override void BeginCallerWait() => Interlocked.Increment(ref _callerWaiters);
+
+    public override void EndCallerWait()
+    {
+        // Full fence (Interlocked) before reading _parked: pairs with the reaper's exchange of
+        // _parked before it re-checks MayPark, which reads _callerWaiters.
+        if (Interlocked.Decrement(ref _callerWaiters) == 0 && Volatile.Read(ref _parked) != 0 && Volatile.Read(ref _inFlight) > 0)
+        {
+            UnparkReaper();
+        }
+    }
+
+    public override void WakeWaiters()
+    {
+        // One wake NOP in flight at most, so the CQ's room for it is one entry.
+        if (Interlocked.CompareExchange(ref _wakePending, 1, 0) != 0)
+        {
+            return;
+        }
+
+        lock (_sqLock)
+        {
+            // Not GetSqeLocked: it may enter and reap, and this may run inside ReapLocked.
+            // Acquire: pairs with the kernel's release of sq.head.
+            if (_sqTail - Volatile.Read(ref *_ring.SqHead) >= _ring.SqEntries)
+            {
+                Volatile.Write(ref _wakePending, 0);
+                return; // SQ full: the caller's wait ends at its timeout
+            }
+
+            Interop.io_uring_sqe* sqe = &_ring.Sqes[_sqTail & _ring.SqMask];
+            *sqe = default;
+            sqe->opcode = Interop.IORING_OP_NOP;
+            sqe->user_data = WakeUserData;
+            _sqTail++;
+            Volatile.Write(ref *_ring.SqTail, _sqTail); // release: as in Submit
+        }
+
+        // A bare enter: this may run inside ReapLocked (the reaper delivering), so nothing here
+        // may reap. If it fails, the next Flush submits the NOP.
+        _ = Interop.io_uring_enter(_ring.Fd, 1, 0, 0, null, 0);
+    }
 
     /// <summary>SQ and CQ sizes the kernel granted.</summary>
     internal uint SqEntries => _ring.SqEntries;
@@ -353,7 +428,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
         try
         {
-            return ReapLocked() != 0;
+            return ReapLocked(reaper: false) != 0;
         }
         finally
         {
@@ -362,7 +437,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     }
 
     /// <summary>Dispatches every CQE in the ring; returns how many were requests. Caller holds _cqLock.</summary>
-    private int ReapLocked()
+    private int ReapLocked(bool reaper)
     {
         Debug.Assert(_cqLock.IsHeldByCurrentThread);
         int requests = 0;
@@ -370,6 +445,12 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         uint head = *_ring.CqHead; // ours: only the holder of _cqLock writes it
         while (true)
         {
+            // The reaper yields the CQ to a caller waiting in WaitForCompletions (see _callerWaiters).
+            if (reaper && Volatile.Read(ref _callerWaiters) != 0)
+            {
+                break;
+            }
+
             uint tail = Volatile.Read(ref *_ring.CqTail); // acquire: as in TryReap
             if (head == tail)
             {
@@ -382,9 +463,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 ulong userData = cqe->user_data;
                 int res = cqe->res;
                 head++;
-                if (userData >= StopUserData)
+                if (userData >= WakeUserData)
                 {
-                    if (userData == CancelUserData)
+                    if (userData == WakeUserData)
+                    {
+                        // Release: another wake may be posted now (pairs with the CAS in WakeWaiters).
+                        Volatile.Write(ref _wakePending, 0);
+                    }
+                    else if (userData == CancelUserData)
                     {
                         // Pairs with the Interlocked.Increment in Cancel.
                         Interlocked.Decrement(ref _cancelsOwed);
@@ -439,7 +525,9 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     // QD32 1.2-1.3 -> 1.2 µs; two threads QD32 1.35 -> 1.1-1.24 µs (883k -> 846k-1.26M IOPS);
     // ReadAsync QD32 3.0-3.25 -> 2.75 µs (370-426k -> 443-489k IOPS).
     // Acquire reads: pair with Submit's and Cancel's increments and Dispose's release.
-    private bool MayPark() => Volatile.Read(ref _inFlight) == 0 && Volatile.Read(ref _cancelsOwed) == 0 && Volatile.Read(ref _stopping) == 0;
+    private bool MayPark()
+        => Volatile.Read(ref _stopping) == 0
+            && (Volatile.Read(ref _callerWaiters) != 0 || (Volatile.Read(ref _inFlight) == 0 && Volatile.Read(ref _cancelsOwed) == 0));
 
     private void ReaperLoop()
     {
@@ -447,7 +535,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         {
             lock (_cqLock)
             {
-                _ = ReapLocked();
+                _ = ReapLocked(reaper: true);
                 // Acquire: pairs with the Interlocked.Increment in Cancel.
                 if (_stopSeen && Volatile.Read(ref _cancelsOwed) == 0)
                 {
