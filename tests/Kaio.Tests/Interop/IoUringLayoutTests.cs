@@ -33,6 +33,19 @@ public sealed class IoUringLayoutTests
     }
 
     [Fact]
+    public void IoUringGeteventsArg_SizeAndOffsets_MatchHeader()
+    {
+        io_uring_getevents_arg a = default;
+        Assert.Equal(24, Unsafe.SizeOf<io_uring_getevents_arg>());
+        Assert.Equal(0, Layout.Offset(ref a, ref a.sigmask));
+        Assert.Equal(8, Layout.Offset(ref a, ref a.sigmask_sz));
+        Assert.Equal(12, Layout.Offset(ref a, ref a.pad));
+        Assert.Equal(16, Layout.Offset(ref a, ref a.ts));
+        Assert.Equal(1u << 3, IORING_ENTER_EXT_ARG);
+        Assert.Equal(1u << 8, IORING_FEAT_EXT_ARG);
+    }
+
+    [Fact]
     public void IoUringCqe_SizeAndOffsets_MatchHeader()
     {
         io_uring_cqe c = default;
