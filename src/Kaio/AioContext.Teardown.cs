@@ -149,7 +149,7 @@ public sealed partial class AioContext
                 }
             }
 
-            _limits.Release(_maxEvents);
+            _limits.Release(Capacity);
             _destroyed.TrySetResult();
         }
     }

@@ -28,7 +28,6 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     private static long s_nextId = 0x6b61696f_0000_0000; // "kaio": ids never look like small integers
 
     private readonly AioLimits _limits;
-    private readonly int _maxEvents;
     private readonly AioEngine _engine;
     private readonly EngineFeatures _features;
 
@@ -62,7 +61,6 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
 
     private AioContext(int maxEvents, AioLimits limits, AioEngineKind kind, AioContextOptions options)
     {
-        _maxEvents = maxEvents;
         _limits = limits;
         Capacity = maxEvents;
         _reqs = new ReqsAvailable(Capacity);

@@ -20,7 +20,6 @@ internal sealed class DeferredWorkQueue : IDisposable
 
     // Copy-on-write registry of queues by device; replaced by CAS in ForDevice.
     private static DeferredWorkQueue[] s_queues = [];
-    private static long s_created;
 
     private readonly ConcurrentQueue<IDeferredWork> _items = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -34,9 +33,6 @@ internal sealed class DeferredWorkQueue : IDisposable
     }
 
     internal ulong Device { get; }
-
-    /// <summary>Queues created, losers of the publication race included (for tests).</summary>
-    internal static long CreatedCount => Volatile.Read(ref s_created);
 
     /// <summary>Items started so far (for tests: proves the deferred path was taken).</summary>
     internal static long RunCount => Volatile.Read(ref s_runCount);
@@ -56,7 +52,6 @@ internal sealed class DeferredWorkQueue : IDisposable
         }
 
         var mine = new DeferredWorkQueue(device);
-        Interlocked.Increment(ref s_created);
         while (true)
         {
             var next = new DeferredWorkQueue[snapshot.Length + 1];

@@ -14,10 +14,6 @@ internal sealed class RefCount : IDisposable
     private long _word = 1; // the initial reference
     private readonly ManualResetEventSlim _zero = new(false);
 
-    internal bool IsDead => (Volatile.Read(ref _word) & DeadBit) != 0;
-
-    internal long Count => Volatile.Read(ref _word) & ~DeadBit;
-
     internal bool TryGet()
     {
         long word = Volatile.Read(ref _word);

@@ -417,8 +417,6 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     internal void SetAwaitResult(int res) => _vts.SetResult(res);
 
-    internal void SetAwaitException(Exception e) => _vts.SetException(e);
-
     int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
 
     void IValueTaskSource.GetResult(short token) => GetAwaitResult(token);
