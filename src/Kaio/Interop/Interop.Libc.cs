@@ -41,6 +41,7 @@ internal static unsafe partial class Interop
     internal static readonly int O_DIRECT = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
 
     internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
 
     internal const int EFD_SEMAPHORE = 0x1;
     internal const int EFD_CLOEXEC = 0x80000;
@@ -108,7 +109,15 @@ internal static unsafe partial class Interop
     internal static partial int fcntl(int fd, int cmd);
 
     [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(Libc, SetLastError = true)]
     internal static partial int pipe2(int* fds, int flags);
+
+    internal const int POSIX_FADV_DONTNEED = 4;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int posix_fadvise(int fd, long offset, long len, int advice);
 
     [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int open(string path, int flags, int mode);

@@ -8,14 +8,11 @@ namespace Kaio.Tests.Engines;
 /// request the kernel really holds (a poll on a pipe), and many submitting threads on one ring.
 /// One subclass per native engine.
 /// </summary>
-public abstract partial class NativeEngineTests
+public abstract class NativeEngineTests
 {
     private const short PollIn = 0x1;
 
     protected abstract AioEngineKind Kind { get; }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint read(int fd, byte* buf, nuint count);
 
     protected AioContext NewContext(int maxEvents)
     {
@@ -75,7 +72,7 @@ public abstract partial class NativeEngineTests
                 Assert.Equal(0, ctx.GetEvents(0, new IoEvent[1], TimeSpan.Zero));
                 fixed (byte* p = drain)
                 {
-                    Assert.Equal(1, (int)read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
+                    Assert.Equal(1, (int)Kaio.Interop.read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
                 }
             }
 
@@ -114,7 +111,7 @@ public abstract partial class NativeEngineTests
                 writer.Join();
                 fixed (byte* p = drain)
                 {
-                    Assert.Equal(1, (int)read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
+                    Assert.Equal(1, (int)Kaio.Interop.read((int)r.DangerousGetHandle(), p, (nuint)drain.Length));
                 }
             }
         }
@@ -367,11 +364,7 @@ public sealed partial class LinuxAioEngineTests : NativeEngineTests
     private static bool FcntlSetDirect(SafeFileHandle h)
     {
         int fd = (int)h.DangerousGetHandle();
-        int flags = fcntl(fd, 3 /* F_GETFL */, 0);
-        int direct = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x10000 : 0x4000; // O_DIRECT
-        return flags >= 0 && fcntl(fd, 4 /* F_SETFL */, flags | direct) == 0;
+        int flags = Kaio.Interop.fcntl(fd, Kaio.Interop.F_GETFL);
+        return flags >= 0 && Kaio.Interop.fcntl(fd, Kaio.Interop.F_SETFL, flags | Kaio.Interop.O_DIRECT) == 0;
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fcntl(int fd, int cmd, int arg);
 }

@@ -2,31 +2,16 @@ using System.Runtime.InteropServices;
 
 namespace Kaio.Tests.Infrastructure;
 
-/// <summary>Descriptors the tests need that .NET does not hand out: pipes and eventfds.</summary>
-public static unsafe partial class Native
+/// <summary>
+/// Descriptors the tests need that .NET does not hand out (pipes, eventfds), made through the
+/// library's own interop layer so that there is one set of P/Invoke declarations.
+/// </summary>
+public static unsafe class Native
 {
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int pipe2(int* fds, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int eventfd(uint initval, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint read(int fd, void* buf, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint write(int fd, void* buf, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int posix_fadvise(int fd, long offset, long len, int advice);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fdatasync(int fd);
-
     public static (SafeFileHandle Read, SafeFileHandle Write) Pipe()
     {
         int* fds = stackalloc int[2];
-        if (pipe2(fds, 0x80000 /* O_CLOEXEC */) < 0)
+        if (Kaio.Interop.pipe2(fds, Kaio.Interop.O_CLOEXEC) < 0)
         {
             throw new IOException("pipe2 failed: " + Marshal.GetLastPInvokeError());
         }
@@ -36,7 +21,7 @@ public static unsafe partial class Native
 
     public static SafeFileHandle EventFd()
     {
-        int fd = eventfd(0, 0x80000 | 0x800 /* EFD_CLOEXEC | EFD_NONBLOCK */);
+        int fd = Kaio.Interop.eventfd(0, Kaio.Interop.EFD_CLOEXEC | Kaio.Interop.EFD_NONBLOCK);
         if (fd < 0)
         {
             throw new IOException("eventfd failed: " + Marshal.GetLastPInvokeError());
@@ -49,13 +34,13 @@ public static unsafe partial class Native
     public static ulong ReadEventFd(SafeHandle efd)
     {
         ulong value = 0;
-        nint n = read((int)efd.DangerousGetHandle(), &value, 8);
+        nint n = Kaio.Interop.read((int)efd.DangerousGetHandle(), &value, 8);
         return n == 8 ? value : 0;
     }
 
     public static void WriteByte(SafeHandle fd, byte b)
     {
-        if (write((int)fd.DangerousGetHandle(), &b, 1) != 1)
+        if (Kaio.Interop.write((int)fd.DangerousGetHandle(), &b, 1) != 1)
         {
             throw new IOException("write failed: " + Marshal.GetLastPInvokeError());
         }
@@ -64,7 +49,8 @@ public static unsafe partial class Native
     /// <summary>Drops a file's pages from the page cache (they must be clean: syncs first).</summary>
     public static void DropCache(SafeFileHandle fd)
     {
-        fdatasync((int)fd.DangerousGetHandle());
-        posix_fadvise((int)fd.DangerousGetHandle(), 0, 0, 4 /* POSIX_FADV_DONTNEED */);
+        int raw = (int)fd.DangerousGetHandle();
+        Kaio.Interop.fdatasync(raw);
+        Kaio.Interop.posix_fadvise(raw, 0, 0, Kaio.Interop.POSIX_FADV_DONTNEED);
     }
 }
