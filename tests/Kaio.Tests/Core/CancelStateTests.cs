@@ -31,6 +31,50 @@ public sealed class CancelStateTests
     }
 
     [Fact]
+    public async Task ReadAsync_TokenCancelsRequestNotStarted_AwaiterSeesOperationCanceled()
+    {
+        await using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        using var file = new TempFile(4096);
+        using SafeFileHandle h = file.OpenRead();
+        using var cts = new CancellationTokenSource();
+        ValueTask<int> read = ctx.ReadAsync(h, new byte[100], 0, cts.Token);
+        Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
+        Assert.False(read.IsCompleted);
+        cts.Cancel();
+        Assert.True(slot.IsCancelRequested); // the token reached the request: marked for the engine
+        engine.Complete(slot.Key, -Errno.ECANCELED);
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read);
+        Assert.Equal(cts.Token, e.CancellationToken);
+        Assert.Equal(ctx.Capacity, ctx.AvailableSlots);
+    }
+
+    [Fact]
+    public async Task ReadAsync_TokenWithEngineCallback_RunsCallbackOnce_RealResultIfItFinishedFirst()
+    {
+        await using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
+        using var file = new TempFile(4096);
+        using SafeFileHandle h = file.OpenRead();
+        using var cts = new CancellationTokenSource();
+        ValueTask<int> read = ctx.ReadAsync(h, new byte[100], 0, cts.Token);
+        Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
+        Assert.True(slot.TrySetCancelCallback());
+        cts.Cancel();
+        Assert.Equal(1, engine.CancelCalls);
+        engine.Complete(slot.Key, 100); // the "kernel" could not stop it: its real result stands
+        Assert.Equal(100, await read);
+
+        // After completion the registration is gone: a later cancel of the same token source
+        // reaches nothing (the slot may already serve another request).
+        using var cts2 = new CancellationTokenSource();
+        ValueTask<int> second = ctx.ReadAsync(h, new byte[100], 0, cts2.Token);
+        Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot2));
+        engine.Complete(slot2.Key, 7);
+        Assert.Equal(7, await second);
+        cts2.Cancel();
+        Assert.Equal(1, engine.CancelCalls);
+    }
+
+    [Fact]
     public void CancelVsCallbackRegistration_Race_CallbackRunsExactlyOnceEitherWay()
     {
         using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
