@@ -1,3 +1,4 @@
+using System.Diagnostics;
 // Design: the state one job thread works on and reports into. The thread that runs the worker
 // is its only writer; the progress display reads Ios/Bytes (Volatile, written only by the
 // owner, so a plain read-modify-write on the owner's side is enough); everything else is read
@@ -20,6 +21,12 @@ internal sealed class WorkloadException : Exception
     /// <summary>The errno behind the failure, when there is one (reported as fio's <c>error</c>).</summary>
     public int Errno { get; init; }
 }
+
+/// <summary>Where a runner gets its next request: an offset and whether it writes.</summary>
+internal delegate NextIo NextRequest(out long offset, out bool isWrite);
+
+/// <summary>One runner's loop: issue from <paramref name="next"/> until done or the deadline; record completions from <paramref name="recordFrom"/> on (long.MaxValue: never).</summary>
+internal delegate void RunPhase(NextRequest next, Action<long> release, long deadline, long recordFrom);
 
 /// <summary>The state of one of a job's numjobs threads.</summary>
 internal sealed class JobThread
@@ -57,6 +64,45 @@ internal sealed class JobThread
     public CancellationToken Stop { get; init; }
 
     public ThreadStats Stats { get; } = new();
+
+    private static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
+
+    /// <summary>
+    /// The shape every runner shares: the measured phase (ramp, then runtime), its runtime
+    /// recorded, then — when the job verifies and nothing failed — a pass reading back every
+    /// block this thread wrote, unrecorded.
+    /// </summary>
+    public void RunMeasuredThenVerify(RunPhase run, Action? beforeVerify = null)
+    {
+        OffsetSource source = CreateOffsetSource(trackBusy: Generations is not null);
+        long started = Stopwatch.GetTimestamp();
+        long recordFrom = started + ToTicks(Job.RampTime ?? TimeSpan.Zero);
+        long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
+        run(source.TryNext, source.Release, deadline, recordFrom);
+        Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
+
+        if (!VerifyPass || Error is not null || VerifyFailure is not null || Stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        using IEnumerator<long> written = WrittenBlockOffsets().GetEnumerator();
+        NextIo NextWritten(out long offset, out bool isWrite)
+        {
+            isWrite = false;
+            offset = 0;
+            if (!written.MoveNext())
+            {
+                return NextIo.Done;
+            }
+
+            offset = written.Current;
+            return NextIo.Ready;
+        }
+
+        beforeVerify?.Invoke();
+        run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
+    }
 
     public string? Error { get; set; }
 

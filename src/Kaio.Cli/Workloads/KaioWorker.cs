@@ -52,34 +52,8 @@ internal sealed class KaioWorker
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
         var phase = new Phase(this, context, handle, buffers);
-        OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
-        long started = Stopwatch.GetTimestamp();
-        long recordFrom = started + ToTicks(_job.RampTime ?? TimeSpan.Zero);
-        long deadline = _job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
-        phase.Run(source.TryNext, source.Release, deadline, recordFrom);
-        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
-
-        if (_thread.VerifyPass && _thread.Error is null && _thread.VerifyFailure is null && !_thread.Stop.IsCancellationRequested)
-        {
-            using IEnumerator<long> written = _thread.WrittenBlockOffsets().GetEnumerator();
-            NextIo NextWritten(out long offset, out bool isWrite)
-            {
-                isWrite = false;
-                offset = 0;
-                if (!written.MoveNext())
-                {
-                    return NextIo.Done;
-                }
-
-                offset = written.Current;
-                return NextIo.Ready;
-            }
-
-            phase.Run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
-        }
+        _thread.RunMeasuredThenVerify(phase.Run);
     }
-
-    internal static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
     private AioContext Setup(AioEngineKind kind)
     {
@@ -106,8 +80,6 @@ internal sealed class KaioWorker
             throw new WorkloadException($"ioengine={_job.IoEngine.Name} does not work here: {why}") { Errno = e.Errno };
         }
     }
-
-    private delegate NextIo NextRequest(out long offset, out bool isWrite);
 
     /// <summary>The slots and the loop of one phase (the workload, then the verify pass).</summary>
     private sealed class Phase

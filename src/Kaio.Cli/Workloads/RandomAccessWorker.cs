@@ -37,35 +37,10 @@ internal sealed class RandomAccessWorker
         using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: true);
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
 
-        OffsetSource source = _thread.CreateOffsetSource(trackBusy: _thread.Generations is not null);
-        long started = Stopwatch.GetTimestamp();
-        long recordFrom = started + KaioWorker.ToTicks(_job.RampTime ?? TimeSpan.Zero);
-        long deadline = _job.Runtime is { } runtime ? recordFrom + KaioWorker.ToTicks(runtime) : long.MaxValue;
-        RunLoops(handle, buffers, source.TryNext, source.Release, deadline, recordFrom);
-        _thread.Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
-
-        if (_thread.VerifyPass && _thread.Error is null && _thread.VerifyFailure is null && !_thread.Stop.IsCancellationRequested)
-        {
-            using IEnumerator<long> written = _thread.WrittenBlockOffsets().GetEnumerator();
-            NextIo NextWritten(out long offset, out bool isWrite)
-            {
-                isWrite = false;
-                offset = 0;
-                if (!written.MoveNext())
-                {
-                    return NextIo.Done;
-                }
-
-                offset = written.Current;
-                return NextIo.Ready;
-            }
-
-            _stopping = false;
-            RunLoops(handle, buffers, NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
-        }
+        _thread.RunMeasuredThenVerify(
+            (next, release, deadline, recordFrom) => RunLoops(handle, buffers, next, release, deadline, recordFrom),
+            beforeVerify: () => _stopping = false);
     }
-
-    private delegate NextIo NextRequest(out long offset, out bool isWrite);
 
     /// <summary>Completions from <paramref name="recordFrom"/> on are recorded; long.MaxValue: the verify pass.</summary>
     private void RunLoops(SafeFileHandle handle, AlignedBufferPool buffers, NextRequest next, Action<long> release, long deadline, long recordFrom)
