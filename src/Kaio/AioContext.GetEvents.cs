@@ -221,6 +221,11 @@ public sealed partial class AioContext
         // cells are released: a reader stalled between taking a cell and releasing it then still
         // holds that event's budget, so no producer can lap the ring onto its cell.
         int n = 0;
+        if (_ring.Count == 0)
+        {
+            return 0; // nothing published: an empty poll takes no lock
+        }
+
         lock (_ringReadLock)
         {
             while (n < into.Length && _ring.TryDequeue(out IoEvent ev))
