@@ -57,8 +57,8 @@ public sealed partial class AioContext
         }
 
         var cb = new Iocb { Command = dataOnly ? IocbCommand.Fdsync : IocbCommand.Fsync, Handle = handle };
-        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken);
-        return new ValueTask(slot, slot.VtsVersion);
+        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken, out short version);
+        return new ValueTask(slot, version);
     }
 
     private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken)
@@ -68,12 +68,11 @@ public sealed partial class AioContext
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken);
-        // No GetResult can have run yet (the ValueTask is not out), so the version is this request's.
-        return new ValueTask<int>(slot, slot.VtsVersion);
+        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken, out short version);
+        return new ValueTask<int>(slot, version);
     }
 
-    private RequestSlot SubmitAwaitableSlot(ref Iocb cb, CancellationToken cancellationToken)
+    private RequestSlot SubmitAwaitableSlot(ref Iocb cb, CancellationToken cancellationToken, out short version)
     {
         if (!TryEnter())
         {
@@ -84,7 +83,7 @@ public sealed partial class AioContext
         int err;
         try
         {
-            err = SubmitOne(ref cb, awaitable: true, cancellationToken, out slot);
+            err = SubmitOne(ref cb, awaitable: true, cancellationToken, out slot, out version);
             if (err >= 0)
             {
                 _engine.Flush();

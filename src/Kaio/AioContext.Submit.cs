@@ -47,7 +47,7 @@ public sealed partial class AioContext
         {
             for (; accepted < iocbs.Length; accepted++)
             {
-                err = SubmitOne(ref iocbs[accepted], awaitable: false, default, out _);
+                err = SubmitOne(ref iocbs[accepted], awaitable: false, default, out _, out _);
                 if (err < 0)
                 {
                     break;
@@ -76,9 +76,10 @@ public sealed partial class AioContext
     /// fs/aio.c: io_submit_one(). Returns 0 when accepted (slot set), else -errno. The caller
     /// holds a user reference.
     /// </summary>
-    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, CancellationToken token, out RequestSlot? accepted)
+    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
     {
         accepted = null;
+        awaitVersion = 0;
         IocbCommand cmd = cb.Command;
         bool isRw = cmd is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
 
@@ -103,8 +104,15 @@ public sealed partial class AioContext
             HandleInfo? info = null;
             if (cmd != IocbCommand.Noop)
             {
-                // __io_submit_one(): fget(aio_fildes) → EBADF.
+                // __io_submit_one(): fget(aio_fildes) → EBADF, for every command: a handle whose
+                // descriptor is not open is refused here, never in the event.
                 res = AddRefHandle(cb.Handle, out handle, out fd);
+                if (res < 0)
+                {
+                    return res;
+                }
+
+                res = _handles.Get(handle!, fd, out info);
                 if (res < 0)
                 {
                     return res;
@@ -113,16 +121,23 @@ public sealed partial class AioContext
 
             if (cb.EventFd is not null)
             {
-                // IOCB_FLAG_RESFD: eventfd_ctx_fdget(aio_resfd) → EBADF.
+                // IOCB_FLAG_RESFD: eventfd_ctx_fdget(aio_resfd) → EBADF when not open, EINVAL when
+                // not an eventfd (completion writes an 8-byte count into it: never into a file).
                 res = AddRefHandle(cb.EventFd, out eventFd, out int efd);
                 if (res < 0)
                 {
                     return res;
                 }
 
-                res = _handles.Get(eventFd!, efd, out _);
+                res = _handles.Get(eventFd!, efd, out HandleInfo? efdInfo);
                 if (res < 0)
                 {
+                    return res;
+                }
+
+                if (!efdInfo!.IsEventFd)
+                {
+                    res = -Errno.EINVAL;
                     return res;
                 }
             }
@@ -140,12 +155,6 @@ public sealed partial class AioContext
             if (isRw)
             {
                 // aio_read()/aio_write(): FMODE_READ / FMODE_WRITE → EBADF.
-                res = _handles.Get(handle!, fd, out info);
-                if (res < 0)
-                {
-                    return res;
-                }
-
                 bool writes = cmd is IocbCommand.Pwrite or IocbCommand.Pwritev;
                 if (writes ? !info!.CanWrite : !info!.CanRead)
                 {
@@ -162,19 +171,7 @@ public sealed partial class AioContext
                 }
             }
 
-            if (cb.Callback is not null && cb.CallbackIsBlocking && cmd != IocbCommand.Noop)
-            {
-                info ??= GetInfoOrNull(handle!, fd);
-            }
-
-            ulong device = 0;
-            if (deferSync || (cb.Callback is not null && cb.CallbackIsBlocking))
-            {
-                if (info is not null && HandleInfoCache.GetDevice(info, out device) < 0)
-                {
-                    device = 0;
-                }
-            }
+            ulong device = info?.Device ?? 0;
 
             // aio_get_req(): a tag names the slot; the budget guarantees one is free.
             if (!_tags.TryAlloc(out int tag))
@@ -189,7 +186,8 @@ public sealed partial class AioContext
             slot.Offset = cb.Offset;
             slot.RwFlags = engineFlags;
             slot.PollEvents = cb.PollEvents;
-            slot.Priority = cb.Priority;
+            slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
+            slot.IsStream = info?.IsStream ?? false;
             slot.Data = cb.Data;
             slot.HandleRef = handle;
             slot.EventFdRef = eventFd;
@@ -220,12 +218,20 @@ public sealed partial class AioContext
                     break;
             }
 
-            if (isRw && slot.TotalLength > long.MaxValue - cb.Offset)
+            // aio_setup_rw(): import_ubuf()/import_iovec() → EFAULT for a range outside user
+            // memory; then rw_verify_area(): pos + count overflows loff_t → EINVAL.
+            if (isRw && (res = slot.CheckUserRanges()) == 0 && slot.TotalLength > long.MaxValue - cb.Offset)
             {
-                // rw_verify_area(): pos + count overflows loff_t → EINVAL.
+                res = -Errno.EINVAL;
+            }
+
+            if (res < 0)
+            {
+                // Refused before arming: no completion will come, so undo here (the handle
+                // references the slot took go with Unpin).
                 slot.Unpin();
                 _tags.Free(tag);
-                return -Errno.EINVAL;
+                return res;
             }
 
             if (awaitable && token.CanBeCanceled)
@@ -233,6 +239,11 @@ public sealed partial class AioContext
                 // Registered while the slot is still ours; a callback that fires before Arm sees
                 // the old generation and does nothing, so the token is re-checked after Arm.
                 slot.TokenRegistration = token.UnsafeRegister(s_cancelFromToken, slot);
+            }
+
+            if (awaitable)
+            {
+                awaitVersion = slot.OpenAwait(); // published by Arm's release store
             }
 
             cb.Key = slot.Arm();
@@ -278,8 +289,6 @@ public sealed partial class AioContext
         }
     }
 
-    private HandleInfo? GetInfoOrNull(SafeHandle handle, int fd) => _handles.Get(handle, fd, out HandleInfo? info) < 0 ? null : info;
-
     /// <summary>The command's own argument checks: aio_prep_rw(), aio_fsync(), aio_poll(), and the opcode switch.</summary>
     private static int CheckCommand(ref Iocb cb, IocbCommand cmd, bool isRw)
     {
@@ -318,13 +327,50 @@ public sealed partial class AioContext
                 return -Errno.EINVAL; // "invalid aio operation"
         }
 
-        // kiocb_set_rw_flags(): unknown RWF_* bits → EOPNOTSUPP.
-        if (isRw && (cb.RwFlags & ~KnownRwFlags) != 0)
+        if (isRw)
         {
-            return -Errno.EOPNOTSUPP;
+            // aio_prep_rw(): IOCB_FLAG_IOPRIO → ioprio_check_cap(aio_reqprio), then
+            // kiocb_set_rw_flags(): unknown RWF_* bits → EOPNOTSUPP.
+            int res = CheckIoPriority(cb.Priority);
+            if (res < 0)
+            {
+                return res;
+            }
+
+            if ((cb.RwFlags & ~KnownRwFlags) != 0)
+            {
+                return -Errno.EOPNOTSUPP;
+            }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// block/ioprio.c: ioprio_check_cap(). <paramref name="priority"/> is class &lt;&lt; 13 | hint &lt;&lt; 3 | level
+    /// (0 means none was given). EINVAL for an unknown class or a level with class none; EPERM for
+    /// the real-time class without CAP_SYS_NICE or CAP_SYS_ADMIN (checked on the calling thread).
+    /// </summary>
+    internal static int CheckIoPriority(ushort priority)
+    {
+        if (priority == 0)
+        {
+            return 0;
+        }
+
+        int level = priority & IoPriority.LevelMask;
+        switch (priority >> IoPriority.ClassShift)
+        {
+            case IoPriority.ClassRealTime:
+                return Interop.HasCapability(Interop.CAP_SYS_NICE) || Interop.HasCapability(Interop.CAP_SYS_ADMIN) ? 0 : -Errno.EPERM;
+            case IoPriority.ClassBestEffort:
+            case IoPriority.ClassIdle:
+                return 0;
+            case IoPriority.ClassNone:
+                return level == 0 ? 0 : -Errno.EINVAL;
+            default:
+                return -Errno.EINVAL;
+        }
     }
 
     /// <summary>References an open handle for the life of a request; EBADF when it is not usable.</summary>

@@ -1,20 +1,25 @@
 // Design: what submit needs to know about a handle — its open mode (the kernel checks f_mode
-// for FMODE_READ/FMODE_WRITE at submit) and its device (for the deferred work queue) — costs a
-// system call to learn. A small per-context cache keyed by the SafeHandle object itself keeps
-// that off the steady-state path: a SafeHandle's descriptor cannot change while it is open,
-// and a closed one is refused before the cache is consulted. Entries are immutable and swapped
-// whole, so readers need no lock; a miss allocates one entry.
+// for FMODE_READ/FMODE_WRITE at submit), what kind of file it is (a stream — pipe, FIFO, socket,
+// character device — has no position the offset applies to and may wait for a peer forever;
+// an eventfd is the only file IOCB_FLAG_RESFD accepts) and its device (for the deferred work
+// queue) — costs system calls to learn. A small per-context cache keyed by the SafeHandle object
+// itself keeps that off the steady-state path: a SafeHandle's descriptor cannot change while it
+// is open, and a closed one is refused before the cache is consulted. Entries are immutable once
+// published (IsEventFd is learned lazily, idempotently) and swapped whole, so readers need no
+// lock; a miss costs fcntl(F_GETFL) + statx and allocates one entry.
 using System.Runtime.InteropServices;
 
 namespace Kaio.Core;
 
 internal sealed class HandleInfo
 {
-    internal HandleInfo(SafeHandle handle, int fd, int openFlags)
+    internal HandleInfo(SafeHandle handle, int fd, int openFlags, int fileType, ulong device)
     {
         Handle = handle;
         Fd = fd;
         OpenFlags = openFlags;
+        FileType = fileType;
+        Device = device;
     }
 
     internal SafeHandle Handle { get; }
@@ -24,12 +29,40 @@ internal sealed class HandleInfo
     /// <summary>fcntl(F_GETFL): access mode and status flags.</summary>
     internal int OpenFlags { get; }
 
+    /// <summary>statx stx_mode &amp; S_IFMT: the file's type.</summary>
+    internal int FileType { get; }
+
+    /// <summary>The device (st_dev as major &lt;&lt; 32 | minor).</summary>
+    internal ulong Device { get; }
+
     internal bool CanRead => (OpenFlags & Interop.O_ACCMODE) != Interop.O_WRONLY;
 
     internal bool CanWrite => (OpenFlags & Interop.O_ACCMODE) != Interop.O_RDONLY;
 
-    /// <summary>The device (st_dev as major &lt;&lt; 32 | minor), learned on first need; ulong.MaxValue until then.</summary>
-    internal ulong Device = ulong.MaxValue;
+    /// <summary>
+    /// A pipe, FIFO, socket or character device: the offset of a read or write means nothing
+    /// (FMODE_STREAM, or a device that ignores it), and the call may wait for a peer without bound.
+    /// </summary>
+    internal bool IsStream => FileType is Interop.S_IFIFO or Interop.S_IFSOCK or Interop.S_IFCHR;
+
+    // 0 unknown, 1 an eventfd, 2 not; learned on first use as an EventFd (readlink is not free).
+    private int _eventFd;
+
+    /// <summary>True when the descriptor is an eventfd (its /proc/self/fd link is <c>anon_inode:[eventfd]</c>).</summary>
+    internal bool IsEventFd
+    {
+        get
+        {
+            int known = Volatile.Read(ref _eventFd);
+            if (known == 0)
+            {
+                known = Interop.IsEventFd(Fd) ? 1 : 2;
+                Volatile.Write(ref _eventFd, known); // idempotent: racing writers store the same answer
+            }
+
+            return known == 1;
+        }
+    }
 }
 
 internal sealed class HandleInfoCache
@@ -54,37 +87,22 @@ internal sealed class HandleInfoCache
             }
         }
 
+        info = null;
         int flags = Interop.fcntl(fd, Interop.F_GETFL);
         if (flags < 0)
         {
-            info = null;
             return Interop.LastRes();
-        }
-
-        info = new HandleInfo(handle, fd, flags);
-        int victim = (int)((uint)Interlocked.Increment(ref _next) % Entries);
-        Volatile.Write(ref _entries[victim], info);
-        return 0;
-    }
-
-    /// <summary>The device of the handle, by statx on its descriptor; cached in the entry.</summary>
-    internal static unsafe int GetDevice(HandleInfo info, out ulong device)
-    {
-        device = Volatile.Read(ref info.Device);
-        if (device != ulong.MaxValue)
-        {
-            return 0;
         }
 
         Interop.statx_t st;
-        int rc = Interop.statx(info.Fd, string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_BASIC_STATS, &st);
-        if (rc < 0)
+        if (Interop.statx(fd, string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_BASIC_STATS, &st) < 0)
         {
             return Interop.LastRes();
         }
 
-        device = ((ulong)st.stx_dev_major << 32) | st.stx_dev_minor;
-        Volatile.Write(ref info.Device, device);
+        info = new HandleInfo(handle, fd, flags, st.stx_mode & Interop.S_IFMT, ((ulong)st.stx_dev_major << 32) | st.stx_dev_minor);
+        int victim = (int)((uint)Interlocked.Increment(ref _next) % Entries);
+        Volatile.Write(ref _entries[victim], info);
         return 0;
     }
 }

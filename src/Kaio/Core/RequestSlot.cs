@@ -69,6 +69,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal AioRwFlags RwFlags;
     internal short PollEvents;
     internal ushort Priority;
+    /// <summary>The file is a pipe, FIFO, socket or character device (<see cref="HandleInfo.IsStream"/>).</summary>
+    internal bool IsStream;
     internal ulong Key;
 
     /// <summary>Engine scratch: an integer (thread pool: worker index; others as they like).</summary>
@@ -101,6 +103,12 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     private int _iovecCapacity;
 
     private ManualResetValueTaskSourceCore<int> _vts;
+
+    // The one claim on an awaited result: version + 1 of the value-task source while this
+    // request's result is unconsumed (set at submit, before the ValueTask exists), 0 otherwise.
+    // GetResult takes it with one CAS, so of two awaits of one ValueTask exactly one returns the
+    // slot; a stale token can never match a newer request's claim (the version moved on).
+    private int _awaitClaim;
 
     /// <summary>The owning context; set once when the page is created.</summary>
     internal AioContext Context = null!;
@@ -378,6 +386,28 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         TotalLength = total;
     }
 
+    /// <summary>
+    /// EFAULT when a pinned buffer lies outside the user half of the address space (a custom
+    /// <see cref="MemoryManager{T}"/> can hand out any pointer): the kernel's access_ok() at submit.
+    /// </summary>
+    internal int CheckUserRanges()
+    {
+        if (Iovecs is null)
+        {
+            return Interop.IsUserRange(Buffer, Length) ? 0 : -Errno.EFAULT;
+        }
+
+        for (int i = 0; i < IovecCount; i++)
+        {
+            if (!Interop.IsUserRange(Iovecs[i].iov_base, (long)Iovecs[i].iov_len))
+            {
+                return -Errno.EFAULT;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Releases every pin and handle reference the request took; called once, at final completion.</summary>
     internal void Unpin()
     {
@@ -415,26 +445,38 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     internal short VtsVersion => _vts.Version;
 
+    /// <summary>Opens this request's claim on its awaited result; called by the submitter before the ValueTask exists.</summary>
+    internal short OpenAwait()
+    {
+        short version = _vts.Version;
+        _awaitClaim = (ushort)version + 1;
+        return version;
+    }
+
     internal void SetAwaitResult(int res) => _vts.SetResult(res);
 
     int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
 
     void IValueTaskSource.GetResult(short token) => GetAwaitResult(token);
 
-    /// <summary>Consumes the result, returns the slot to the pool, and turns -errno into an exception.</summary>
+    /// <summary>
+    /// Consumes the result, returns the slot to the pool, and turns -errno into an exception.
+    /// A misuse — a result not ready yet (<c>.Result</c> before completion), a stale token (a
+    /// second await), or losing the claim to a concurrent await of the same ValueTask — throws
+    /// InvalidOperationException and changes nothing: the slot returns exactly once, after the
+    /// engine is done with it (dotnet/runtime's pooled sources behave so).
+    /// </summary>
     private int GetAwaitResult(short token)
     {
+        // Throws InvalidOperationException for a wrong token or a result not yet set.
+        int res = _vts.GetResult(token);
         CancellationToken cancellationToken = Token;
-        int res;
-        try
+        if (Interlocked.CompareExchange(ref _awaitClaim, 0, (ushort)token + 1) != (ushort)token + 1)
         {
-            res = _vts.GetResult(token);
-        }
-        finally
-        {
-            Context.ReturnAwaitedSlot(this);
+            ThrowHelper.ThrowAwaitedTwice();
         }
 
+        Context.ReturnAwaitedSlot(this);
         if (res < 0)
         {
             throw ThrowHelper.ForResult(res, cancellationToken);

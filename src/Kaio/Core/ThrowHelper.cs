@@ -11,6 +11,9 @@ internal static class ThrowHelper
     [DoesNotReturn]
     internal static void ThrowDisposed() => throw new ObjectDisposedException(nameof(AioContext), "The AIO context has been destroyed (EINVAL).");
 
+    [DoesNotReturn]
+    internal static void ThrowAwaitedTwice() => throw new InvalidOperationException("The ValueTask of this I/O request was already awaited: each ValueTask may be awaited (or its result read) only once.");
+
     /// <summary>The exception for a request's negative result (-errno) delivered to an awaiter.</summary>
     internal static Exception ForResult(long res, CancellationToken token)
     {

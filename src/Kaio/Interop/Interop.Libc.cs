@@ -53,6 +53,16 @@ internal static unsafe partial class Interop
     internal const int RWF_NOWAIT = 0x00000008;
     internal const int RWF_APPEND = 0x00000010;
 
+    // include/uapi/linux/stat.h writes these in octal: S_IFMT 00170000, S_IFSOCK 0140000,
+    // S_IFREG 0100000, S_IFBLK 0060000, S_IFDIR 0040000, S_IFCHR 0020000, S_IFIFO 0010000.
+    internal const int S_IFMT = 0xF000;
+    internal const int S_IFSOCK = 0xC000;
+    internal const int S_IFREG = 0x8000;
+    internal const int S_IFBLK = 0x6000;
+    internal const int S_IFDIR = 0x4000;
+    internal const int S_IFCHR = 0x2000;
+    internal const int S_IFIFO = 0x1000;
+
     internal const int AT_FDCWD = -100;
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_BASIC_STATS = 0x000007ffU;
@@ -124,6 +134,53 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int statx(int dirfd, string path, int flags, uint mask, statx_t* buf);
+
+    [LibraryImport(Libc, EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint readlink(string path, byte* buf, nuint bufsiz);
+
+    /// <summary>True when <paramref name="fd"/> is an eventfd: its /proc/self/fd link reads <c>anon_inode:[eventfd]</c> (fs/eventfd.c names its anon inode so).</summary>
+    internal static bool IsEventFd(int fd)
+    {
+        ReadOnlySpan<byte> expected = "anon_inode:[eventfd]"u8;
+        byte* buf = stackalloc byte[64];
+        nint n = readlink("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture), buf, 64);
+        return n == expected.Length && new ReadOnlySpan<byte>(buf, (int)n).SequenceEqual(expected);
+    }
+
+    /// <summary>struct __user_cap_header_struct (linux/capability.h).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct cap_user_header_t
+    {
+        public uint version;
+        public int pid;
+    }
+
+    /// <summary>struct __user_cap_data_struct (linux/capability.h); version 3 takes two of them.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct cap_user_data_t
+    {
+        public uint effective;
+        public uint permitted;
+        public uint inheritable;
+    }
+
+    internal const uint _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+    internal const int CAP_SYS_ADMIN = 21;
+    internal const int CAP_SYS_NICE = 23;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int capget(cap_user_header_t* hdrp, cap_user_data_t* datap);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int capset(cap_user_header_t* hdrp, cap_user_data_t* datap);
+
+    /// <summary>True when the calling thread has <paramref name="cap"/> (below 32) in its effective set.</summary>
+    internal static bool HasCapability(int cap)
+    {
+        cap_user_header_t hdr = new() { version = _LINUX_CAPABILITY_VERSION_3, pid = 0 };
+        cap_user_data_t* data = stackalloc cap_user_data_t[2];
+        return capget(&hdr, data) == 0 && (data[0].effective & (1u << cap)) != 0;
+    }
 
     /// <summary>The errno of the last failed call, as a negative res.</summary>
     internal static int LastRes() => -Marshal.GetLastPInvokeError();

@@ -9,7 +9,7 @@ namespace Kaio.Tests.Engines;
 /// wrapper) runs them all; capability flags, not engine types, decide what a test can expect.
 /// An engine this machine lacks is skipped with the reason printed.
 /// </summary>
-public abstract class ConformanceTests
+public abstract partial class ConformanceTests
 {
     private static readonly TimeSpan s_reapTimeout = TimeSpan.FromSeconds(20);
 
