@@ -4,11 +4,13 @@
 // (Run takes the writers), which is how the tests drive it.
 //
 // Errors: bad input is one line on stderr naming the problem (and the file), with exit code 2;
-// a failed job (I/O error, verify failure, refused engine) exits 1; an interrupted run exits 130.
+// a failed job (I/O error, verify failure, refused engine) exits 1; a run stopped by a signal
+// reports what it measured, says so, and exits 128 + the signal (StopSignals).
 // In JSON mode stdout carries one valid JSON document whatever happened, the error as a field.
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
 using Kaio.Cli.Workloads;
@@ -22,15 +24,14 @@ internal static class KaioApp
     public const int ExitOk = 0;
     public const int ExitFailed = 1;
     public const int ExitUsage = 2;
-    public const int ExitInterrupted = 130;
 
     /// <summary>Runs kaio with <paramref name="args"/>, writing to the given writers; returns the exit code.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="stdout">Reports and JSON.</param>
     /// <param name="stderr">One-line errors.</param>
     /// <param name="probeEngines">Which engines work here; tests stand in for the machine with it.</param>
-    /// <param name="stop">Stops running jobs (Ctrl+C); they still report.</param>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<IReadOnlyList<AioEngineStatus>>? probeEngines = null, CancellationToken stop = default)
+    /// <param name="stop">Stops running jobs (SIGINT, SIGTERM, SIGHUP); they still report.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<IReadOnlyList<AioEngineStatus>>? probeEngines = null, StopSignals? stop = null)
     {
         bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
         var app = new App(stdout, stderr, interactive, probeEngines ?? AioContext.ProbeEngines, stop);
@@ -43,7 +44,7 @@ internal static class KaioApp
     /// </summary>
     public static List<JobSpec> ParseBench(string[] args)
     {
-        var app = new App(TextWriter.Null, TextWriter.Null, interactive: false, AioContext.ProbeEngines, CancellationToken.None);
+        var app = new App(TextWriter.Null, TextWriter.Null, interactive: false, AioContext.ProbeEngines, stop: null);
         return app.ParseBench(args);
     }
 
@@ -54,6 +55,7 @@ internal static class KaioApp
         private readonly TextWriter _stdout;
         private readonly TextWriter _stderr;
         private readonly bool _interactive;
+        private readonly StopSignals? _stopSignals;
         private readonly CancellationToken _stop;
         private readonly Func<IReadOnlyList<AioEngineStatus>> _probeEngines;
         private readonly Dictionary<Option, JobOption> _jobOptions = [];
@@ -63,13 +65,14 @@ internal static class KaioApp
         private readonly Option<string> _infoFormat = new("--output-format") { Description = "normal or json", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
         private readonly Option<string> _infoDirectory = new("--directory") { Description = "report the file system of this directory (default: where bench puts its temporary file)" };
 
-        public App(TextWriter stdout, TextWriter stderr, bool interactive, Func<IReadOnlyList<AioEngineStatus>> probeEngines, CancellationToken stop)
+        public App(TextWriter stdout, TextWriter stderr, bool interactive, Func<IReadOnlyList<AioEngineStatus>> probeEngines, StopSignals? stop)
         {
             _probeEngines = probeEngines;
             _stdout = stdout;
             _stderr = stderr;
             _interactive = interactive;
-            _stop = stop;
+            _stopSignals = stop;
+            _stop = stop?.Token ?? CancellationToken.None;
         }
 
         public int Run(string[] args)
@@ -346,6 +349,9 @@ internal static class KaioApp
             }
 
             List<JobResult> results = runner.Run(jobs);
+
+            // Read once: a signal after the run ended must not make the report and the exit code disagree.
+            PosixSignal? stoppedBy = _stopSignals?.Signal;
             AddProbeReasons(results);
             List<CompareRow>? rows = compare ? CompareRow.From(results) : null;
 
@@ -357,7 +363,7 @@ internal static class KaioApp
 
             if (json)
             {
-                _stdout.WriteLine(JsonReport.ForResults(results, rows, _stop.IsCancellationRequested ? "interrupted" : null));
+                _stdout.WriteLine(JsonReport.ForResults(results, rows, stoppedBy is null ? null : "interrupted", stoppedBy is { } signal ? StopSignals.Name(signal) : null));
             }
             else
             {
@@ -374,11 +380,16 @@ internal static class KaioApp
                 {
                     console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
                 }
+
+                if (stoppedBy is { } signal)
+                {
+                    console.MarkupLine($"[yellow]interrupted by {StopSignals.Name(signal)}[/]: the report covers what ran until then");
+                }
             }
 
-            if (_stop.IsCancellationRequested)
+            if (stoppedBy is { } stopSignal)
             {
-                return ExitInterrupted;
+                return StopSignals.ExitCode(stopSignal);
             }
 
             return firstFailure is null ? ExitOk : ExitFailed;

@@ -1,11 +1,6 @@
 using Kaio.Cli;
 
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    // The first Ctrl+C stops the jobs, reports what they did and removes temporary files.
-    e.Cancel = !stop.IsCancellationRequested;
-    stop.Cancel();
-};
-
-return KaioApp.Run(args, Console.Out, Console.Error, stop: stop.Token);
+// SIGINT, SIGTERM and SIGHUP stop the jobs; kaio reports what they did, removes its temporary
+// files and exits with 128 + the signal (StopSignals says what a second signal does).
+using var stop = StopSignals.Register();
+return KaioApp.Run(args, Console.Out, Console.Error, stop: stop);

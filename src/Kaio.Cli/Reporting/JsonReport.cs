@@ -3,8 +3,9 @@
 // trim objects carrying io_bytes, io_kbytes, bw_bytes, bw (KiB/s), iops, runtime (ms), total_ios,
 // slat_ns / clat_ns / lat_ns {min, max, mean, stddev, N} and clat_ns.percentile keyed "99.000000".
 // kaio adds engine, engine_reason and filename per job, error_message and verify_failure when a
-// job failed, and a top-level "error" when the run could not start. Written in one piece at the
-// end, so a failure never leaves half a document on stdout.
+// job failed, a top-level "error" when the run could not start, and "error": "interrupted" with
+// the "signal" (SIGINT, SIGTERM, SIGHUP) when one stopped it. Written in one piece at the end, so
+// a failure never leaves half a document on stdout.
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -29,8 +30,8 @@ internal static class JsonReport
         writer.WriteString("error", error);
     });
 
-    /// <summary>A document for finished jobs, with an optional comparison and error.</summary>
-    public static string ForResults(IReadOnlyList<JobResult> results, IReadOnlyList<CompareRow>? compare, string? error) => Write(writer =>
+    /// <summary>A document for finished jobs, with an optional comparison, error and the signal that stopped them.</summary>
+    public static string ForResults(IReadOnlyList<JobResult> results, IReadOnlyList<CompareRow>? compare, string? error, string? signal = null) => Write(writer =>
     {
         WriteHeader(writer);
         writer.WriteStartArray("jobs");
@@ -80,6 +81,11 @@ internal static class JsonReport
         if (error is not null)
         {
             writer.WriteString("error", error);
+        }
+
+        if (signal is not null)
+        {
+            writer.WriteString("signal", signal);
         }
     });
 
