@@ -170,7 +170,7 @@ internal sealed class BenchRunner
                 }
                 else
                 {
-                    size = TargetFile.Prepare(job, path, _log, out generations);
+                    size = TargetFile.Prepare(job, path, _log, _stop, out generations);
                     prepared[path] = (size, generations, job.BlockSize);
                 }
 

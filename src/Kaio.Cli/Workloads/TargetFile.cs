@@ -99,9 +99,10 @@ internal static class TargetFile
     /// <summary>
     /// Makes sure <paramref name="path"/> holds at least the job's region, laying it out if needed,
     /// and returns the region's size. When verifying, laid-out blocks carry headers of generation 0
-    /// and <paramref name="generations"/> records them.
+    /// and <paramref name="generations"/> records them. <paramref name="stop"/> ends a layout
+    /// between chunks; what was written stays, and the next run lays out from there.
     /// </summary>
-    public static long Prepare(JobSpec job, string path, Action<string>? log, out long[]? generations)
+    public static long Prepare(JobSpec job, string path, Action<string>? log, CancellationToken stop, out long[]? generations)
     {
         generations = null;
         int bs = job.BlockSize;
@@ -163,7 +164,7 @@ internal static class TargetFile
 
         long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
         log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(size)})");
-        LayOut(job, path, start, size, generations);
+        LayOut(job, path, start, size, generations, stop);
         return size;
     }
 
@@ -174,7 +175,7 @@ internal static class TargetFile
         return generations;
     }
 
-    private static void LayOut(JobSpec job, string path, long start, long size, long[]? generations)
+    private static void LayOut(JobSpec job, string path, long start, long size, long[]? generations, CancellationToken stop)
     {
         int bs = job.BlockSize;
         int chunk = Math.Max(bs, LayoutChunk - (LayoutChunk % bs));
@@ -185,6 +186,11 @@ internal static class TargetFile
             using SafeFileHandle handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             for (long offset = start; offset < size; offset += chunk)
             {
+                if (stop.IsCancellationRequested)
+                {
+                    throw new WorkloadException($"{path}: interrupted while laying out");
+                }
+
                 int length = (int)Math.Min(chunk, size - offset);
                 if (generations is not null)
                 {
