@@ -161,10 +161,12 @@ public sealed partial class AioContext
                     return -Errno.EBADF;
                 }
 
-                if (writes && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
+                if (writes && !info.IsStream && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
                 {
                     // The engine cannot make the write durable itself: do it in a deferred
-                    // completion on the device's work queue (seed 003).
+                    // completion on the device's work queue (seed 003). Not for a stream: its
+                    // write_iter syncs nothing (pipe_write) and fdatasync would answer EINVAL,
+                    // so the engine passes the flags to pwritev2 as the kernel's AIO would.
                     deferSync = true;
                     deferredSync = (engineFlags & AioRwFlags.Sync) != 0 ? IocbCommand.Fsync : IocbCommand.Fdsync;
                     engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
@@ -188,6 +190,7 @@ public sealed partial class AioContext
             slot.PollEvents = cb.PollEvents;
             slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
             slot.IsStream = info?.IsStream ?? false;
+            slot.FileType = info?.FileType ?? 0;
             slot.Data = cb.Data;
             slot.HandleRef = handle;
             slot.EventFdRef = eventFd;

@@ -71,9 +71,11 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal ushort Priority;
     /// <summary>The file is a pipe, FIFO, socket or character device (<see cref="HandleInfo.IsStream"/>).</summary>
     internal bool IsStream;
+    /// <summary>The file's type, stx_mode &amp; S_IFMT (<see cref="HandleInfo.FileType"/>): a socket's offset must be 0, a pipe's is ignored.</summary>
+    internal int FileType;
     internal ulong Key;
 
-    /// <summary>Engine scratch: an integer (thread pool: worker index; others as they like).</summary>
+    /// <summary>Engine scratch: an integer (Linux AIO: its stamped state; others as they like).</summary>
     internal int EngineInt;
     /// <summary>Engine scratch: an intrusive link for engine queues.</summary>
     internal RequestSlot? EngineNext;

@@ -5,10 +5,28 @@
 // worker dequeues it, without starting — seed 002's block-layer case, which needs no callback.
 // Poll waits register a cancel callback: each worker owns an eventfd that it polls beside the
 // request's descriptor, and Cancel writes to it, so a Poll can be interrupted.
+//
+// Streams (slot.IsStream: pipes, FIFOs, sockets, character devices) behave as io_uring and the
+// kernel's AIO make them. Those hand the offset to ->read_iter/->write_iter, which a pipe ignores
+// and a socket refuses unless it is 0 (sock_read_iter: "if (iocb->ki_pos != 0) return -ESPIPE");
+// pread(2) instead refuses any offset on a file without FMODE_PREAD (ESPIPE). So a pipe, FIFO or
+// socket is read and written at offset -1 (preadv2's "current position", which they do not
+// have); a character device gets its offset (/dev/mem honours it) and -1 only if it refuses
+// positioned I/O. A read or write that waits for a peer must stay cancellable, as io_uring's
+// poll-armed request is: the worker tries the call with RWF_NOWAIT and, on -EAGAIN, polls the
+// descriptor (POLLIN or POLLOUT) beside its wake eventfd, registered as the Poll is; a file
+// without FMODE_NOWAIT (-EOPNOTSUPP) is polled first and then called plainly (that call cannot
+// be interrupted, but readiness says it will not wait). A NoWait request makes one attempt:
+// -EAGAIN (or -EOPNOTSUPP) in the event, as the kernel answers.
+//
 // Workers start lazily, one more whenever a request is queued and none is idle, up to the limit,
-// so a context that does little I/O costs few threads.
+// so a context that does little I/O costs few threads. A stream request waiting for its peer
+// holds a worker: requests queued behind max waiting streams wait for a worker.
 // Threading: Submit from any thread (the FIFO's lock + semaphore); Cancel from any thread;
-// Dispose once, after every request completed.
+// Dispose once, after every request completed. _workerOf[tag] names the worker that registered
+// the request's cancel callback (Poll and stream reads/writes), written before the registration
+// that publishes it; it is this engine's own array, not slot.EngineInt, so that an engine that
+// hosts this one (Linux AIO, for streams) keeps EngineInt to itself.
 using System.Runtime.InteropServices;
 using Kaio.Core;
 
@@ -17,12 +35,14 @@ namespace Kaio.Engines.ThreadPool;
 internal sealed unsafe class ThreadPoolEngine : AioEngine
 {
     private const int DefaultMaxWorkers = 64;
+    private const int ESPIPE = 29; // asm-generic/errno-base.h (not among the errnos Kaio reports itself)
 
     private readonly Lock _queueLock = new();
     private RequestSlot? _head; // guarded by _queueLock
     private RequestSlot? _tail; // guarded by _queueLock
     private readonly SemaphoreSlim _work = new(0);
     private readonly Worker[] _workers;
+    private readonly int[] _workerOf; // tag → the worker that registered its cancel callback; see the Design comment
     private readonly Lock _startLock = new();
     private int _started;  // written under _startLock; read anywhere
     // Workers waiting for work that no submitter has claimed yet: a worker adds itself before it
@@ -38,12 +58,14 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     {
         int max = maxWorkers > 0 ? maxWorkers : Math.Min(capacity, DefaultMaxWorkers);
         _workers = new Worker[Math.Max(1, max)];
+        _workerOf = new int[capacity];
     }
 
     public override AioEngineKind Kind => AioEngineKind.ThreadPool;
 
     // DSYNC/SYNC go through the core's deferred completion (seed 003): this engine keeps to the
     // calls every Linux has, and the fdatasync runs on the device's work queue, not a worker.
+    // On a stream the core leaves them in RwFlags, and pwritev2 hands them to write_iter.
     public override EngineFeatures Features => EngineFeatures.RealIo;
 
     /// <summary>Worker threads started so far (for tests).</summary>
@@ -51,6 +73,11 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
     public override int Submit(RequestSlot slot)
     {
+        if ((uint)slot.Tag >= (uint)_workerOf.Length)
+        {
+            return -Errno.EINVAL;
+        }
+
         slot.EngineNext = null;
         lock (_queueLock)
         {
@@ -77,9 +104,11 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
     public override void Cancel(RequestSlot slot)
     {
-        // Only Poll registers this callback: wake the worker polling for it. A worker that has
-        // moved on sees a spurious wake-up, re-checks its own request, and polls again.
-        _workers[slot.EngineInt].Wake();
+        // Only Poll and stream reads/writes register this callback: wake the worker polling for
+        // it. A worker that has moved on sees a spurious wake-up, re-checks its own request, and
+        // polls again.
+        // Acquire: the registration's CAS published the index written before it.
+        _workers[Volatile.Read(ref _workerOf[slot.Tag])].Wake();
     }
 
     private static bool TryTakeOne(ref int counter)
@@ -174,6 +203,11 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
     private static long Execute(RequestSlot slot, Worker self)
     {
+        if (slot.IsStream && slot.Command is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev)
+        {
+            return self.StreamReadWrite(slot);
+        }
+
         long res;
         int flags = (int)slot.RwFlags;
         do
@@ -297,20 +331,11 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         /// <summary>A cancellable poll(2) on the request's descriptor; the result is revents.</summary>
         internal long Poll(RequestSlot slot)
         {
-            if (_wakeFd < 0)
+            int err = RegisterCancel(slot);
+            if (err < 0)
             {
-                int fd = Interop.eventfd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
-                if (fd < 0)
-                {
-                    return Interop.LastRes();
-                }
-
-                // Release: Cancel's Volatile.Read sees a complete descriptor.
-                Volatile.Write(ref _wakeFd, fd);
+                return err;
             }
-
-            slot.EngineInt = Index;
-            slot.TrySetCancelCallback(); // runs Cancel (a wake-up) at once if cancel came first
 
             Interop.pollfd* fds = stackalloc Interop.pollfd[2];
             while (true)
@@ -320,7 +345,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
                 int rc = Interop.poll(fds, 2, -1);
                 if (rc < 0)
                 {
-                    int err = Interop.LastRes();
+                    err = Interop.LastRes();
                     if (err == -Errno.EINTR)
                     {
                         continue;
@@ -345,6 +370,155 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// A read or write on a stream: the offset as the kernel's read_iter sees it, and a wait
+        /// for the peer that Cancel can interrupt (see the Design comment).
+        /// </summary>
+        internal long StreamReadWrite(RequestSlot slot)
+        {
+            // sock_read_iter()/sock_write_iter(): "if (iocb->ki_pos != 0) return -ESPIPE;".
+            if (slot.FileType == Interop.S_IFSOCK && slot.Offset != 0)
+            {
+                return -ESPIPE;
+            }
+
+            long offset = slot.FileType == Interop.S_IFCHR ? slot.Offset : -1;
+            int flags = (int)slot.RwFlags;
+            if ((flags & Interop.RWF_NOWAIT) != 0)
+            {
+                return Transfer(slot, ref offset, flags);
+            }
+
+            int err = RegisterCancel(slot);
+            if (err < 0)
+            {
+                return err;
+            }
+
+            short events = slot.Command is IocbCommand.Pwrite or IocbCommand.Pwritev ? PollEvents.Out : PollEvents.In;
+            int attempt = flags | Interop.RWF_NOWAIT;
+            while (true)
+            {
+                long res = Transfer(slot, ref offset, attempt);
+                if (res == -Errno.EOPNOTSUPP && attempt != flags)
+                {
+                    // No FMODE_NOWAIT on this file: wait for readiness first, then call plainly.
+                    attempt = flags;
+                    res = -Errno.EAGAIN;
+                }
+
+                if (res != -Errno.EAGAIN)
+                {
+                    return res;
+                }
+
+                res = WaitReady(slot, events);
+                if (res < 0)
+                {
+                    return res;
+                }
+            }
+        }
+
+        /// <summary>One preadv2/pwritev2 of the request at <paramref name="offset"/>, which becomes -1 if the file refuses a position.</summary>
+        private static long Transfer(RequestSlot slot, ref long offset, int flags)
+        {
+            bool vectored = slot.Command is IocbCommand.Preadv or IocbCommand.Pwritev;
+            bool writes = slot.Command is IocbCommand.Pwrite or IocbCommand.Pwritev;
+            Interop.iovec one = new() { iov_base = slot.Buffer, iov_len = (nuint)slot.Length };
+            Interop.iovec* iov = vectored ? slot.Iovecs : &one;
+            int count = vectored ? slot.IovecCount : 1;
+            while (true)
+            {
+                long res = Interop.ToRes(writes
+                    ? Interop.pwritev2(slot.Fd, iov, count, offset, flags)
+                    : Interop.preadv2(slot.Fd, iov, count, offset, flags));
+                if (res == -Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (res == -ESPIPE && offset != -1)
+                {
+                    // A character device opened nonseekable: its read_iter ignores the offset.
+                    offset = -1;
+                    continue;
+                }
+
+                return res;
+            }
+        }
+
+        /// <summary>
+        /// Waits until the stream is ready for <paramref name="events"/> (or hung up, or in error:
+        /// the next call reports that) or the request is cancelled (-ECANCELED).
+        /// </summary>
+        private long WaitReady(RequestSlot slot, short events)
+        {
+            Interop.pollfd* fds = stackalloc Interop.pollfd[2];
+            while (true)
+            {
+                fds[0] = new Interop.pollfd { fd = slot.Fd, events = events };
+                fds[1] = new Interop.pollfd { fd = _wakeFd, events = PollEvents.In };
+                if (Interop.poll(fds, 2, -1) < 0)
+                {
+                    int err = Interop.LastRes();
+                    if (err == -Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    return err;
+                }
+
+                if (fds[1].revents != 0)
+                {
+                    // Checked before readiness: a stream that polls ready but still answers
+                    // EAGAIN (another reader took the data) must not keep a cancel waiting.
+                    ulong drained;
+                    Interop.read(_wakeFd, &drained, sizeof(ulong));
+                    if (slot.IsCancelRequested)
+                    {
+                        return -Errno.ECANCELED;
+                    }
+                }
+
+                if ((fds[0].revents & PollEvents.Nval) != 0)
+                {
+                    return -Errno.EBADF;
+                }
+
+                if (fds[0].revents != 0)
+                {
+                    return 0;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Makes this worker's wake eventfd (once) and registers the request's cancel callback,
+        /// which wakes this worker; a cancel asked already runs it at once.
+        /// </summary>
+        private int RegisterCancel(RequestSlot slot)
+        {
+            if (_wakeFd < 0)
+            {
+                int fd = Interop.eventfd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
+                if (fd < 0)
+                {
+                    return Interop.LastRes();
+                }
+
+                // Release: Cancel's Volatile.Read sees a complete descriptor.
+                Volatile.Write(ref _wakeFd, fd);
+            }
+
+            // Release (and the CAS in TrySetCancelCallback after it): pairs with the read in Cancel.
+            Volatile.Write(ref _engine._workerOf[slot.Tag], Index);
+            slot.TrySetCancelCallback(); // runs Cancel (a wake-up) at once if cancel came first
+            return 0;
         }
     }
 }
