@@ -19,6 +19,17 @@
 // cached), Flush sees it still pending and kicks the reaper, which then polls the ring every
 // QuietPollMs until no quiet request is left: late, never lost.
 //
+// Streams — pipes, FIFOs, sockets, character devices (slot.IsStream) — are not given to the
+// kernel's AIO for reads and writes: io_submit runs ->read_iter/->write_iter synchronously, and
+// on a stream that waits for a peer (an empty pipe, a full one, a quiet socket) io_submit itself
+// waits, for ever, where no cancel can reach it. They go to an inner ThreadPoolEngine, created
+// on the first such request, with this engine's completer: it waits for the peer on a worker, in
+// a poll that Cancel interrupts, and answers the offset and NoWait as the kernel does. Poll stays
+// on the kernel's AIO, where aio_poll() only arms a wait queue. A routed slot belongs to the inner
+// engine alone: this engine never stamps its EngineInt, and the inner one keeps its per-request
+// state in its own array indexed by tag. Whether a slot is routed is read from its request
+// (IsRouted), so Cancel forwards the callback the inner engine registered.
+//
 // Threading contract:
 //  - Submit (many threads) fills the iocb at the slot's tag and queues the tag, under _submitLock.
 //  - Flush (many threads) takes queued tags in chunks under _submitLock and calls io_submit
@@ -31,11 +42,12 @@
 //  - The event ring is consumed by one thread at a time under _reapLock: the reaper thread
 //    blocking, TryReap (the caller's GetEvents) only trying.
 //  - Dispose (teardown, after every request completed): stop the reaper, io_destroy, close the
-//    eventfd, free the iocb array.
+//    eventfd, free the iocb array, dispose the inner stream engine.
 // fs/aio.c: io_setup(), io_submit_one(), aio_read_events_ring(), io_cancel(), io_destroy().
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Kaio.Core;
+using Kaio.Engines.ThreadPool;
 using Microsoft.Win32.SafeHandles;
 
 namespace Kaio.Engines.LinuxAio;
@@ -82,6 +94,10 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     private int _quietInFlight;                   // Interlocked: Submit +1, Finish -1; read by the reaper
     private readonly FileMode?[] _fileModes = new FileMode?[8]; // small cache: is this handle O_DIRECT?
     private int _fileModeVictim;
+
+    // ---- Streams (see the Design comment): created once under _streamsLock, read with Volatile. ----
+    private readonly Lock _streamsLock = new();
+    private ThreadPoolEngine? _streams;
 
     private long _inlineCompletions;              // Interlocked by Flush; diagnostics
     private long _submitCalls;                    // Interlocked by Flush; diagnostics
@@ -163,7 +179,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     /// <summary>
     /// RWF_DSYNC/RWF_SYNC travel in aio_rw_flags and the kernel makes the write durable before it
-    /// completes. Reads and writes in flight cannot be cancelled (only Poll can).
+    /// completes. Reads and writes in flight cannot be cancelled (only Poll can), except on
+    /// streams, which the inner thread-pool engine runs.
     /// </summary>
     public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
 
@@ -189,6 +206,11 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             // IOCB_CMD_NOOP is refused by the kernel (EINVAL); Kaio's Noop completes at once with 0.
             Completer.Complete(slot.Key, 0, 0);
             return 0;
+        }
+
+        if (IsRouted(slot))
+        {
+            return Streams().Submit(slot);
         }
 
         Interop.iocb* cb = &_iocbs[tag];
@@ -452,8 +474,38 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     private static int Stamp(RequestSlot slot, int state) => (int)(RequestSlot.GenerationOf(slot.Key) << 4) | state;
 
+    /// <summary>A read or write on a stream: run by the inner thread-pool engine, never by io_submit.</summary>
+    private static bool IsRouted(RequestSlot slot)
+        => slot.IsStream && slot.Command is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
+
+    /// <summary>The inner engine for streams, created by the first request that needs it.</summary>
+    private ThreadPoolEngine Streams()
+    {
+        // Acquire: pairs with the release below; the engine is fully built before it is seen.
+        ThreadPoolEngine? streams = Volatile.Read(ref _streams);
+        if (streams is not null)
+        {
+            return streams;
+        }
+
+        lock (_streamsLock)
+        {
+            // Workers start with requests, so the engine costs no thread until a stream is used.
+            streams = _streams ?? new ThreadPoolEngine(Completer, _capacity, maxWorkers: 0);
+            Volatile.Write(ref _streams, streams); // release: pairs with the acquire above
+            return streams;
+        }
+    }
+
     public override void Cancel(RequestSlot slot)
     {
+        if (IsRouted(slot))
+        {
+            // Submitted there, so the inner engine exists; it registered this callback.
+            Volatile.Read(ref _streams)!.Cancel(slot);
+            return;
+        }
+
         lock (_submitLock)
         {
             if ((slot.EngineInt & StateMask) == Queued)
@@ -668,5 +720,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         _ = Interop.io_destroy(_ctx);
         _eventFd.Dispose();
         NativeMemory.AlignedFree(_iocbs);
+
+        // Every routed request completed too: its workers are idle and leave.
+        Volatile.Read(ref _streams)?.Dispose();
     }
 }
