@@ -124,6 +124,9 @@ internal static unsafe partial class Interop
     [LibraryImport(Libc, SetLastError = true)]
     internal static partial int pipe2(int* fds, int flags);
 
+    [LibraryImport(Libc, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mkfifo(string path, uint mode);
+
     internal const int POSIX_FADV_DONTNEED = 4;
 
     [LibraryImport(Libc, SetLastError = true)]
