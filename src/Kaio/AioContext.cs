@@ -88,6 +88,39 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     /// <summary>Slots not taken by outstanding requests; equals <see cref="Capacity"/> when idle.</summary>
     public long AvailableSlots => _reqs.Available;
 
+    /// <summary>
+    /// Awaitable requests (<see cref="ReadAsync"/>, <see cref="WriteAsync"/>, <see cref="FlushAsync"/>)
+    /// that have completed but whose <see cref="ValueTask"/> was never awaited: each still holds its
+    /// slot, because nothing can tell that no await will come. The slot returns when the ValueTask is
+    /// awaited (or its result read) once, or at <see cref="Dispose"/>. A number that keeps growing is
+    /// a leak in the caller. Counted by scanning the slots (O(<see cref="Capacity"/>)): a diagnostic,
+    /// not for a hot path.
+    /// </summary>
+    public int UnawaitedCompletions
+    {
+        get
+        {
+            int n = 0;
+            foreach (RequestSlot[]? page in _pages)
+            {
+                if (page is null)
+                {
+                    continue;
+                }
+
+                foreach (RequestSlot slot in page)
+                {
+                    if (slot.IsUnawaitedCompletion)
+                    {
+                        n++;
+                    }
+                }
+            }
+
+            return n;
+        }
+    }
+
     /// <summary>True once <see cref="Dispose"/> has begun.</summary>
     public bool IsDisposed => Volatile.Read(ref _dead) != 0;
 

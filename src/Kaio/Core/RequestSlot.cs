@@ -139,6 +139,9 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         }
     }
 
+    /// <summary>An awaited request whose result was handed to its source and not yet consumed by GetResult.</summary>
+    internal bool IsUnawaitedCompletion => State == SlotState.Completed && IsAwaitable && Volatile.Read(ref Delivered);
+
     internal static ulong MakeKey(uint generation, int tag) => ((ulong)generation << 32) | (uint)tag;
 
     internal static int TagOf(ulong key) => (int)(uint)key;
