@@ -26,6 +26,8 @@ public static class Errno
     public const int EINVAL = 22;
     /// <summary>No space left on device.</summary>
     public const int ENOSPC = 28;
+    /// <summary>Illegal seek: an offset on a file that has none (a socket given a non-zero offset).</summary>
+    public const int ESPIPE = 29;
     /// <summary>Function not implemented.</summary>
     public const int ENOSYS = 38;
     /// <summary>Operation not supported (unknown <see cref="AioRwFlags"/> bits).</summary>
@@ -33,22 +35,34 @@ public static class Errno
     /// <summary>Operation cancelled.</summary>
     public const int ECANCELED = 125;
 
-    /// <summary>A short name for an errno value, such as <c>EINVAL</c>, or its number.</summary>
-    public static string Name(int errno) => errno switch
-    {
-        EPERM => nameof(EPERM),
-        ENOENT => nameof(ENOENT),
-        EINTR => nameof(EINTR),
-        EIO => nameof(EIO),
-        EBADF => nameof(EBADF),
-        EAGAIN => nameof(EAGAIN),
-        ENOMEM => nameof(ENOMEM),
-        EFAULT => nameof(EFAULT),
-        EINVAL => nameof(EINVAL),
-        ENOSPC => nameof(ENOSPC),
-        ENOSYS => nameof(ENOSYS),
-        EOPNOTSUPP => nameof(EOPNOTSUPP),
-        ECANCELED => nameof(ECANCELED),
-        _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    /// <summary>A short name for an errno value, such as <c>ESPIPE</c> (any errno Linux defines), or <c>errno N</c> for a number it does not.</summary>
+    public static string Name(int errno)
+        => (uint)errno < (uint)s_names.Length && s_names[errno] is string name
+            ? name
+            : "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The name and the C library's description, such as <c>ESPIPE (Illegal seek)</c>.</summary>
+    public static string Describe(int errno) => Name(errno) + " (" + System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno) + ")";
+
+    // asm-generic/errno-base.h and asm-generic/errno.h, by number (41 and 58 are unused aliases' gaps).
+    private static readonly string?[] s_names =
+    [
+        null, "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG",
+        "ENOEXEC", "EBADF", "ECHILD", "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK",
+        "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR", "EISDIR", "EINVAL", "ENFILE",
+        "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "EMLINK",
+        "EPIPE", "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY",
+        "ELOOP", null, "ENOMSG", "EIDRM", "ECHRNG", "EL2NSYNC", "EL3HLT", "EL3RST",
+        "ELNRNG", "EUNATCH", "ENOCSI", "EL2HLT", "EBADE", "EBADR", "EXFULL", "ENOANO",
+        "EBADRQC", "EBADSLT", null, "EBFONT", "ENOSTR", "ENODATA", "ETIME", "ENOSR",
+        "ENONET", "ENOPKG", "EREMOTE", "ENOLINK", "EADV", "ESRMNT", "ECOMM", "EPROTO",
+        "EMULTIHOP", "EDOTDOT", "EBADMSG", "EOVERFLOW", "ENOTUNIQ", "EBADFD", "EREMCHG", "ELIBACC",
+        "ELIBBAD", "ELIBSCN", "ELIBMAX", "ELIBEXEC", "EILSEQ", "ERESTART", "ESTRPIPE", "EUSERS",
+        "ENOTSOCK", "EDESTADDRREQ", "EMSGSIZE", "EPROTOTYPE", "ENOPROTOOPT", "EPROTONOSUPPORT", "ESOCKTNOSUPPORT", "EOPNOTSUPP",
+        "EPFNOSUPPORT", "EAFNOSUPPORT", "EADDRINUSE", "EADDRNOTAVAIL", "ENETDOWN", "ENETUNREACH", "ENETRESET", "ECONNABORTED",
+        "ECONNRESET", "ENOBUFS", "EISCONN", "ENOTCONN", "ESHUTDOWN", "ETOOMANYREFS", "ETIMEDOUT", "ECONNREFUSED",
+        "EHOSTDOWN", "EHOSTUNREACH", "EALREADY", "EINPROGRESS", "ESTALE", "EUCLEAN", "ENOTNAM", "ENAVAIL",
+        "EISNAM", "EREMOTEIO", "EDQUOT", "ENOMEDIUM", "EMEDIUMTYPE", "ECANCELED", "ENOKEY", "EKEYEXPIRED",
+        "EKEYREVOKED", "EKEYREJECTED", "EOWNERDEAD", "ENOTRECOVERABLE", "ERFKILL", "EHWPOISON",
+    ];
 }

@@ -138,6 +138,11 @@ internal static unsafe partial class Interop
     [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int statx(int dirfd, string path, int flags, uint mask, statx_t* buf);
 
+    internal const uint FIONREAD = 0x541B;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int ioctl(int fd, uint request, int* arg);
+
     [LibraryImport(Libc, EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint readlink(string path, byte* buf, nuint bufsiz);
 

@@ -53,4 +53,35 @@ public static unsafe class Native
         Kaio.Interop.fdatasync(raw);
         Kaio.Interop.posix_fadvise(raw, 0, 0, Kaio.Interop.POSIX_FADV_DONTNEED);
     }
+
+    /// <summary>Bytes waiting in a pipe (FIONREAD).</summary>
+    public static int BytesAvailable(SafeHandle fd)
+    {
+        int n = 0;
+        if (Kaio.Interop.ioctl((int)fd.DangerousGetHandle(), Kaio.Interop.FIONREAD, &n) < 0)
+        {
+            throw new IOException("ioctl(FIONREAD) failed: " + Marshal.GetLastPInvokeError());
+        }
+
+        return n;
+    }
+
+    /// <summary>Drops capabilities (below 32) from the calling thread's effective set; false when capset refuses.</summary>
+    public static bool DropEffectiveCapabilities(params int[] caps)
+    {
+        Kaio.Interop.cap_user_header_t hdr = new() { version = Kaio.Interop._LINUX_CAPABILITY_VERSION_3, pid = 0 };
+        Kaio.Interop.cap_user_data_t* data = stackalloc Kaio.Interop.cap_user_data_t[2];
+        if (Kaio.Interop.capget(&hdr, data) != 0)
+        {
+            return false;
+        }
+
+        foreach (int cap in caps)
+        {
+            data[0].effective &= ~(1u << cap);
+        }
+
+        return Kaio.Interop.capset(&hdr, data) == 0
+            && caps.All(cap => !Kaio.Interop.HasCapability(cap));
+    }
 }

@@ -35,7 +35,6 @@ namespace Kaio.Engines.ThreadPool;
 internal sealed unsafe class ThreadPoolEngine : AioEngine
 {
     private const int DefaultMaxWorkers = 64;
-    private const int ESPIPE = 29; // asm-generic/errno-base.h (not among the errnos Kaio reports itself)
 
     private readonly Lock _queueLock = new();
     private RequestSlot? _head; // guarded by _queueLock
@@ -378,10 +377,10 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         /// </summary>
         internal long StreamReadWrite(RequestSlot slot)
         {
-            // sock_read_iter()/sock_write_iter(): "if (iocb->ki_pos != 0) return -ESPIPE;".
+            // sock_read_iter()/sock_write_iter(): "if (iocb->ki_pos != 0) return -Errno.ESPIPE;".
             if (slot.FileType == Interop.S_IFSOCK && slot.Offset != 0)
             {
-                return -ESPIPE;
+                return -Errno.ESPIPE;
             }
 
             long offset = slot.FileType == Interop.S_IFCHR ? slot.Offset : -1;
@@ -440,7 +439,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
                     continue;
                 }
 
-                if (res == -ESPIPE && offset != -1)
+                if (res == -Errno.ESPIPE && offset != -1)
                 {
                     // A character device opened nonseekable: its read_iter ignores the offset.
                     offset = -1;
