@@ -181,4 +181,15 @@ public sealed class AwaitableSlotTests : IDisposable
         Assert.Equal(0, ctx.UnawaitedCompletions);
         AssertFull(ctx);
     }
+
+    [Fact]
+    public async Task AwaitedAfterDispose_GetsItsResult()
+    {
+        AioContext ctx = ManualEngine.NewContext(out ManualEngine engine, capacity: 1);
+        ValueTask<int> read = Pending(ctx, engine, out RequestSlot slot);
+        Assert.True(engine.Complete(slot.Key, 16));
+        await ctx.DisposeAsync(); // does not wait for the await: the engine is done with the request
+        Assert.Equal(16, await read);
+        Assert.Throws<InvalidOperationException>(() => read.Result);
+    }
 }
