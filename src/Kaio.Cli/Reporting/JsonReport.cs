@@ -139,6 +139,12 @@ internal static class JsonReport
         writer.WriteNumber("eta", 0);
         writer.WriteNumber("elapsed", (long)Math.Ceiling(result.Stats.Runtime.TotalSeconds));
         writer.WriteNumber("job_runtime", (long)result.Stats.Runtime.TotalMilliseconds);
+        if (result.Started is { } started)
+        {
+            // fio's job_start: when the job began, in ms since the epoch; a group's jobs begin together.
+            writer.WriteNumber("job_start", started.ToUnixTimeMilliseconds());
+        }
+
         writer.WriteString("engine", result.Engine);
         writer.WriteString("engine_reason", result.EngineReason);
         writer.WriteString("filename", result.Path);

@@ -46,6 +46,9 @@ internal sealed class JobResult
     /// <inheritdoc cref="UserCpu"/>
     public double? SystemCpu { get; set; }
 
+    /// <summary>When the group's gate opened (fio's job_start); null when no thread of the job was started.</summary>
+    public DateTimeOffset? Started { get; set; }
+
     public bool Failed => Error is not null || VerifyFailure is not null;
 
     /// <summary>The one-line failure, naming the file.</summary>
@@ -145,6 +148,7 @@ internal sealed class BenchRunner
 
     private List<JobResult> RunGroup(List<JobSpec> jobs, int groupId)
     {
+        using var gate = new StartGate(jobs.Sum(j => j.NumJobs));
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
@@ -174,11 +178,15 @@ internal sealed class BenchRunner
                     prepared[path] = (size, generations, job.BlockSize);
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations), null, 0));
+                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate), null, 0));
             }
             catch (WorkloadException e)
             {
                 perJob.Add((job, path, [], e.Message, e.Errno));
+                for (int i = 0; i < job.NumJobs; i++)
+                {
+                    gate.Arrive();
+                }
             }
         }
 
@@ -189,18 +197,22 @@ internal sealed class BenchRunner
             Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
         }).ToList();
 
-        var running = new RunningGroup
-        {
-            Threads = all,
-            Started = DateTime.UtcNow,
-            Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
-            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
-        };
+        threads.ForEach(t => t.Start());
+
+        // Every thread sets itself up (file handle, buffers, context), then the group starts at once.
+        gate.WaitAllArrived(_stop);
         using var process = System.Diagnostics.Process.GetCurrentProcess();
         TimeSpan userBefore = process.UserProcessorTime;
         TimeSpan systemBefore = process.PrivilegedProcessorTime;
-        long wallBefore = System.Diagnostics.Stopwatch.GetTimestamp();
-        threads.ForEach(t => t.Start());
+        DateTimeOffset started = DateTimeOffset.UtcNow;
+        long wallBefore = gate.Open();
+        var running = new RunningGroup
+        {
+            Threads = all,
+            Started = started.UtcDateTime,
+            Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
+            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
+        };
         if (_progress is not null && all.Length > 0)
         {
             _progress.Watch(running);
@@ -217,6 +229,11 @@ internal sealed class BenchRunner
         foreach (var (job, path, jobThreads, error, errno) in perJob)
         {
             var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = errno };
+            if (jobThreads.Length > 0)
+            {
+                result.Started = started;
+            }
+
             if (cpuIsTheJobs && jobThreads.Length > 0)
             {
                 (result.UserCpu, result.SystemCpu) = (userCpu, systemCpu);
@@ -247,6 +264,7 @@ internal sealed class BenchRunner
                 EngineReason = string.Join("; ", results.Select(r => r.EngineReason).Distinct()),
                 UserCpu = userCpu,
                 SystemCpu = systemCpu,
+                Started = results.Select(r => r.Started).FirstOrDefault(s => s is not null),
             };
             foreach (JobResult result in results)
             {
@@ -266,7 +284,7 @@ internal sealed class BenchRunner
         return results;
     }
 
-    private JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations)
+    private JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate)
     {
         int bs = job.BlockSize;
         bool verifying = generations is not null;
@@ -296,6 +314,7 @@ internal sealed class BenchRunner
                 VerifyUnknownBlocks = verifying && !writes,
                 VerifyPass = verifying && writes,
                 Stop = _stop,
+                Gate = gate,
             };
         }
 
@@ -334,6 +353,7 @@ internal sealed class BenchRunner
         }
         finally
         {
+            thread.ArriveAtGate();
             thread.Finished = true;
         }
     }

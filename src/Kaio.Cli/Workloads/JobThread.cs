@@ -34,6 +34,7 @@ internal sealed class JobThread
     private long _ios;
     private long _bytes;
     private volatile bool _finished;
+    private bool _arrived;
 
     public required JobSpec Job { get; init; }
 
@@ -63,19 +64,37 @@ internal sealed class JobThread
 
     public CancellationToken Stop { get; init; }
 
+    /// <summary>The group's start gate: the thread sets itself up, arrives, and starts when the whole group does.</summary>
+    public required StartGate Gate { get; init; }
+
+    /// <summary>Stopwatch ticks when the gate opened: the start of the group's window (ramp_time counts from it).</summary>
+    public long Started { get; private set; }
+
+    /// <summary>Tells the gate this thread is set up, or gave up setting up; once, on the owning thread.</summary>
+    public void ArriveAtGate()
+    {
+        if (!_arrived)
+        {
+            _arrived = true;
+            Gate.Arrive();
+        }
+    }
+
     public ThreadStats Stats { get; } = new();
 
     private static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>
-    /// The shape every runner shares: the measured phase (ramp, then runtime), its runtime
-    /// recorded, then — when the job verifies and nothing failed — a pass reading back every
+    /// The shape every runner shares: wait at the group's gate, the measured phase (ramp, then
+    /// runtime, both from the moment the gate opened, shared by the group), its runtime recorded, then — when the job verifies and nothing failed — a pass reading back every
     /// block this thread wrote, unrecorded.
     /// </summary>
     public void RunMeasuredThenVerify(RunPhase run, Action? beforeVerify = null)
     {
         OffsetSource source = CreateOffsetSource(trackBusy: Generations is not null);
-        long started = Stopwatch.GetTimestamp();
+        ArriveAtGate();
+        long started = Gate.WaitOpen();
+        Started = started;
         long recordFrom = started + ToTicks(Job.RampTime ?? TimeSpan.Zero);
         long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
         run(source.TryNext, source.Release, deadline, recordFrom);
