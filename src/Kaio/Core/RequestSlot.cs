@@ -73,6 +73,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal bool IsStream;
     /// <summary>The file's type, stx_mode &amp; S_IFMT (<see cref="HandleInfo.FileType"/>): a socket's offset must be 0, a pipe's is ignored.</summary>
     internal int FileType;
+    /// <summary>The file was open with O_DIRECT when the request was submitted (fcntl F_GETFL, cached per handle).</summary>
+    internal bool IsDirect;
     internal ulong Key;
 
     /// <summary>Engine scratch: an integer (Linux AIO: its stamped state; others as they like).</summary>

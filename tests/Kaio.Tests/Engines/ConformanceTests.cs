@@ -697,6 +697,8 @@ public abstract partial class ConformanceTests
         var buf = new byte[4096];
         for (int iter = 0; iter < 2000 && (cancelled == 0 || completed == 0 || iter < 200); iter++)
         {
+            // Uncached, so that no engine can finish it inside submit (a cached read may).
+            Native.DropCache(h);
             Iocb[] one = [Iocb.PrepPread(h, buf, 4096 * rng.Next(0, 16), (ulong)iter)];
             ulong key = 0;
             RaceGate.Race(rng, () =>

@@ -92,8 +92,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     // ---- Quiet requests (no IOCB_FLAG_RESFD): see the Design comment. ----
     private readonly int[] _quietStamps;          // tag → 1 | generation << 1 while a quiet request is in flight, else 0
     private int _quietInFlight;                   // Interlocked: Submit +1, Finish -1; read by the reaper
-    private readonly FileMode?[] _fileModes = new FileMode?[8]; // small cache: is this handle O_DIRECT?
-    private int _fileModeVictim;
 
     // ---- Streams (see the Design comment): created once under _streamsLock, read with Volatile. ----
     private readonly Lock _streamsLock = new();
@@ -256,7 +254,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         }
 
         bool quiet = slot.Command is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev
-            && !IsDirect(slot);
+            && !slot.IsDirect; // O_DIRECT as the core learned it at submit (one cache of handle facts)
         if (quiet)
         {
             // Release: published before the tag is queued; read by Flush's check and by Finish.
@@ -381,34 +379,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
         Completer.Complete(key, res, res2);
     }
-
-    /// <summary>Whether the slot's file is open with O_DIRECT, cached per SafeHandle like the core's HandleInfoCache.</summary>
-    private bool IsDirect(RequestSlot slot)
-    {
-        SafeHandle? handle = slot.HandleRef;
-        if (handle is null)
-        {
-            return true; // unknown: treat as asynchronous, with an eventfd
-        }
-
-        foreach (FileMode? m in _fileModes)
-        {
-            if (m is not null && ReferenceEquals(m.Handle, handle) && m.Fd == slot.Fd)
-            {
-                return m.Direct;
-            }
-        }
-
-        int flags = Interop.fcntl(slot.Fd, Interop.F_GETFL);
-        bool direct = flags < 0 || (flags & Interop.O_DIRECT) != 0;
-        var entry = new FileMode(handle, slot.Fd, direct);
-        // Entries are immutable and swapped whole; a race only picks a different victim.
-        int victim = (int)((uint)Interlocked.Increment(ref _fileModeVictim) % (uint)_fileModes.Length);
-        Volatile.Write(ref _fileModes[victim], entry); // release: the entry's fields before the reference
-        return direct;
-    }
-
-    private sealed record FileMode(SafeHandle Handle, int Fd, bool Direct);
 
     /// <summary>io_submit for <paramref name="n"/> iocbs; a refused iocb completes with the refusal's errno.</summary>
     private void SubmitBatch(Interop.iocb** batch, int* tags, int* stamps, int n)
