@@ -323,7 +323,7 @@ internal static class KaioApp
             }
             else
             {
-                string? refused = CheckEngines(jobs);
+                string? refused = CheckEngines(jobs) ?? MemoryBudget.Check(jobs, MemoryBudget.Available());
                 if (refused is not null)
                 {
                     _stderr.WriteLine("kaio: " + refused);

@@ -267,7 +267,18 @@ internal static class TargetFile
             alignment = Math.Max(alignment, direct.MemoryAlignment);
         }
 
-        var buffers = new AlignedBufferPool(job.BlockSize, alignment, job.IoDepth);
+        AlignedBufferPool buffers;
+        try
+        {
+            buffers = new AlignedBufferPool(job.BlockSize, alignment, job.IoDepth);
+        }
+        catch (OutOfMemoryException)
+        {
+            // Memory taken since the up-front check (MemoryBudget), by this run or another process.
+            throw new WorkloadException($"{path}: cannot allocate memory for iodepth={job.IoDepth} buffers of bs={FioValues.FormatSize(job.BlockSize)}") { Errno = Errno.ENOMEM };
+        }
+
+
         for (int i = 0; i < job.IoDepth; i++)
         {
             Random.Shared.NextBytes(buffers[i].Span);
