@@ -52,6 +52,9 @@ internal static class KaioApp
     {
         private static readonly HashSet<string> s_flagsWithWords = new(StringComparer.Ordinal) { "verify", "sync" };
 
+        /// <summary>Options that say where and how to run, not what: with only these, bench is still the bare quick run.</summary>
+        private static readonly HashSet<string> s_placementOptions = new(StringComparer.Ordinal) { "ioengine", "direct", "buffered", "filename", "directory", "thread", "kb_base" };
+
         private readonly TextWriter _stdout;
         private readonly TextWriter _stderr;
         private readonly bool _interactive;
@@ -405,27 +408,29 @@ internal static class KaioApp
                 throw new JobOptionException($"unknown option '{unknown}' (see kaio bench --help)");
             }
 
+            var given = parsed.CommandResult.Children.OfType<OptionResult>()
+                .Where(r => !r.Implicit && _jobOptions.ContainsKey(r.Option))
+                .Select(r => (Result: r, Option: _jobOptions[r.Option]))
+                .ToList();
             var job = new JobSpec { Name = "bench" };
-            if (files.Length == 0)
+            bool bare = files.Length == 0 && given.All(g => s_placementOptions.Contains(g.Option.Name));
+            if (bare)
             {
-                // kaio's defaults for a bare `kaio bench`: a useful first run in a few seconds.
+                // kaio's defaults for a bare `kaio bench`: a useful first run in a few seconds. A job
+                // that names its workload (any option but where and how to run it) gets fio's defaults.
                 JobOptions.Apply(job, "rw", "randread");
                 JobOptions.Apply(job, "bs", "4k");
                 JobOptions.Apply(job, "iodepth", "32");
-                JobOptions.Apply(job, "size", "64m");
                 JobOptions.Apply(job, "runtime", "3s");
                 JobOptions.Apply(job, "time_based", "1");
+                if (!given.Any(g => g.Option.Name == "filename"))
+                {
+                    JobOptions.Apply(job, "size", "64m");
+                }
             }
 
-            int defaults = job.GivenOptions.Count;
-
-            foreach (OptionResult result in parsed.CommandResult.Children.OfType<OptionResult>())
+            foreach (var (result, jobOption) in given)
             {
-                if (result.Implicit || !_jobOptions.TryGetValue(result.Option, out JobOption? jobOption))
-                {
-                    continue;
-                }
-
                 string? value = result.Option is Option<bool>
                     ? (result.GetValueOrDefault<bool>() ? "1" : "0")
                     : result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
@@ -442,13 +447,6 @@ internal static class KaioApp
             List<JobSpec> jobs;
             if (files.Length == 0)
             {
-                // An existing file named without size= is used whole, as fio does.
-                if (job.FileName is { } fileName && !job.GivenOptions.Skip(defaults).Any(o => o.Key == "size") && File.Exists(fileName) && new FileInfo(fileName).Length > 0)
-                {
-                    job.Size = null;
-                    job.GivenOptions.RemoveAll(o => o.Key == "size");
-                }
-
                 string? invalid = job.Validate();
                 if (invalid is not null)
                 {
@@ -462,7 +460,56 @@ internal static class KaioApp
                 jobs = [.. files.SelectMany(file => JobFileParser.ParseFile(file, job)).Select(Normalize)];
             }
 
+            CheckSizes(jobs);
             return jobs;
+        }
+
+        /// <summary>
+        /// Every job has a size before any runs, as fio checks: a file kaio names needs size=; a
+        /// named file without it is used whole, unless it is empty or missing and no earlier job
+        /// of the run writes it with a size (fio: "no size given and the file is empty").
+        /// </summary>
+        private static void CheckSizes(List<JobSpec> jobs)
+        {
+            var sized = new HashSet<string>(StringComparer.Ordinal);
+            foreach (JobSpec job in jobs)
+            {
+                if (job.Size is not null)
+                {
+                    if (job.FileName is not null)
+                    {
+                        sized.Add(Path.GetFullPath(job.FileName));
+                    }
+
+                    continue;
+                }
+
+                if (job.FileName is not { } fileName)
+                {
+                    throw new JobOptionException($"{job.Origin}: size= not given (kaio names the file, so it needs a size)");
+                }
+
+                if (Directory.Exists(fileName))
+                {
+                    throw new JobOptionException($"{job.Origin}: {fileName}: is a directory (filename= names a file; directory= a place for kaio's own)");
+                }
+
+                if (TargetFile.IsDevice(fileName))
+                {
+                    throw new JobOptionException($"{job.Origin}: {fileName}: size= is needed for a device");
+                }
+
+                if (sized.Contains(Path.GetFullPath(fileName)))
+                {
+                    continue;
+                }
+
+                var info = new FileInfo(fileName);
+                if (!info.Exists || info.Length == 0)
+                {
+                    throw new JobOptionException($"{job.Origin}: {fileName}: size= not given and the file is {(info.Exists ? "empty" : "missing")}");
+                }
+            }
         }
 
         private static JobSpec Normalize(JobSpec job)

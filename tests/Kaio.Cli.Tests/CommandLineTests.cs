@@ -20,6 +20,41 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void ParseBench_PlacementOnly_StillTheQuickDefault()
+    {
+        JobSpec job = Assert.Single(KaioApp.ParseBench(["--ioengine=threadpool", "--direct=1", "--directory=/var/tmp"]));
+        Assert.Equal(32, job.IoDepth);
+        Assert.True(job.TimeBased);
+        Assert.Equal(64L * 1024 * 1024, job.Size);
+    }
+
+    /// <summary>Issue 13: a job naming its workload ran iodepth 32 and time_based, the bare run's defaults; fio reads 16 MiB once at iodepth 1.</summary>
+    [Fact]
+    public void ParseBench_JobNamingItsWorkload_GetsFioDefaults()
+    {
+        JobSpec job = Assert.Single(KaioApp.ParseBench(["--name=j", "--rw=read", "--size=16m", "--runtime=2"]));
+        Assert.Equal(1, job.IoDepth);
+        Assert.False(job.TimeBased);
+        Assert.Equal(4096, job.BlockSize);
+        Assert.Equal(16L * 1024 * 1024, job.Size);
+        Assert.Equal(TimeSpan.FromSeconds(2), job.Runtime);
+        Assert.DoesNotContain(job.GivenOptions, o => o.Key is "iodepth" or "time_based");
+    }
+
+    /// <summary>Issue 13: an existing empty file named without size got 64 MiB written into it; fio refuses.</summary>
+    [Fact]
+    public void Run_EmptyFileWithoutSize_RefusedAndLeftEmpty()
+    {
+        using var dir = new TempDirectory();
+        string empty = dir.File("empty");
+        File.WriteAllBytes(empty, []);
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + empty);
+        Assert.Equal(KaioApp.ExitUsage, result.Exit);
+        Assert.Equal($"kaio: command line: {empty}: size= not given and the file is empty", result.Err.Trim());
+        Assert.Equal(0, new FileInfo(empty).Length);
+    }
+
+    [Fact]
     public void ParseBench_EveryOption_FioSyntax()
     {
         JobSpec job = Assert.Single(KaioApp.ParseBench([
@@ -52,7 +87,7 @@ public class CommandLineTests
     [Fact]
     public void ParseBench_SpaceSeparatedValuesAndAliases()
     {
-        JobSpec job = Assert.Single(KaioApp.ParseBench(["--readwrite", "write", "--blocksize", "8k", "--sync", "--direct=0", "--time_based=0"]));
+        JobSpec job = Assert.Single(KaioApp.ParseBench(["--readwrite", "write", "--blocksize", "8k", "--sync", "--direct=0", "--time_based=0", "--size", "1m"]));
         Assert.Equal(ReadWriteMode.Write, job.ReadWrite);
         Assert.Equal(8192, job.BlockSize);
         Assert.Equal(SyncMode.Sync, job.Sync);
@@ -71,7 +106,7 @@ public class CommandLineTests
             stonewall
             iodepth=4
             """);
-        List<JobSpec> jobs = KaioApp.ParseBench(["--iodepth=64", "--bs=8k", file]);
+        List<JobSpec> jobs = KaioApp.ParseBench(["--iodepth=64", "--bs=8k", "--size=1m", file]);
         Assert.Equal(2, jobs.Count);
         Assert.Equal(64, jobs[0].IoDepth);
         Assert.Equal(4, jobs[1].IoDepth); // the file wins, as in fio

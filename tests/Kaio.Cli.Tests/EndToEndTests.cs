@@ -170,7 +170,7 @@ public class EndToEndTests
     public void Bench_Json_HasFioFields()
     {
         using var dir = new TempDirectory();
-        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("j"), "--size=1m", "--runtime=200ms", "--iodepth=4", "--output-format=json");
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("j"), "--rw=randread", "--time_based", "--size=1m", "--runtime=200ms", "--iodepth=4", "--output-format=json");
         Assert.True(result.Exit == 0, result.ToString());
         JsonElement root = Json(result);
         Assert.StartsWith("kaio-", root.GetProperty("fio version").GetString(), StringComparison.Ordinal);
@@ -266,7 +266,7 @@ public class EndToEndTests
     public void Bench_RampTime_NotCountedInRuntime()
     {
         using var dir = new TempDirectory();
-        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("r"), "--size=1m", "--ramp_time=300ms", "--runtime=200ms", "--iodepth=2", "--output-format=json");
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("r"), "--size=1m", "--rw=randread", "--time_based", "--ramp_time=300ms", "--runtime=200ms", "--iodepth=2", "--output-format=json");
         Assert.True(result.Exit == 0, result.ToString());
         JsonElement job = Json(result).GetProperty("jobs")[0];
         Assert.InRange(job.GetProperty("read").GetProperty("runtime").GetInt64(), 150, 480); // with the ramp it would be 500 or more
@@ -349,8 +349,8 @@ public class EndToEndTests
         using var dir = new TempDirectory();
         string path = dir.WriteJobFile("j.fio", $"[j]\nfilename={dir.File("absent")}\n");
         KaioCli.Result result = KaioCli.Run("bench", path);
-        Assert.Equal(KaioApp.ExitFailed, result.Exit);
-        Assert.Contains("size= not given and the file is missing or empty", result.Err, StringComparison.Ordinal);
+        Assert.Equal(KaioApp.ExitUsage, result.Exit);
+        Assert.Contains("size= not given and the file is missing", result.Err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class SignalTests
     /// </summary>
     private static KaioProcess StartRunning(TempDirectory dir, out string tempFile, string format = "normal", string runtime = "30s", string? ignoring = null)
     {
-        KaioProcess kaio = KaioProcess.Start(ignoring, "bench", "--directory=" + dir.Path, "--size=1m", "--runtime=" + runtime, "--ioengine=threadpool", "--output-format=" + format);
+        KaioProcess kaio = KaioProcess.Start(ignoring, "bench", "--directory=" + dir.Path, "--size=1m", "--time_based", "--runtime=" + runtime, "--ioengine=threadpool", "--output-format=" + format);
         kaio.WaitForJobThread("bench", settle: TimeSpan.FromMilliseconds(300));
         tempFile = Assert.Single(Directory.GetFiles(dir.Path));
         Assert.StartsWith("kaio-bench-", Path.GetFileName(tempFile), StringComparison.Ordinal);
