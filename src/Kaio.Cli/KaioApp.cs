@@ -62,6 +62,7 @@ internal static class KaioApp
         private readonly CancellationToken _stop;
         private readonly Func<IReadOnlyList<AioEngineStatus>> _probeEngines;
         private readonly Dictionary<Option, JobOption> _jobOptions = [];
+        private readonly List<string> _warnings = [];
         private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal or json (fio-shaped)", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
         private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here and on .NET RandomAccess; one table with ratios against RandomAccess" };
         private readonly Argument<string[]> _jobFiles = new("jobfile") { Description = "fio job files ([global] and job sections)", Arity = ArgumentArity.ZeroOrMore };
@@ -308,6 +309,11 @@ internal static class KaioApp
                 return UsageError(e.Message, json);
             }
 
+            foreach (string warning in _warnings)
+            {
+                _stderr.WriteLine("kaio: warning: " + warning);
+            }
+
             IAnsiConsole console = CreateConsole();
             string tempDirectory = TargetFile.ChooseTempDirectory();
             Action<string>? log = json ? null : line => console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
@@ -453,11 +459,11 @@ internal static class KaioApp
                     throw new JobOptionException(invalid);
                 }
 
-                jobs = [Normalize(job)];
+                jobs = [Normalize(job, _warnings)];
             }
             else
             {
-                jobs = [.. files.SelectMany(file => JobFileParser.ParseFile(file, job)).Select(Normalize)];
+                jobs = [.. files.SelectMany(file => JobFileParser.ParseFile(file, job)).Select(j => Normalize(j, _warnings))];
             }
 
             CheckSizes(jobs);
@@ -512,8 +518,20 @@ internal static class KaioApp
             }
         }
 
-        private static JobSpec Normalize(JobSpec job)
+        private static JobSpec Normalize(JobSpec job, List<string> warnings)
         {
+            if (job.Runtime == TimeSpan.Zero)
+            {
+                // fio: runtime=0 is no limit; with time_based it warns and runs size-bound.
+                if (job.TimeBased)
+                {
+                    warnings.Add($"{job.Origin}: time_based with runtime=0: running size-bound, as fio does");
+                }
+
+                job.Runtime = null;
+                job.TimeBased = false;
+            }
+
             if (!job.RandRepeat)
             {
                 job.Seed = (ulong)Random.Shared.NextInt64();

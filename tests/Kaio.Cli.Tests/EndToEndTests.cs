@@ -262,6 +262,22 @@ public class EndToEndTests
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
 
+    /// <summary>Issue 13: runtime=0 with time_based exited 0 having done no I/O; fio warns and runs size-bound.</summary>
+    [Theory]
+    [InlineData("--time_based")]
+    [InlineData("--time_based=0")]
+    public void Bench_RuntimeZero_RunsSizeBound(string timeBased)
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("z"), "--size=64k", "--runtime=0", timeBased, "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(16, Json(result).GetProperty("jobs")[0].GetProperty("read").GetProperty("total_ios").GetInt64());
+        if (timeBased == "--time_based")
+        {
+            Assert.Equal("kaio: warning: command line: time_based with runtime=0: running size-bound, as fio does", result.Err.Trim());
+        }
+    }
+
     [Fact]
     public void Bench_RampTime_NotCountedInRuntime()
     {
