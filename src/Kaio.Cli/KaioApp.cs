@@ -117,7 +117,7 @@ internal static class KaioApp
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 string message = $"internal error: {e.GetType().Name}: {e.Message}";
-                _stderr.WriteLine("kaio: " + message);
+                _stderr.WriteLine("kaio: " + Printable(message));
                 if (json)
                 {
                     _stdout.WriteLine(JsonReport.ForError(message));
@@ -219,7 +219,59 @@ internal static class KaioApp
                 result[i] = arg;
             }
 
-            return result;
+            return KeepLastOccurrences(result);
+        }
+
+        /// <summary>
+        /// An option given twice keeps its last value, as in fio (<c>--rw=read --rw=write</c> writes);
+        /// System.CommandLine would refuse the second. Aliases count as the option.
+        /// </summary>
+        private static string[] KeepLastOccurrences(string[] args)
+        {
+            var canonical = new Dictionary<string, (string Name, bool TakesValue)>(StringComparer.Ordinal)
+            {
+                ["--output-format"] = ("output-format", true),
+                ["--compare"] = ("compare", false),
+            };
+            foreach (JobOption option in JobOptions.All)
+            {
+                bool takesValue = !option.IsFlag || s_flagsWithWords.Contains(option.Name);
+                foreach (string name in option.Aliases.Prepend(option.Name))
+                {
+                    canonical["--" + name] = (option.Name, takesValue);
+                }
+            }
+
+            var occurrences = new List<(int Start, int Length, string Name)>();
+            for (int i = 0; i < args.Length; i++)
+            {
+                string arg = args[i];
+                if (arg == "--")
+                {
+                    break;
+                }
+
+                int separator = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOfAny(['=', ':']) : -1;
+                if (!canonical.TryGetValue(separator > 0 ? arg[..separator] : arg, out var option))
+                {
+                    continue;
+                }
+
+                int length = separator < 0 && option.TakesValue && i + 1 < args.Length ? 2 : 1;
+                occurrences.Add((i, length, option.Name));
+                i += length - 1;
+            }
+
+            var dropped = new HashSet<int>();
+            foreach (var earlier in occurrences.GroupBy(o => o.Name).SelectMany(g => g.SkipLast(1)))
+            {
+                for (int i = earlier.Start; i < earlier.Start + earlier.Length; i++)
+                {
+                    dropped.Add(i);
+                }
+            }
+
+            return dropped.Count == 0 ? args : [.. args.Where((_, i) => !dropped.Contains(i))];
         }
 
         private static bool WantsJson(string[] args)
@@ -235,9 +287,36 @@ internal static class KaioApp
             return false;
         }
 
+        /// <summary>
+        /// Control characters from the command line or a file (a stray escape sequence) written as
+        /// \xNN, so an error line cannot drive the terminal.
+        /// </summary>
+        internal static string Printable(string text)
+        {
+            if (!text.Any(char.IsControl))
+            {
+                return text;
+            }
+
+            var builder = new System.Text.StringBuilder(text.Length + 8);
+            foreach (char c in text)
+            {
+                if (char.IsControl(c))
+                {
+                    builder.Append(c < 0x100 ? "\\x" : "\\u").Append(((int)c).ToString(c < 0x100 ? "x2" : "x4", System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    builder.Append(c);
+                }
+            }
+
+            return builder.ToString();
+        }
+
         private int UsageError(string message, bool json)
         {
-            _stderr.WriteLine("kaio: " + message);
+            _stderr.WriteLine("kaio: " + Printable(message));
             if (json)
             {
                 _stdout.WriteLine(JsonReport.ForError(message));
@@ -311,7 +390,7 @@ internal static class KaioApp
 
             foreach (string warning in _warnings)
             {
-                _stderr.WriteLine("kaio: warning: " + warning);
+                _stderr.WriteLine("kaio: warning: " + Printable(warning));
             }
 
             IAnsiConsole console = CreateConsole();
@@ -335,7 +414,7 @@ internal static class KaioApp
                 string? refused = CheckEngines(jobs) ?? MemoryBudget.Check(jobs, MemoryBudget.Available());
                 if (refused is not null)
                 {
-                    _stderr.WriteLine("kaio: " + refused);
+                    _stderr.WriteLine("kaio: " + Printable(refused));
                     if (json)
                     {
                         _stdout.WriteLine(JsonReport.ForError(refused));
@@ -367,7 +446,7 @@ internal static class KaioApp
             string? firstFailure = results.Select(r => r.FailureMessage).FirstOrDefault(m => m is not null);
             foreach (JobResult failed in results.Where(r => r.Failed))
             {
-                _stderr.WriteLine("kaio: " + failed.FailureMessage);
+                _stderr.WriteLine("kaio: " + Printable(failed.FailureMessage!));
             }
 
             if (json)
@@ -480,6 +559,11 @@ internal static class KaioApp
             var sized = new HashSet<string>(StringComparer.Ordinal);
             foreach (JobSpec job in jobs)
             {
+                if (job.FileName is { } named && File.Exists(named) && !TargetFile.IsDevice(named) && new FileInfo(named).Length == 0 && IsUnseekable(named))
+                {
+                    throw new JobOptionException($"{job.Origin}: {named}: a FIFO or other unseekable file is not supported: kaio needs a regular file or a block device");
+                }
+
                 if (job.Size is not null)
                 {
                     if (job.FileName is not null)
@@ -515,6 +599,22 @@ internal static class KaioApp
                 {
                     throw new JobOptionException($"{job.Origin}: {fileName}: size= not given and the file is {(info.Exists ? "empty" : "missing")}");
                 }
+            }
+        }
+
+        /// <summary>A FIFO (or socket or character device outside /dev): kaio's I/O has offsets, so it needs to seek.</summary>
+        private static bool IsUnseekable(string path)
+        {
+            try
+            {
+                // Read and write: opening a FIFO for one direction only waits for the other end.
+                using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                using var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+                return !stream.CanSeek;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
             }
         }
 

@@ -54,7 +54,7 @@ internal static class FioValues
 
             if (digitsEnd == 0 || !ulong.TryParse(s.AsSpan(0, digitsEnd), NumberStyles.None, CultureInfo.InvariantCulture, out number))
             {
-                error = $"'{text}' is not a size (expected a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)";
+                error = NotASize(text);
                 return false;
             }
         }
@@ -62,7 +62,7 @@ internal static class FioValues
         string suffix = s[digitsEnd..].Trim().ToLowerInvariant();
         if (!TryGetSizeMultiplier(suffix, kbBase, out ulong multiplier))
         {
-            error = $"'{text}' has an unknown size suffix '{s[digitsEnd..].Trim()}' (use k, m, g, t, p, with optional B or iB)";
+            error = NotASize(text);
             return false;
         }
 
@@ -78,6 +78,14 @@ internal static class FioValues
 
         return true;
     }
+
+    /// <summary>
+    /// Not a size at all, rather than a near miss: fio's percentages (<c>size=30%</c>) are not
+    /// supported, and anything else is not a number with a suffix.
+    /// </summary>
+    private static string NotASize(string text) => text.TrimEnd().EndsWith('%')
+        ? $"'{text}' is not a valid size (percentages of a file are not supported; give a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)"
+        : $"'{text}' is not a valid size (a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)";
 
     private static bool TryGetSizeMultiplier(string suffix, int kbBase, out ulong multiplier)
     {

@@ -14,6 +14,11 @@ internal static partial class JobFileParser
     /// <summary>Reads a job file; errors name the file and line.</summary>
     public static List<JobSpec> ParseFile(string path, JobSpec defaults)
     {
+        if (Directory.Exists(path))
+        {
+            throw new JobOptionException($"job file '{path}' is a directory");
+        }
+
         string text;
         try
         {

@@ -132,7 +132,7 @@ internal static class JobOptions
         string text = Required(name, value);
         if (!FioValues.TryParseInt(text, out long number))
         {
-            throw new JobOptionException($"{name}={text}: not an integer");
+            throw new JobOptionException($"{name}={text}: '{text}' is not a valid number");
         }
 
         if (number < min || number > max)
@@ -175,12 +175,14 @@ internal static class JobOptions
             : throw new JobOptionException($"ioengine={text}: unsupported (use {IoEngineChoice.AcceptedNames})");
     }
 
+    /// <summary>fio's filename: ':' separates files (not supported), '\:' is a colon in the name.</summary>
     private static string ParseFileName(string? value)
     {
         string text = Required("filename", value);
-        return text.Contains(':', StringComparison.Ordinal)
-            ? throw new JobOptionException($"filename={text}: several files per job (':') are not supported")
-            : text;
+        string unescaped = text.Replace("\\:", "\0", StringComparison.Ordinal);
+        return unescaped.Contains(':', StringComparison.Ordinal)
+            ? throw new JobOptionException($"filename={text}: several files per job (':') are not supported; write a colon in a name as '\\:'")
+            : unescaped.Replace('\0', ':');
     }
 
     private static SyncMode ParseSync(string? value, SyncMode current) => value?.Trim().ToLowerInvariant() switch

@@ -119,6 +119,12 @@ internal static class JsonReport
         writer.WriteString("jobname", result.Name);
         writer.WriteNumber("groupid", result.GroupId);
         writer.WriteNumber("error", result.Failed ? Math.Max(result.ErrorErrno, 1) : 0);
+        if (result.NotRun)
+        {
+            // kaio's: a stop signal came before the job's group started.
+            writer.WriteBoolean("not_run", true);
+        }
+
         if (result.FailureMessage is { } message)
         {
             writer.WriteString("error_message", message);
@@ -127,7 +133,7 @@ internal static class JsonReport
         if (result.VerifyFailure is { } failure)
         {
             writer.WriteStartObject("verify_failure");
-            writer.WriteString("problem", failure.Problem.ToString().ToLowerInvariant());
+            writer.WriteString("problem", failure.ProblemName);
             writer.WriteNumber("block_offset", failure.BlockOffset);
             writer.WriteNumber("bad_offset", failure.BadOffset);
             writer.WriteString("expected", failure.Expected);

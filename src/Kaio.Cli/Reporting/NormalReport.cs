@@ -69,7 +69,7 @@ internal static class NormalReport
 
             if (!any && result.Stats.Sync.Count == 0)
             {
-                table.AddRow(Markup.Escape(result.Name), Markup.Escape(result.Engine), result.Failed ? "[red]failed[/]" : "-", "0", "0.0", "", "", "", "", "", "", "");
+                table.AddRow(Markup.Escape(result.Name), Markup.Escape(result.Engine), result.Failed ? "[red]failed[/]" : result.NotRun ? "[grey]not run[/]" : "-", "0", "0.0", "", "", "", "", "", "", "");
             }
         }
 

@@ -25,15 +25,21 @@ internal enum VerifyProblem
     Misplaced,
     /// <summary>An intact block from an older write or another run.</summary>
     Stale,
+    /// <summary>A block header in place, for a block of another size: the file was written with another bs.</summary>
+    BsMismatch,
 }
 
 /// <summary>A verification failure: the first bad offset, and what was expected versus found.</summary>
 internal sealed record VerifyFailure(VerifyProblem Problem, long BlockOffset, long BadOffset, string Expected, string Found, string Detail)
 {
     /// <summary>One line: <c>verify: corrupted block at offset 12288: byte at offset 12400: expected 0x5a, found 0xa5 (1 byte differs)</c>.</summary>
-    public string Describe(string file)
-        => string.Create(CultureInfo.InvariantCulture,
+    public string Describe(string file) => Problem == VerifyProblem.BsMismatch
+        ? $"verify failed in {file}: block size mismatch at offset {BlockOffset.ToString(CultureInfo.InvariantCulture)}: the block there was written with {Found}, this job reads {Expected}"
+        : string.Create(CultureInfo.InvariantCulture,
             $"verify failed in {file}: {Problem.ToString().ToLowerInvariant()} block at offset {BlockOffset}: first bad offset {BadOffset}: expected {Expected}, found {Found}{(Detail.Length > 0 ? " (" + Detail + ")" : "")}");
+
+    /// <summary>The problem's name in JSON: corrupted, torn, misplaced, stale, bs_mismatch.</summary>
+    public string ProblemName => Problem == VerifyProblem.BsMismatch ? "bs_mismatch" : Problem.ToString().ToLowerInvariant();
 }
 
 /// <summary>Writes and checks verified blocks.</summary>
@@ -88,6 +94,14 @@ internal static class BlockVerifier
             && header.Length == block.Length
             && header.Kind != VerifyMode.None
             && BlockHeader.ComputeChecksum(block, header.Kind) == header.Checksum;
+
+        if (hasHeader && header.Offset == offset && header.Length != block.Length && header.Kind != VerifyMode.None && header.Length >= BlockHeader.Size
+            && (header.Length > block.Length || BlockHeader.ComputeChecksum(block[..header.Length], header.Kind) == header.Checksum))
+        {
+            // verify_only (or a read job) with another bs than the writer's: every block would look corrupted.
+            return new VerifyFailure(VerifyProblem.BsMismatch, offset, offset, "bs=" + FioValues.FormatSize(block.Length), "bs=" + FioValues.FormatSize(header.Length),
+                "the file was written with another block size");
+        }
 
         if (intact)
         {

@@ -49,6 +49,9 @@ internal sealed class JobResult
     /// <summary>When the group's gate opened (fio's job_start); null when no thread of the job was started.</summary>
     public DateTimeOffset? Started { get; set; }
 
+    /// <summary>A stop signal came before the job started: it did nothing and did not fail.</summary>
+    public bool NotRun { get; set; }
+
     public bool Failed => Error is not null || VerifyFailure is not null;
 
     /// <summary>The one-line failure, naming the file.</summary>
@@ -150,6 +153,7 @@ internal sealed class BenchRunner
     {
         using var gate = new StartGate(jobs.Sum(j => j.NumJobs));
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
+        var notRun = new HashSet<JobSpec>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
@@ -158,7 +162,8 @@ internal sealed class BenchRunner
             {
                 if (_stop.IsCancellationRequested)
                 {
-                    throw new WorkloadException("interrupted");
+                    notRun.Add(job);
+                    throw new WorkloadException("not run: stopped before it started");
                 }
 
                 long size;
@@ -182,7 +187,13 @@ internal sealed class BenchRunner
             }
             catch (WorkloadException e)
             {
-                perJob.Add((job, path, [], e.Message, e.Errno));
+                if (_stop.IsCancellationRequested)
+                {
+                    // Stopped while laying out: the job never started.
+                    notRun.Add(job);
+                }
+
+                perJob.Add((job, path, [], notRun.Contains(job) ? null : e.Message, e.Errno));
                 for (int i = 0; i < job.NumJobs; i++)
                 {
                     gate.Arrive();
@@ -228,7 +239,7 @@ internal sealed class BenchRunner
         var results = new List<JobResult>();
         foreach (var (job, path, jobThreads, error, errno) in perJob)
         {
-            var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = errno };
+            var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = error is null ? 0 : errno, NotRun = notRun.Contains(job) };
             if (jobThreads.Length > 0)
             {
                 result.Started = started;
@@ -239,7 +250,7 @@ internal sealed class BenchRunner
                 (result.UserCpu, result.SystemCpu) = (userCpu, systemCpu);
             }
 
-            if (error is null)
+            if (error is null && !result.NotRun)
             {
                 Merge(result, jobThreads);
             }
@@ -265,6 +276,7 @@ internal sealed class BenchRunner
                 UserCpu = userCpu,
                 SystemCpu = systemCpu,
                 Started = results.Select(r => r.Started).FirstOrDefault(s => s is not null),
+                NotRun = results.All(r => r.NotRun),
             };
             foreach (JobResult result in results)
             {
