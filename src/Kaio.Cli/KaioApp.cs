@@ -487,10 +487,11 @@ internal static class KaioApp
         private List<JobSpec> BuildJobs(ParseResult parsed)
         {
             string[] files = parsed.GetValue(_jobFiles) ?? [];
-            string? unknown = files.FirstOrDefault(f => f.StartsWith('-'));
-            if (unknown is not null)
+            string[] unknown = [.. files.Where(f => f.StartsWith('-'))];
+            if (unknown.Length > 0)
             {
-                throw new JobOptionException($"unknown option '{unknown}' (see kaio bench --help)");
+                // All of them at once, as for a job file's unsupported options.
+                throw new JobOptionException($"unknown option{(unknown.Length > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} (see kaio bench --help)");
             }
 
             var given = parsed.CommandResult.Children.OfType<OptionResult>()

@@ -187,6 +187,23 @@ public class JobFileParserTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    /// <summary>Issue 13: one unsupported option per run, so a file with five took five runs; fio lists them all.</summary>
+    [Fact]
+    public void Parse_SeveralUnsupportedOptions_AllListedInOneError()
+    {
+        var e = Assert.Throws<JobOptionException>(() => Parse("""
+            [global]
+            zonemode=zbd
+            bs=4k
+            [a]
+            rate_iops=100
+            iodepth=bad
+            [b]
+            cpus_allowed=1
+            """));
+        Assert.Equal("test.fio:2: unsupported option 'zonemode' in [global]; test.fio:5: unsupported option 'rate_iops' in [a]; test.fio:8: unsupported option 'cpus_allowed' in [b]", e.Message);
+    }
+
     [Theory]
     [InlineData("randread.fio", 1)]
     [InlineData("write-verify.fio", 3)]

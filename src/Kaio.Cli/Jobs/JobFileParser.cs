@@ -34,22 +34,62 @@ internal static partial class JobFileParser
         return Parse(text, path, defaults);
     }
 
-    /// <summary>Reads job file text; <paramref name="fileName"/> is used in errors.</summary>
+    /// <summary>
+    /// Reads job file text; <paramref name="fileName"/> is used in errors. Every unsupported
+    /// option of the file is named in one error (as fio lists them all) before any value is read.
+    /// </summary>
     public static List<JobSpec> Parse(string text, string fileName, JobSpec defaults)
     {
-        var jobs = new List<JobSpec>();
-        JobSpec global = defaults.Clone();
-        string? section = null;
-        var entries = new List<(int Line, string Key, string? Value)>();
-        int sectionLine = 0;
-
-        void EndSection()
+        var sections = new List<(string Name, int Line, List<(int Line, string Key, string? Value)> Entries)>();
+        string[] lines = text.ReplaceLineEndings("\n").Split('\n');
+        for (int i = 0; i < lines.Length; i++)
         {
-            if (section is null)
+            int lineNumber = i + 1;
+            string line = StripComment(lines[i]).Trim();
+            if (line.Length == 0)
             {
-                return;
+                continue;
             }
 
+            if (line[0] == '[')
+            {
+                if (line[^1] != ']' || line.Length < 3)
+                {
+                    throw new JobOptionException($"{fileName}:{lineNumber}: malformed section header '{line}'");
+                }
+
+                sections.Add((line[1..^1].Trim(), lineNumber, []));
+                continue;
+            }
+
+            if (line.StartsWith("include ", StringComparison.Ordinal))
+            {
+                throw new JobOptionException($"{fileName}:{lineNumber}: 'include' is not supported");
+            }
+
+            if (sections.Count == 0)
+            {
+                throw new JobOptionException($"{fileName}:{lineNumber}: option '{line}' outside a section (start with [global] or [jobname])");
+            }
+
+            int equals = line.IndexOf('=', StringComparison.Ordinal);
+            string key = (equals < 0 ? line : line[..equals]).Trim();
+            string? value = equals < 0 ? null : SubstituteEnvironment(line[(equals + 1)..].Trim());
+            sections[^1].Entries.Add((lineNumber, key, value));
+        }
+
+        string[] unsupported = [.. sections.SelectMany(section => section.Entries
+            .Where(e => !JobOptions.TryFind(e.Key, out _))
+            .Select(e => $"{fileName}:{e.Line}: unsupported option '{e.Key}' in [{section.Name}]"))];
+        if (unsupported.Length > 0)
+        {
+            throw new JobOptionException(string.Join("; ", unsupported));
+        }
+
+        var jobs = new List<JobSpec>();
+        JobSpec global = defaults.Clone();
+        foreach (var (section, sectionLine, entries) in sections)
+        {
             bool isGlobal = section == "global";
             JobSpec target = isGlobal ? global : global.Clone();
             if (!isGlobal)
@@ -81,50 +121,8 @@ internal static partial class JobFileParser
 
                 jobs.Add(target);
             }
-
-            entries.Clear();
         }
 
-        string[] lines = text.ReplaceLineEndings("\n").Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-        {
-            int lineNumber = i + 1;
-            string line = StripComment(lines[i]).Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            if (line[0] == '[')
-            {
-                if (line[^1] != ']' || line.Length < 3)
-                {
-                    throw new JobOptionException($"{fileName}:{lineNumber}: malformed section header '{line}'");
-                }
-
-                EndSection();
-                section = line[1..^1].Trim();
-                sectionLine = lineNumber;
-                continue;
-            }
-
-            if (line.StartsWith("include ", StringComparison.Ordinal))
-            {
-                throw new JobOptionException($"{fileName}:{lineNumber}: 'include' is not supported");
-            }
-
-            if (section is null)
-            {
-                throw new JobOptionException($"{fileName}:{lineNumber}: option '{line}' outside a section (start with [global] or [jobname])");
-            }
-
-            int equals = line.IndexOf('=', StringComparison.Ordinal);
-            string key = (equals < 0 ? line : line[..equals]).Trim();
-            string? value = equals < 0 ? null : SubstituteEnvironment(line[(equals + 1)..].Trim());
-            entries.Add((lineNumber, key, value));
-        }
-
-        EndSection();
         if (jobs.Count == 0)
         {
             throw new JobOptionException($"{fileName}: no jobs (a job file needs at least one section other than [global])");
