@@ -31,7 +31,7 @@ public class GroupWindowTests
         KaioCli.Result result = KaioCli.Run("bench", jobFile, "--output-format=json");
         wall.Stop();
         Assert.True(result.Exit == 0, result.ToString());
-        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(4), $"64 threads with runtime=1 took {wall.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(5), $"64 threads with runtime=1 took {wall.Elapsed.TotalSeconds:0.0} s");
 
         using var doc = JsonDocument.Parse(result.Out);
         JsonElement[] jobs = [.. doc.RootElement.GetProperty("jobs").EnumerateArray()];
@@ -40,7 +40,7 @@ public class GroupWindowTests
         {
             JsonElement read = job.GetProperty("read");
             long runtime = read.GetProperty("runtime").GetInt64();
-            Assert.InRange(runtime, 950, 1500);
+            Assert.InRange(runtime, 950, 2000);
             double ios = read.GetProperty("iops").GetDouble() * runtime / 1000;
             Assert.InRange(ios, read.GetProperty("total_ios").GetInt64() * 0.99, read.GetProperty("total_ios").GetInt64() * 1.01);
         }
