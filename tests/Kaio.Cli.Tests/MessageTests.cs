@@ -154,4 +154,23 @@ public class MessageTests
         Assert.Matches(@"│ second +│ threadpool +│ not run", result.Out);
         Assert.DoesNotContain("failed", result.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Bench_CompareStoppedDuringTheBaseline_OtherEnginesNotRunWithoutRatios()
+    {
+        using var dir = new TempDirectory();
+        using KaioProcess kaio = KaioProcess.Start(ignoring: null, "bench", "--compare", "--directory=" + dir.Path, "--size=1m", "--time_based", "--runtime=30s", "--output-format=json");
+        kaio.WaitForJobThread("bench@randomaccess", settle: TimeSpan.FromMilliseconds(200));
+        kaio.Signal("TERM");
+        KaioCli.Result result = kaio.WaitForExit(TimeSpan.FromSeconds(6));
+        Assert.True(result.Exit == 143, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        JsonElement[] rows = [.. doc.RootElement.GetProperty("compare").EnumerateArray()];
+        Assert.True(rows.Length >= 2, result.Out);
+        Assert.All(rows.Skip(1), row =>
+        {
+            Assert.True(row.GetProperty("not_run").GetBoolean());
+            Assert.False(row.TryGetProperty("iops_ratio", out _));
+        });
+    }
 }

@@ -14,7 +14,8 @@ internal sealed record CompareRow(
     long P999,
     double? IopsRatio,
     double? P99Ratio,
-    string? Error)
+    string? Error,
+    bool NotRun = false)
 {
     /// <summary>Rows for compared results; the baseline is the result whose job ran on RandomAccess.</summary>
     public static List<CompareRow> From(IReadOnlyList<JobResult> results)
@@ -35,9 +36,10 @@ internal sealed record CompareRow(
                 p50,
                 p99,
                 p999,
-                !result.Failed && baseIops > 0 ? iops / baseIops : null,
-                !result.Failed && baseP99 > 0 && p99 > 0 ? (double)p99 / baseP99 : null,
-                result.FailureMessage));
+                !result.Failed && !result.NotRun && baseIops > 0 ? iops / baseIops : null,
+                !result.Failed && !result.NotRun && baseP99 > 0 && p99 > 0 ? (double)p99 / baseP99 : null,
+                result.FailureMessage,
+                result.NotRun));
         }
 
         return rows;

@@ -72,6 +72,11 @@ internal static class JsonReport
                     writer.WriteString("error_message", row.Error);
                 }
 
+                if (row.NotRun)
+                {
+                    writer.WriteBoolean("not_run", true);
+                }
+
                 writer.WriteEndObject();
             }
 

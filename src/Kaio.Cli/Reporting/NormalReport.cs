@@ -88,9 +88,9 @@ internal static class NormalReport
 
         foreach (CompareRow row in rows)
         {
-            if (row.Error is not null)
+            if (row.Error is not null || row.NotRun)
             {
-                table.AddRow(Markup.Escape(row.Engine), "[red]failed[/]", "", "", "", "", "", "");
+                table.AddRow(Markup.Escape(row.Engine), row.NotRun ? "[grey]not run[/]" : "[red]failed[/]", "", "", "", "", "", "");
                 continue;
             }
 
