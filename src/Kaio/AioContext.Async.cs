@@ -57,8 +57,8 @@ public sealed partial class AioContext
         }
 
         var cb = new Iocb { Command = dataOnly ? IocbCommand.Fdsync : IocbCommand.Fsync, Handle = handle };
-        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken, out short version);
-        return new ValueTask(slot, version);
+        RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version);
+        return slot is not null ? new ValueTask(slot, version) : new ValueTask(WaitThenSubmitAsync(cb, cancellationToken).AsTask());
     }
 
     private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken)
@@ -68,14 +68,31 @@ public sealed partial class AioContext
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        RequestSlot slot = SubmitAwaitableSlot(ref cb, cancellationToken, out short version);
-        return new ValueTask<int>(slot, version);
+        RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version);
+        return slot is not null ? new ValueTask<int>(slot, version) : WaitThenSubmitAsync(cb, cancellationToken);
     }
 
-    private RequestSlot SubmitAwaitableSlot(ref Iocb cb, CancellationToken cancellationToken, out short version)
+    /// <summary>
+    /// Submits one awaitable request. Null when the context is full and set to wait
+    /// (<see cref="AioFullBehavior.Wait"/>) — or someone already waits, who must not be overtaken —
+    /// and the caller did not bring a budget unit: the caller then waits for one.
+    /// </summary>
+    private RequestSlot? SubmitAwaitableSlot(ref Iocb cb, bool haveBudget, CancellationToken cancellationToken, out short version)
     {
+        version = 0;
+        if (!haveBudget && _waitWhenFull && (Volatile.Read(ref _slotWaiterCount) != 0 || !_reqs.TryGet()))
+        {
+            return null;
+        }
+
+        haveBudget |= _waitWhenFull;
         if (!TryEnter())
         {
+            if (haveBudget)
+            {
+                PutReqs(1);
+            }
+
             ThrowHelper.ThrowDisposed();
         }
 
@@ -83,7 +100,7 @@ public sealed partial class AioContext
         int err;
         try
         {
-            err = SubmitOne(ref cb, awaitable: true, cancellationToken, out slot, out version);
+            err = SubmitOne(ref cb, awaitable: true, haveBudget, cancellationToken, out slot, out version);
             if (err >= 0)
             {
                 _engine.Flush();

@@ -144,7 +144,7 @@ public sealed partial class AioContext
         {
             s_inCallbackOf = outer;
             FreeSlot(slot);
-            _reqs.Put(1);
+            PutReqs(1);
             if (eventFd is not null)
             {
                 SignalEventFd(eventFd);
@@ -161,7 +161,7 @@ public sealed partial class AioContext
         slot.ResetAwait();
         slot.Token = default;
         FreeSlot(slot);
-        _reqs.Put(1);
+        PutReqs(1);
     }
 
     private void FreeSlot(RequestSlot slot)

@@ -236,7 +236,7 @@ public sealed partial class AioContext
 
         if (n > 0)
         {
-            _reqs.Put(n); // refill_reqs_available()
+            PutReqs(n); // refill_reqs_available()
         }
 
         return n;

@@ -47,7 +47,7 @@ public sealed partial class AioContext
         {
             for (; accepted < iocbs.Length; accepted++)
             {
-                err = SubmitOne(ref iocbs[accepted], awaitable: false, default, out _, out _);
+                err = SubmitOne(ref iocbs[accepted], awaitable: false, haveBudget: false, default, out _, out _);
                 if (err < 0)
                 {
                     break;
@@ -76,7 +76,7 @@ public sealed partial class AioContext
     /// fs/aio.c: io_submit_one(). Returns 0 when accepted (slot set), else -errno. The caller
     /// holds a user reference.
     /// </summary>
-    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
+    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
     {
         accepted = null;
         awaitVersion = 0;
@@ -86,11 +86,17 @@ public sealed partial class AioContext
         // io_submit_one(): fields that cannot be valid whatever the file (aio_nbytes overflow).
         if (isRw && cb.Offset < 0)
         {
+            if (haveBudget)
+            {
+                PutReqs(1);
+            }
+
             return -Errno.EINVAL;
         }
 
-        // get_reqs_available(): never blocks; a full context refuses.
-        if (!_reqs.TryGet())
+        // get_reqs_available(): never blocks; a full context refuses. A caller that waited for a
+        // slot (AioFullBehavior.Wait) already owns its unit; either way the undo path below returns it.
+        if (!haveBudget && !_reqs.TryGet())
         {
             return -Errno.EAGAIN;
         }
@@ -287,7 +293,7 @@ public sealed partial class AioContext
                 eventFd?.DangerousRelease();
                 if (accepted is null)
                 {
-                    _reqs.Put(1);
+                    PutReqs(1);
                 }
             }
         }

@@ -86,6 +86,7 @@ public sealed partial class AioContext
         }
 
         s_table.TryRemove(Id, out _);
+        FailSlotWaiters();
         _users.Kill();
         WakeWaiters();
         lock (_waitLock)

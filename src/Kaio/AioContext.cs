@@ -69,6 +69,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
         _ring = new BoundedQueue<IoEvent>(Capacity);
         _engine = EngineFactory.Create(kind, this, Capacity, options, out string reason);
         _features = _engine.Features;
+        _waitWhenFull = options.WhenFull == AioFullBehavior.Wait;
         EngineReason = reason;
         Id = (ulong)Interlocked.Increment(ref s_nextId);
     }

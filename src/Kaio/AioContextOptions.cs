@@ -23,9 +23,17 @@ public sealed class AioContextOptions
 
     /// <summary>
     /// Worker threads of the thread-pool engine; 0 (the default) picks one per outstanding request
-    /// up to 16.
+    /// up to 64.
     /// </summary>
     public int ThreadPoolWorkers { get; set; }
+
+    /// <summary>
+    /// What the awaitable calls (<see cref="AioContext.ReadAsync"/>, <see cref="AioContext.WriteAsync"/>,
+    /// <see cref="AioContext.FlushAsync"/>) do when <see cref="AioContext.Capacity"/> requests are
+    /// outstanding: refuse with EAGAIN (the default, as io_submit) or wait, FIFO and cancellable, for a
+    /// slot. <see cref="AioContext.Submit"/> always refuses.
+    /// </summary>
+    public AioFullBehavior WhenFull { get; set; } = AioFullBehavior.Refuse;
 
     /// <summary>The process-wide budget to charge; null means <see cref="AioLimits.Default"/>.</summary>
     public AioLimits? Limits { get; set; }
