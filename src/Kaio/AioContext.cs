@@ -97,30 +97,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     /// a leak in the caller. Counted by scanning the slots (O(<see cref="Capacity"/>)): a diagnostic,
     /// not for a hot path.
     /// </summary>
-    public int UnawaitedCompletions
-    {
-        get
-        {
-            int n = 0;
-            foreach (RequestSlot[]? page in _pages)
-            {
-                if (page is null)
-                {
-                    continue;
-                }
-
-                foreach (RequestSlot slot in page)
-                {
-                    if (slot.IsUnawaitedCompletion)
-                    {
-                        n++;
-                    }
-                }
-            }
-
-            return n;
-        }
-    }
+    public int UnawaitedCompletions => CountSlots(static slot => slot.IsUnawaitedCompletion);
 
     /// <summary>True once <see cref="Dispose"/> has begun.</summary>
     public bool IsDisposed => Volatile.Read(ref _dead) != 0;
@@ -194,29 +171,29 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     /// Requests accepted and not yet delivered, counted by scanning the slots: teardown needs the
     /// number rarely, so the hot path keeps no shared counter for it. Exact when no call is in progress.
     /// </summary>
-    internal int InFlight
-    {
-        get
-        {
-            int n = 0;
-            foreach (RequestSlot[]? page in _pages)
-            {
-                if (page is null)
-                {
-                    continue;
-                }
+    internal int InFlight => CountSlots(static slot => !slot.IsIdleForTeardown);
 
-                foreach (RequestSlot slot in page)
-                {
-                    if (!slot.IsIdleForTeardown)
-                    {
-                        n++;
-                    }
-                }
+    /// <summary>Counts the slots that match, page by page (pages never used are skipped).</summary>
+    private int CountSlots(Func<RequestSlot, bool> match)
+    {
+        int n = 0;
+        foreach (RequestSlot[]? page in _pages)
+        {
+            if (page is null)
+            {
+                continue;
             }
 
-            return n;
+            foreach (RequestSlot slot in page)
+            {
+                if (match(slot))
+                {
+                    n++;
+                }
+            }
         }
+
+        return n;
     }
 
     private bool TryEnter() => _users.TryGet();
