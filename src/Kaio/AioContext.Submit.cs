@@ -195,7 +195,6 @@ public sealed partial class AioContext
             slot.RwFlags = engineFlags;
             slot.PollEvents = cb.PollEvents;
             slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
-            slot.IsStream = info?.IsStream ?? false;
             slot.FileType = info?.FileType ?? 0;
             slot.IsDirect = info is not null && (info.OpenFlags & Interop.O_DIRECT) != 0;
             slot.Data = cb.Data;

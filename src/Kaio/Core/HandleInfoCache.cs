@@ -43,7 +43,10 @@ internal sealed class HandleInfo
     /// A pipe, FIFO, socket or character device: the offset of a read or write means nothing
     /// (FMODE_STREAM, or a device that ignores it), and the call may wait for a peer without bound.
     /// </summary>
-    internal bool IsStream => FileType is Interop.S_IFIFO or Interop.S_IFSOCK or Interop.S_IFCHR;
+    internal bool IsStream => IsStreamType(FileType);
+
+    /// <summary>Whether a file of this type (S_IFMT bits) is a stream; see <see cref="IsStream"/>.</summary>
+    internal static bool IsStreamType(int fileType) => fileType is Interop.S_IFIFO or Interop.S_IFSOCK or Interop.S_IFCHR;
 
     // 0 unknown, 1 an eventfd, 2 not; learned on first use as an EventFd (readlink is not free).
     private int _eventFd;

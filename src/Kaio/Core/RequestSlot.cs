@@ -70,7 +70,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal short PollEvents;
     internal ushort Priority;
     /// <summary>The file is a pipe, FIFO, socket or character device (<see cref="HandleInfo.IsStream"/>).</summary>
-    internal bool IsStream;
+    internal bool IsStream => HandleInfo.IsStreamType(FileType);
     /// <summary>The file's type, stx_mode &amp; S_IFMT (<see cref="HandleInfo.FileType"/>): a socket's offset must be 0, a pipe's is ignored.</summary>
     internal int FileType;
     /// <summary>The file was open with O_DIRECT when the request was submitted (fcntl F_GETFL, cached per handle).</summary>
