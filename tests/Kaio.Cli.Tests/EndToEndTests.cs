@@ -291,7 +291,7 @@ public class EndToEndTests
     [Fact]
     public void Bench_Compare_OneTableWithRatiosAgainstRandomAccess()
     {
-        KaioCli.Result result = KaioCli.Run("bench", "--compare", "--rw=randread", "--time_based", "--size=1m", "--runtime=150ms", "--iodepth=4");
+        KaioCli.Result result = KaioCli.Run("bench", "--compare", "--rw=randread", "--time_based", "--size=1m", "--runtime=500ms", "--iodepth=4");
         Assert.True(result.Exit == 0, result.ToString());
         Assert.Contains("randomaccess (baseline)", result.Out, StringComparison.Ordinal);
         Assert.Contains("1.00x", result.Out, StringComparison.Ordinal);
@@ -305,7 +305,7 @@ public class EndToEndTests
     [Fact]
     public void Bench_CompareJson_HasCompareRows()
     {
-        KaioCli.Result result = KaioCli.Run("bench", "--compare", "--rw=randread", "--time_based", "--size=1m", "--runtime=100ms", "--iodepth=2", "--output-format=json");
+        KaioCli.Result result = KaioCli.Run("bench", "--compare", "--rw=randread", "--time_based", "--size=1m", "--runtime=500ms", "--iodepth=2", "--output-format=json");
         Assert.True(result.Exit == 0, result.ToString());
         JsonElement rows = Json(result).GetProperty("compare");
         Assert.True(rows.GetArrayLength() >= 2);
