@@ -29,6 +29,7 @@ public sealed partial class AioContext
     /// <summary>fs/aio.c: aio_complete(). Called by engines on any thread.</summary>
     internal bool CompleteRequest(ulong key, long res, long res2)
     {
+        Debug.Assert(!_engine.HoldsLockOnCurrentThread, "an engine delivered a completion while holding its own lock");
         RequestSlot? slot = SlotAt(RequestSlot.TagOf(key));
         if (slot is null || !slot.TryComplete(key))
         {

@@ -11,7 +11,8 @@
 //   Cancelling  — a canceller is running the engine callback            (KIOCB_CANCELLING)
 //   Cancelled   — cancel was asked; the engine may honour it at dequeue (KIOCB_CANCELLED)
 //   Completed   — the engine's completion won; delivery in progress or done
-// Transitions: Free→Armed (submit, sole owner); Armed→Callback (engine, TrySetCancelCallback);
+// Transitions: Free→Armed (submit, sole owner); Armed→Callback (engine, TrySetCancelCallback;
+// on Cancelled it answers CancelAsked and the engine stops the request in line, no callback);
 // Armed→Cancelled and Callback→Cancelling→Cancelled (cancel); {Armed,Callback,Cancelled}→Completed
 // (completion; it waits out Cancelling so a callback never runs after completion returned);
 // Completed→Free (after delivery, with the generation bumped on the next arm).
@@ -35,6 +36,17 @@ internal enum SlotState : byte
     Cancelling = 3,
     Cancelled = 4,
     Completed = 5,
+}
+
+/// <summary>What <see cref="RequestSlot.TrySetCancelCallback"/> found.</summary>
+internal enum CancelRegistration : byte
+{
+    /// <summary>Registered: a later cancel runs the engine's callback (once).</summary>
+    Registered,
+    /// <summary>A cancel was asked before registration: the callback will never run; the engine stops the request itself.</summary>
+    CancelAsked,
+    /// <summary>The request already completed.</summary>
+    Completed,
 }
 
 internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource, IThreadPoolWorkItem, IDeferredWork
@@ -182,24 +194,26 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     }
 
     /// <summary>
-    /// fs/aio.c: kiocb_set_cancel_fn(). The engine registers its cancel callback. If cancel was
-    /// already asked, the callback runs at once, here. False when the request already completed.
+    /// fs/aio.c: kiocb_set_cancel_fn(). The engine registers its cancel callback, which a later
+    /// cancel runs. Nothing runs inside this call: when a cancel was asked before the engine
+    /// registered, the answer is <see cref="CancelRegistration.CancelAsked"/> and the engine acts on
+    /// it itself, in line, where it stands (the seed runs the callback from here instead; that
+    /// re-entered the engine from inside its own Submit).
     /// </summary>
-    internal bool TrySetCancelCallback()
+    internal CancelRegistration TrySetCancelCallback()
     {
         long old = Volatile.Read(ref _state);
         while (true)
         {
             var state = (SlotState)(old & StateMask);
-            uint generation = (uint)(old >> StateBits);
             switch (state)
             {
                 case SlotState.Armed:
                 {
-                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Callback), old);
+                    long seen = Interlocked.CompareExchange(ref _state, Pack((uint)(old >> StateBits), SlotState.Callback), old);
                     if (seen == old)
                     {
-                        return true;
+                        return CancelRegistration.Registered;
                     }
 
                     old = seen;
@@ -207,25 +221,14 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
                 }
 
                 case SlotState.Cancelled:
-                {
-                    // Cancel came first: run the callback now (the seed: "if (old == KIOCB_CANCELLED)
-                    // cancel(req)"), inside Cancelling so completion waits for it to return.
-                    long seen = Interlocked.CompareExchange(ref _state, Pack(generation, SlotState.Cancelling), old);
-                    if (seen != old)
-                    {
-                        old = seen;
-                        continue;
-                    }
-
-                    RunCancelCallback(generation);
-                    return true;
-                }
-
+                    // Cancel came first and found no callback: it only marked the request. The
+                    // state stays Cancelled (a later cancel is a no-op) and the engine stops it.
+                    return CancelRegistration.CancelAsked;
                 case SlotState.Callback:
                 case SlotState.Cancelling:
-                    return true;
+                    return CancelRegistration.Registered;
                 default:
-                    return false;
+                    return CancelRegistration.Completed;
             }
         }
     }

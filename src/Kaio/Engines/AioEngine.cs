@@ -8,10 +8,17 @@
 //    submitter serialises internally.
 //  - Cancel(slot) is the cancel callback (the seed's ki_cancel): the core calls it at most once
 //    per request, only after the engine registered it with slot.TrySetCancelCallback(), and
-//    never after completion of that request returned. It must not block and must not complete
-//    the request itself: the request still ends through Complete().
-//  - Complete(key, ...) may be called on any thread, including inside Submit (the null engine).
+//    never after completion of that request returned, and never from inside another call of the
+//    same engine (a cancel asked before registration is answered CancelAsked, and the engine
+//    stops the request itself). It must not block and must not complete the request itself: the
+//    request still ends through Complete().
+//  - Complete(key, ...) may be called on any thread, including inside Submit (the null engine, a
+//    request cancelled before the engine registered it), but never while the engine holds one of
+//    its own locks: an engine reaps a batch under its lock, releases it, then delivers (Deliver).
+//    Delivery may call back into the engine (WakeWaiters, Submit from a callback), so it must find
+//    every engine lock free: the one-way contract.
 //  - Dispose is called once, by teardown, after every submitted request has completed.
+using System.Diagnostics;
 using Kaio.Core;
 
 namespace Kaio.Engines;
@@ -31,6 +38,14 @@ internal enum EngineFeatures
     ReapOnCaller = 1 << 3,
     /// <summary>GetEvents may wait inside the engine (<see cref="AioEngine.WaitForCompletions"/>) instead of for a hand-off from its reaper.</summary>
     WaitOnCaller = 1 << 4,
+}
+
+/// <summary>One reaped completion, carried from an engine's reap (under its lock) to delivery (outside it).</summary>
+internal readonly struct Completion(ulong key, long res, long res2)
+{
+    public readonly ulong Key = key;
+    public readonly long Res = res;
+    public readonly long Res2 = res2;
 }
 
 /// <summary>Where an engine reports that a request ended.</summary>
@@ -103,6 +118,23 @@ internal abstract class AioEngine : IDisposable
     /// <summary>Makes every thread in <see cref="WaitForCompletions"/> return soon (an event reached the ring another way).</summary>
     public virtual void WakeWaiters()
     {
+    }
+
+    /// <summary>
+    /// True while the calling thread holds one of the engine's own locks. Delivery must never
+    /// happen then (the one-way contract: reap under the lock, release it, then deliver): the core
+    /// asserts it in Debug builds and the tests' fault-injecting wrapper counts violations.
+    /// </summary>
+    internal virtual bool HoldsLockOnCurrentThread => false;
+
+    /// <summary>Reports a batch reaped under the engine's lock, after the lock was released.</summary>
+    protected void Deliver(ReadOnlySpan<Completion> batch)
+    {
+        Debug.Assert(!HoldsLockOnCurrentThread, "delivery under an engine lock");
+        foreach (ref readonly Completion c in batch)
+        {
+            Completer.Complete(c.Key, c.Res, c.Res2);
+        }
     }
 
     /// <summary>Releases the engine's resources; called after every request completed.</summary>

@@ -146,7 +146,7 @@ public sealed class BackpressureTests : IDisposable
         // The "kernel" reports the cancelled request later, from another thread (completing inside
         // the cancel callback would wait for that callback to return).
         engine.OnCancel = s => ThreadPool.QueueUserWorkItem(_ => engine.Complete(s.Key, -Errno.ECANCELED));
-        Assert.True(running.TrySetCancelCallback());
+        Assert.Equal(CancelRegistration.Registered, running.TrySetCancelCallback());
         await ctx.DisposeAsync();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => waitingFlush);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => waitingRead);

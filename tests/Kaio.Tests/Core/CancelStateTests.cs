@@ -57,7 +57,7 @@ public sealed class CancelStateTests
         using var cts = new CancellationTokenSource();
         ValueTask<int> read = ctx.ReadAsync(h, new byte[100], 0, cts.Token);
         Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
-        Assert.True(slot.TrySetCancelCallback());
+        Assert.Equal(CancelRegistration.Registered, slot.TrySetCancelCallback());
         cts.Cancel();
         Assert.Equal(1, engine.CancelCalls);
         engine.Complete(slot.Key, 100); // the "kernel" could not stop it: its real result stands
@@ -75,13 +75,13 @@ public sealed class CancelStateTests
     }
 
     [Fact]
-    public void CancelVsCallbackRegistration_Race_CallbackRunsExactlyOnceEitherWay()
+    public void CancelVsCallbackRegistration_Race_EngineLearnsOfTheCancelExactlyOnceEitherWay_NeverInsideRegistration()
     {
         using AioContext ctx = ManualEngine.NewContext(out ManualEngine engine);
         int seed = Environment.TickCount;
         var rng = new Random(seed);
-        int registrarRanIt = 0, cancellerRanIt = 0;
-        for (int iter = 0; iter < 3000 && (registrarRanIt == 0 || cancellerRanIt == 0 || iter < 200); iter++)
+        int registrarLearned = 0, callbackRan = 0;
+        for (int iter = 0; iter < 3000 && (registrarLearned == 0 || callbackRan == 0 || iter < 200); iter++)
         {
             Span<Iocb> one = [Iocb.PrepNoop()];
             one[0].Command = IocbCommand.Poll;
@@ -90,34 +90,36 @@ public sealed class CancelStateTests
             Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
             ulong key = one[0].Key;
             int before = engine.CancelCalls;
-            int registrar = 0, canceller = 0;
+            int registrar = 0;
+            CancelRegistration registration = default;
             RaceGate.Race(rng, () =>
             {
                 registrar = Environment.CurrentManagedThreadId;
-                Assert.True(slot.TrySetCancelCallback());
-            }, () =>
-            {
-                canceller = Environment.CurrentManagedThreadId;
-                Assert.True(ctx.TryCancel(key));
-            });
+                registration = slot.TrySetCancelCallback();
+            }, () => Assert.True(ctx.TryCancel(key)));
 
-            // Invariant: whichever came first, the callback ran exactly once.
-            Assert.Equal(before + 1, engine.CancelCalls);
-            if (engine.LastCancelThread == registrar)
+            // Invariant: the engine learns of the cancel exactly once — from the registration's
+            // answer (cancel came first) or from its callback (registered first) — and the
+            // callback never runs on the registering thread, inside the engine's own call.
+            Assert.NotEqual(CancelRegistration.Completed, registration);
+            if (registration == CancelRegistration.CancelAsked)
             {
-                registrarRanIt++; // cancel came first; registering ran the callback at once
+                Assert.Equal(before, engine.CancelCalls);
+                registrarLearned++;
             }
             else
             {
-                Assert.Equal(canceller, engine.LastCancelThread);
-                cancellerRanIt++; // registered first; cancel ran it
+                Assert.Equal(before + 1, engine.CancelCalls);
+                Assert.NotEqual(registrar, engine.LastCancelThread);
+                callbackRan++;
             }
 
+            Assert.True(slot.IsCancelRequested);
             engine.Complete(key, -Errno.ECANCELED);
             Assert.Equal(-Errno.ECANCELED, ReapOne(ctx).Result);
         }
 
-        Assert.True(registrarRanIt > 0 && cancellerRanIt > 0, $"seed {seed}: registrar {registrarRanIt}, canceller {cancellerRanIt}: the race did not go both ways");
+        Assert.True(registrarLearned > 0 && callbackRan > 0, $"seed {seed}: registration answered CancelAsked {registrarLearned}, callback ran {callbackRan}: the race did not go both ways");
     }
 
     [Fact]
@@ -144,7 +146,7 @@ public sealed class CancelStateTests
             one[0].Handle = new SafeFileHandle(0, false);
             ctx.Submit(one);
             Assert.True(engine.Submitted.TryDequeue(out RequestSlot? slot));
-            Assert.True(slot.TrySetCancelCallback());
+            Assert.Equal(CancelRegistration.Registered, slot.TrySetCancelCallback());
             ulong key = one[0].Key;
             int before = engine.CancelCalls;
             Volatile.Write(ref completionReturned, 0);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Kaio.Core;
 using Kaio.Engines;
 
@@ -20,11 +21,22 @@ public sealed class FaultPlan
 
     /// <summary>Every Nth submit is refused with -EAGAIN (0: never).</summary>
     public int EagainEvery { get; init; }
+
+    /// <summary>
+    /// Every Nth request is cancelled after the core armed it and before the inner engine sees
+    /// it (0: never): the engine finds the cancel when it registers and must stop the request
+    /// itself, without its callback running inside its own Submit.
+    /// </summary>
+    public int CancelBeforeSubmitEvery { get; init; }
 }
 
 /// <summary>
-/// A wrapper engine for tests: passes requests to a real engine and bends what comes back —
-/// duplicated, delayed, reordered completions, EIO, short transfers, EAGAIN at submit.
+/// A wrapper engine for tests: passes requests to a real engine (any engine: every call of the
+/// contract is forwarded) and bends what comes back — duplicated, delayed, reordered
+/// completions, EIO, short transfers, EAGAIN at submit, cancels before the engine sees a request.
+/// It also checks the engine's side of the contract and counts violations: a completion delivered
+/// while the engine holds one of its own locks, and a cancel callback run from inside the
+/// engine's own Submit.
 /// </summary>
 internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 {
@@ -51,6 +63,21 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
     /// <summary>Completions the core refused (stale or duplicate).</summary>
     public int Ignored;
 
+    /// <summary>Completions the inner engine reported.</summary>
+    public int Completions => Volatile.Read(ref _completions);
+
+    /// <summary>Completions the inner engine reported while holding one of its own locks (must stay 0).</summary>
+    public int LockedDeliveries;
+
+    /// <summary>Cancel callbacks the core ran on a thread inside the inner engine's Submit (must stay 0).</summary>
+    public int CancelsInsideSubmit;
+
+    /// <summary>Keys of the requests cancelled before the inner engine saw them (<see cref="FaultPlan.CancelBeforeSubmitEvery"/>).</summary>
+    public ConcurrentDictionary<ulong, byte> CancelledBeforeSubmit { get; } = new();
+
+    [ThreadStatic]
+    private static int s_inSubmit;
+
     public override AioEngineKind Kind => _inner.Kind;
 
     public override EngineFeatures Features => _inner.Features;
@@ -63,17 +90,53 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
             return -Errno.EAGAIN;
         }
 
-        return _inner.Submit(slot);
+        if (_plan.CancelBeforeSubmitEvery > 0 && n % _plan.CancelBeforeSubmitEvery == 0 && slot.TryCancel(slot.Key))
+        {
+            CancelledBeforeSubmit[slot.Key] = 0;
+        }
+
+        s_inSubmit++;
+        try
+        {
+            return _inner.Submit(slot);
+        }
+        finally
+        {
+            s_inSubmit--;
+        }
     }
 
     public override void Flush() => _inner.Flush();
 
-    public override void Cancel(RequestSlot slot) => _inner.Cancel(slot);
+    public override void Cancel(RequestSlot slot)
+    {
+        if (s_inSubmit != 0)
+        {
+            Interlocked.Increment(ref CancelsInsideSubmit);
+        }
+
+        _inner.Cancel(slot);
+    }
 
     public override bool TryReap() => _inner.TryReap();
 
+    public override void WaitForCompletions(int timeoutMs) => _inner.WaitForCompletions(timeoutMs);
+
+    public override void BeginCallerWait() => _inner.BeginCallerWait();
+
+    public override void EndCallerWait() => _inner.EndCallerWait();
+
+    public override void WakeWaiters() => _inner.WakeWaiters();
+
+    internal override bool HoldsLockOnCurrentThread => _inner.HoldsLockOnCurrentThread;
+
     bool IRequestCompleter.Complete(ulong key, long res, long res2)
     {
+        if (_inner.HoldsLockOnCurrentThread)
+        {
+            Interlocked.Increment(ref LockedDeliveries);
+        }
+
         int n = Interlocked.Increment(ref _completions);
         if (res > 1 && _plan.ShortEvery > 0 && n % _plan.ShortEvery == 0)
         {

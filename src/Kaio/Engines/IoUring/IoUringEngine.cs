@@ -7,14 +7,18 @@
 //    io_uring_enter for everything published (outside the lock: the kernel serialises enters on
 //    its own uring_lock, and an enter consumes every SQE visible at that moment, so after any
 //    Flush returns, each SQE published before it began has been consumed by some enter).
-//  - Cancel (any thread; the core's cancel callback) queues IORING_OP_ASYNC_CANCEL by user_data,
-//    under _sqLock, then enters. The cancel's own CQE carries CancelUserData and is ignored.
-//    A request the kernel cannot stop (-EALREADY: running in io-wq; -ENOENT: already done)
-//    finishes with its real result; either way its one CQE is its one completion.
+//  - Cancel (any thread; the core's cancel callback, never called from inside this engine)
+//    queues IORING_OP_ASYNC_CANCEL by user_data, under _sqLock, then enters. The cancel's own CQE
+//    carries CancelUserData and is ignored. A request the kernel cannot stop (-EALREADY: running
+//    in io-wq; -ENOENT: already done) finishes with its real result; either way its one CQE is
+//    its one completion. A cancel asked before Submit registered the request never reaches the
+//    kernel: Submit drops the SQE it was filling and completes it with -ECANCELED.
 //  - CQ consumption is single-consumer at a time, under _cqLock: the reaper thread takes it
 //    blocking, TryReap (the caller's GetEvents, and Flush right after its enter) only tries it,
-//    so a caller never waits for the reaper. Complete() runs under _cqLock; the core's
-//    aio_complete never calls back into the engine. Nothing reached from Cancel reaps: the
+//    so a caller never waits for the reaper. The one-way contract: CQEs are copied into a batch
+//    (ReapBatch) under _cqLock, the head is advanced, the lock released, and only then are they
+//    delivered (AioEngine.Deliver), so delivery may call back into the engine (WakeWaiters,
+//    Submit from a callback) and finds every lock free. Nothing reached from Cancel reaps: the
 //    request being cancelled must not be completed on the thread running its cancel callback.
 //  - Dispose (teardown, after every request completed): stop the reaper by a NOP with
 //    StopUserData, wait until the cancel CQEs still owed have arrived, join, then unmap and close.
@@ -58,12 +62,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     private const int EBUSY = 16;
 
+    /// <summary>CQEs taken per hold of _cqLock before they are delivered with the lock released.</summary>
+    private const int ReapBatch = 64;
+
     private readonly IoUringRing _ring;
 
     // ---- Submission side: everything below is guarded by _sqLock. ----
     private readonly Lock _sqLock = new();
     private uint _sqTail;                  // our copy of *sq.tail; written under _sqLock
-    private bool _inSubmit;                // under _sqLock: Submit is registering its cancel callback
 
     // ---- Completion side: CQ head and the dispatch loop are guarded by _cqLock. ----
     private readonly Lock _cqLock = new();
@@ -160,15 +166,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
         lock (_sqLock)
         {
-            // Not GetSqeLocked: it may enter and reap, and this may run inside ReapLocked.
-            // Acquire: pairs with the kernel's release of sq.head.
-            if (_sqTail - Volatile.Read(ref *_ring.SqHead) >= _ring.SqEntries)
+            // Delivery holds no engine lock (the one-way contract), so entering to make room is fine.
+            Interop.io_uring_sqe* sqe = GetSqeLocked();
+            if (sqe == null)
             {
                 Volatile.Write(ref _wakePending, 0);
-                return; // SQ full: the caller's wait ends at its timeout
+                return; // SQ full even after entering: the caller's wait ends at its timeout
             }
 
-            Interop.io_uring_sqe* sqe = &_ring.Sqes[_sqTail & _ring.SqMask];
             *sqe = default;
             sqe->opcode = Interop.IORING_OP_NOP;
             sqe->user_data = WakeUserData;
@@ -176,9 +181,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             Volatile.Write(ref *_ring.SqTail, _sqTail); // release: as in Submit
         }
 
-        // A bare enter: this may run inside ReapLocked (the reaper delivering), so nothing here
-        // may reap. If it fails, the next Flush submits the NOP.
-        _ = Interop.io_uring_enter(_ring.Fd, 1, 0, 0, null, 0);
+        // A bare enter, no reap: the thread asking may be delivering a batch already.
+        Enter(1);
     }
 
     /// <summary>SQ and CQ sizes the kernel granted.</summary>
@@ -220,6 +224,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 return -Errno.EINVAL;
         }
 
+        CancelRegistration registration = CancelRegistration.Registered;
         lock (_sqLock)
         {
             Interop.io_uring_sqe* sqe = GetSqeLocked();
@@ -228,56 +233,68 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 return -Errno.EAGAIN;
             }
 
-            *sqe = default;
-            sqe->opcode = opcode;
-            sqe->fd = slot.Fd;
-            sqe->ioprio = slot.Priority;
-            sqe->user_data = slot.Key;
-            switch (slot.Command)
-            {
-                case IocbCommand.Pread:
-                case IocbCommand.Pwrite:
-                    sqe->addr = (ulong)slot.Buffer;
-                    sqe->len = (uint)slot.Length;
-                    sqe->off = (ulong)slot.Offset;
-                    sqe->rw_flags = RwFlagsOf(slot);
-                    break;
-                case IocbCommand.Preadv:
-                case IocbCommand.Pwritev:
-                    sqe->addr = (ulong)slot.Iovecs;
-                    sqe->len = (uint)slot.IovecCount;
-                    sqe->off = (ulong)slot.Offset;
-                    sqe->rw_flags = RwFlagsOf(slot);
-                    break;
-                case IocbCommand.Fdsync:
-                    sqe->fsync_flags = Interop.IORING_FSYNC_DATASYNC;
-                    break;
-                case IocbCommand.Poll:
-                    sqe->poll32_events = (ushort)slot.PollEvents; // little-endian: the low half is poll_events
-                    break;
-            }
-
-            _sqTail++;
-            // Pairs with the reaper's re-check after it sets _parked (see ReaperLoop).
-            Interlocked.Increment(ref _inFlight);
             if (slot.Command != IocbCommand.Noop)
             {
-                // Registered under _sqLock, after the request's SQE: a cancel asked already runs
-                // Cancel() right here (the lock is reentrant) and one asked from another thread
-                // waits for the lock, so a cancel SQE always follows the SQE it targets.
-                // False means completed already: impossible, the SQE is not yet visible.
-                _inSubmit = true;
-                bool registered = slot.TrySetCancelCallback();
-                _inSubmit = false;
-                Debug.Assert(registered);
+                // Registered under _sqLock, before the SQE is published: a cancel asked from
+                // another thread from now on waits for the lock in Cancel(), so its ASYNC_CANCEL
+                // always follows the SQE it targets. A cancel asked before this point only marked
+                // the request (CancelAsked): it never reaches the kernel and completes below with
+                // -ECANCELED, cancelled for sure — no callback runs inside Submit.
+                registration = slot.TrySetCancelCallback();
+                Debug.Assert(registration != CancelRegistration.Completed, "its SQE is not visible yet");
             }
 
-            // Release: the SQEs filled above are visible before the tail that names them; pairs
-            // with the kernel's smp_load_acquire of sq.tail in io_sqring_entries().
-            Volatile.Write(ref *_ring.SqTail, _sqTail);
+            if (registration == CancelRegistration.Registered)
+            {
+                PrepLocked(sqe, opcode, slot);
+                _sqTail++;
+                // Pairs with the reaper's re-check after it sets _parked (see ReaperLoop).
+                Interlocked.Increment(ref _inFlight);
+                // Release: the SQEs filled above are visible before the tail that names them;
+                // pairs with the kernel's smp_load_acquire of sq.tail in io_sqring_entries().
+                Volatile.Write(ref *_ring.SqTail, _sqTail);
+            }
+        }
+
+        if (registration == CancelRegistration.CancelAsked)
+        {
+            Completer.Complete(slot.Key, -Errno.ECANCELED, 0); // outside _sqLock: delivery holds no engine lock
         }
 
         return 0;
+    }
+
+    /// <summary>Fills the SQE of one request (IORING_OP_* chosen by Submit). Caller holds _sqLock.</summary>
+    private static void PrepLocked(Interop.io_uring_sqe* sqe, byte opcode, RequestSlot slot)
+    {
+        *sqe = default;
+        sqe->opcode = opcode;
+        sqe->fd = slot.Fd;
+        sqe->ioprio = slot.Priority;
+        sqe->user_data = slot.Key;
+        switch (slot.Command)
+        {
+            case IocbCommand.Pread:
+            case IocbCommand.Pwrite:
+                sqe->addr = (ulong)slot.Buffer;
+                sqe->len = (uint)slot.Length;
+                sqe->off = (ulong)slot.Offset;
+                sqe->rw_flags = RwFlagsOf(slot);
+                break;
+            case IocbCommand.Preadv:
+            case IocbCommand.Pwritev:
+                sqe->addr = (ulong)slot.Iovecs;
+                sqe->len = (uint)slot.IovecCount;
+                sqe->off = (ulong)slot.Offset;
+                sqe->rw_flags = RwFlagsOf(slot);
+                break;
+            case IocbCommand.Fdsync:
+                sqe->fsync_flags = Interop.IORING_FSYNC_DATASYNC;
+                break;
+            case IocbCommand.Poll:
+                sqe->poll32_events = (ushort)slot.PollEvents; // little-endian: the low half is poll_events
+                break;
+        }
     }
 
     private static int RwFlagsOf(RequestSlot slot)
@@ -385,6 +402,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     public override void Cancel(RequestSlot slot)
     {
+        // Called by the core's cancel (a user's TryCancel, a token, teardown), never from inside
+        // another call of this engine: Submit handles a cancel asked before it registered itself.
         lock (_sqLock)
         {
             Interop.io_uring_sqe* sqe = GetSqeLocked();
@@ -402,11 +421,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             // Pairs with the reaper's Interlocked.Decrement when it reaps this cancel's CQE.
             Interlocked.Increment(ref _cancelsOwed);
             Volatile.Write(ref *_ring.SqTail, _sqTail); // release: as in Submit
-
-            if (_inSubmit)
-            {
-                return; // called from Submit's TrySetCancelCallback: the submitter's Flush enters
-            }
         }
 
         // Enter without reaping: this request is in Cancelling until we return, so completing it
@@ -418,86 +432,84 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         }
     }
 
+    internal override bool HoldsLockOnCurrentThread => _sqLock.IsHeldByCurrentThread || _cqLock.IsHeldByCurrentThread;
+
     public override bool TryReap()
     {
+        Span<Completion> batch = stackalloc Completion[ReapBatch];
+        bool any = false;
         // Acquire: pairs with the kernel's smp_store_release of cq.tail in io_commit_cqring().
-        if (Volatile.Read(ref *_ring.CqTail) == Volatile.Read(ref *_ring.CqHead) || !_cqLock.TryEnter())
+        while (Volatile.Read(ref *_ring.CqTail) != Volatile.Read(ref *_ring.CqHead) && _cqLock.TryEnter())
         {
-            return false;
+            int n;
+            try
+            {
+                n = ReapLocked(batch, reaper: false);
+            }
+            finally
+            {
+                _cqLock.Exit();
+            }
+
+            Deliver(batch[..n]); // the one-way contract: no engine lock is held from here on
+            any |= n != 0;
         }
 
-        try
-        {
-            return ReapLocked(reaper: false) != 0;
-        }
-        finally
-        {
-            _cqLock.Exit();
-        }
+        return any;
     }
 
-    /// <summary>Dispatches every CQE in the ring; returns how many were requests. Caller holds _cqLock.</summary>
-    private int ReapLocked(bool reaper)
+    /// <summary>
+    /// Takes up to <paramref name="into"/>.Length request CQEs off the ring (handling the
+    /// engine's own CQEs on the way) and returns how many; the caller, holding _cqLock, releases
+    /// it and only then delivers them.
+    /// </summary>
+    private int ReapLocked(Span<Completion> into, bool reaper)
     {
         Debug.Assert(_cqLock.IsHeldByCurrentThread);
-        int requests = 0;
-        int counted = 0;
-        uint head = *_ring.CqHead; // ours: only the holder of _cqLock writes it
-        while (true)
+        // The reaper yields the CQ to a caller waiting in WaitForCompletions (see _callerWaiters).
+        if (reaper && Volatile.Read(ref _callerWaiters) != 0)
         {
-            // The reaper yields the CQ to a caller waiting in WaitForCompletions (see _callerWaiters).
-            if (reaper && Volatile.Read(ref _callerWaiters) != 0)
-            {
-                break;
-            }
-
-            uint tail = Volatile.Read(ref *_ring.CqTail); // acquire: as in TryReap
-            if (head == tail)
-            {
-                break;
-            }
-
-            do
-            {
-                Interop.io_uring_cqe* cqe = &_ring.Cqes[head & _ring.CqMask];
-                ulong userData = cqe->user_data;
-                int res = cqe->res;
-                head++;
-                if (userData >= WakeUserData)
-                {
-                    if (userData == WakeUserData)
-                    {
-                        // Release: another wake may be posted now (pairs with the CAS in WakeWaiters).
-                        Volatile.Write(ref _wakePending, 0);
-                    }
-                    else if (userData == CancelUserData)
-                    {
-                        // Pairs with the Interlocked.Increment in Cancel.
-                        Interlocked.Decrement(ref _cancelsOwed);
-                    }
-                    else
-                    {
-                        _stopSeen = true;
-                    }
-
-                    continue;
-                }
-
-                Completer.Complete(userData, res, 0);
-                requests++;
-            }
-            while (head != tail);
-
-            // Pairs with the Interlocked.Increment in Submit.
-            Interlocked.Add(ref _inFlight, -(requests - counted));
-            counted = requests;
-
-            // Release: the CQEs above were read before the kernel may reuse their entries; pairs
-            // with the kernel's READ_ONCE/acquire of cq.head when it computes free CQ space.
-            Volatile.Write(ref *_ring.CqHead, head);
+            return 0;
         }
 
-        return requests;
+        int n = 0;
+        uint head = *_ring.CqHead; // ours: only the holder of _cqLock writes it
+        uint tail = Volatile.Read(ref *_ring.CqTail); // acquire: as in TryReap
+        while (head != tail && n < into.Length)
+        {
+            Interop.io_uring_cqe* cqe = &_ring.Cqes[head & _ring.CqMask];
+            ulong userData = cqe->user_data;
+            int res = cqe->res;
+            head++;
+            if (userData >= WakeUserData)
+            {
+                if (userData == WakeUserData)
+                {
+                    // Release: another wake may be posted now (pairs with the CAS in WakeWaiters).
+                    Volatile.Write(ref _wakePending, 0);
+                }
+                else if (userData == CancelUserData)
+                {
+                    // Pairs with the Interlocked.Increment in Cancel.
+                    Interlocked.Decrement(ref _cancelsOwed);
+                }
+                else
+                {
+                    _stopSeen = true;
+                }
+
+                continue;
+            }
+
+            into[n++] = new Completion(userData, res, 0);
+        }
+
+        // Pairs with the Interlocked.Increment in Submit.
+        Interlocked.Add(ref _inFlight, -n);
+        // Release: the CQEs above were read before the kernel may reuse their entries; pairs
+        // with the kernel's READ_ONCE/acquire of cq.head when it computes free CQ space.
+        Volatile.Write(ref *_ring.CqHead, head);
+        return n;
     }
 
     // The reaper: delivers completions when no caller is reaping (awaiters, blocked GetEvents).
@@ -531,16 +543,27 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     private void ReaperLoop()
     {
+        Span<Completion> batch = stackalloc Completion[ReapBatch];
         while (true)
         {
+            int n;
+            bool stop;
             lock (_cqLock)
             {
-                _ = ReapLocked(reaper: true);
+                n = ReapLocked(batch, reaper: true);
                 // Acquire: pairs with the Interlocked.Increment in Cancel.
-                if (_stopSeen && Volatile.Read(ref _cancelsOwed) == 0)
-                {
-                    return;
-                }
+                stop = _stopSeen && Volatile.Read(ref _cancelsOwed) == 0;
+            }
+
+            Deliver(batch[..n]); // outside _cqLock: the one-way contract
+            if (n == batch.Length)
+            {
+                continue; // the batch was full: there may be more
+            }
+
+            if (stop)
+            {
+                return;
             }
 
             if (MayPark())

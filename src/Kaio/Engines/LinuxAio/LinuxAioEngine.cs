@@ -67,6 +67,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     private const int Failed = 5;
 
     private const int SubmitChunk = 128;
+    private const int ReapBatch = 64;
     private const int QuietPollMs = 10;
 
     private readonly ulong _ctx;                  // aio_context_t: also the address of the kernel's aio_ring
@@ -268,18 +269,27 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             cb->aio_resfd = (uint)_eventFdNumber;
         }
 
+        CancelRegistration registration;
         lock (_submitLock)
         {
             _slots[tag] = slot;
             slot.EngineInt = Stamp(slot, Queued);
-            // Under the lock, before the tag is queued: a cancel asked already runs Cancel() here
-            // (the lock is reentrant) and finds the request Queued; one asked from another thread
-            // waits for the lock. False means completed: impossible before it is queued.
-            bool registered = slot.TrySetCancelCallback();
-            Debug.Assert(registered);
-            Debug.Assert(_queueCount < _queue.Length);
-            _queue[(_queueHead + _queueCount) % _queue.Length] = tag;
-            _queueCount++;
+            // Under the lock, before the tag is queued: a cancel asked from another thread from
+            // now on waits for the lock in Cancel() and finds the request Queued. One asked before
+            // only marked it (CancelAsked): it is never queued, and completes below.
+            registration = slot.TrySetCancelCallback();
+            Debug.Assert(registration != CancelRegistration.Completed, "it is not queued yet");
+            if (registration == CancelRegistration.Registered)
+            {
+                Debug.Assert(_queueCount < _queue.Length);
+                _queue[(_queueHead + _queueCount) % _queue.Length] = tag;
+                _queueCount++;
+            }
+        }
+
+        if (registration == CancelRegistration.CancelAsked)
+        {
+            Finish(tag, slot.Key, -Errno.ECANCELED, 0); // never reached the kernel: cancelled for sure
         }
 
         return 0;
@@ -367,8 +377,15 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     private static int QuietStamp(ulong key) => (int)(RequestSlot.GenerationOf(key) << 1) | 1;
 
-    /// <summary>Reports a request's end, after clearing its quiet mark (the tag may be reused as soon as Complete returns).</summary>
+    /// <summary>Reports a request's end, after clearing its quiet mark (the tag may be reused as soon as Complete returns). Holds no engine lock.</summary>
     private void Finish(int tag, ulong key, long res, long res2)
+    {
+        ClearQuiet(tag, key);
+        Debug.Assert(!HoldsLockOnCurrentThread, "delivery under an engine lock");
+        Completer.Complete(key, res, res2);
+    }
+
+    private void ClearQuiet(int tag, ulong key)
     {
         if (Volatile.Read(ref _quietStamps[tag]) == QuietStamp(key)) // acquire: pairs with the release in Submit
         {
@@ -376,9 +393,9 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             // Pairs with the Interlocked.Increment in Submit.
             Interlocked.Decrement(ref _quietInFlight);
         }
-
-        Completer.Complete(key, res, res2);
     }
+
+    internal override bool HoldsLockOnCurrentThread => _submitLock.IsHeldByCurrentThread || _reapLock.IsHeldByCurrentThread;
 
     /// <summary>io_submit for <paramref name="n"/> iocbs; a refused iocb completes with the refusal's errno.</summary>
     private void SubmitBatch(Interop.iocb** batch, int* tags, int* stamps, int n)
@@ -510,7 +527,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         // Marked before io_cancel: the kernel may post the cancelled poll's event (res 0, the
         // mangle_poll of no events) and the reaper read it before io_cancel even returns. A poll
         // that completes on its own carries its non-zero revents, so the mark changes nothing
-        // for it, whether or not io_cancel found it. Release: pairs with the acquire in Dispatch.
+        // for it, whether or not io_cancel found it. Release: pairs with the acquire in Reaped.
         Volatile.Write(ref slot.EngineInt, Stamp(slot, CancelIssued));
         Interop.io_event result;
         _ = Interop.io_cancel(_ctx, &_iocbs[slot.Tag], &result); // -EINPROGRESS: started; -EINVAL: already done
@@ -518,103 +535,92 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     public override bool TryReap()
     {
-        if (_ring != null)
+        Span<Completion> batch = stackalloc Completion[ReapBatch];
+        bool any = false;
+        while (true)
         {
             // Acquire: pairs with the kernel's smp_wmb() before ring->tail = tail in aio_complete().
-            if (Volatile.Read(ref _ring->tail) == Volatile.Read(ref _ring->head))
+            if (_ring != null && Volatile.Read(ref _ring->tail) == Volatile.Read(ref _ring->head))
             {
-                return false;
+                return any;
             }
-        }
 
-        if (!_reapLock.TryEnter())
-        {
-            return false;
-        }
+            if (!_reapLock.TryEnter())
+            {
+                return any;
+            }
 
-        try
-        {
-            return ReapLocked() != 0;
-        }
-        finally
-        {
-            _reapLock.Exit();
+            int n;
+            try
+            {
+                n = ReapLocked(batch);
+            }
+            finally
+            {
+                _reapLock.Exit();
+            }
+
+            Deliver(batch[..n]); // the one-way contract: no engine lock is held from here on
+            any |= n != 0;
+            if (n < batch.Length)
+            {
+                return any;
+            }
         }
     }
 
-    /// <summary>Dispatches every event available; returns how many. Caller holds _reapLock.</summary>
-    private int ReapLocked()
+    /// <summary>
+    /// Takes up to <paramref name="into"/>.Length events off the ring and returns how many; the
+    /// caller, holding _reapLock, releases it and only then delivers them.
+    /// </summary>
+    private int ReapLocked(Span<Completion> into)
     {
         Debug.Assert(_reapLock.IsHeldByCurrentThread);
         if (_ring == null)
         {
-            return ReapWithGetEvents();
+            return ReapWithGetEvents(into);
         }
 
-        int count = 0;
+        int n = 0;
         uint nr = _ring->nr;
         uint head = _ring->head; // ours: only the holder of _reapLock writes it
-        while (true)
+        uint tail = Volatile.Read(ref _ring->tail); // acquire: as in TryReap
+        while (head != tail && n < into.Length)
         {
-            uint tail = Volatile.Read(ref _ring->tail); // acquire: as in TryReap
-            if (head == tail)
-            {
-                break;
-            }
-
-            do
-            {
-                Interop.io_event* ev = &_events[head];
-                ulong key = ev->data;
-                long res = ev->res;
-                long res2 = ev->res2;
-                head = head + 1 == nr ? 0 : head + 1;
-                Dispatch(key, res, res2);
-                count++;
-            }
-            while (head != tail);
-
-            // Release: the events above were read before the kernel may reuse their entries
-            // (aio_complete checks room against ring->head; refill_reqs_available reads it).
-            Volatile.Write(ref _ring->head, head);
+            Interop.io_event* ev = &_events[head];
+            into[n++] = Reaped(ev->data, ev->res, ev->res2);
+            head = head + 1 == nr ? 0 : head + 1;
         }
 
-        return count;
+        // Release: the events above were read before the kernel may reuse their entries
+        // (aio_complete checks room against ring->head; refill_reqs_available reads it).
+        Volatile.Write(ref _ring->head, head);
+        return n;
     }
 
-    private int ReapWithGetEvents()
+    private int ReapWithGetEvents(Span<Completion> into)
     {
-        const int Batch = 64;
-        Interop.io_event* events = stackalloc Interop.io_event[Batch];
+        Interop.io_event* events = stackalloc Interop.io_event[ReapBatch];
         Interop.timespec zero = default;
-        int count = 0;
         while (true)
         {
-            long n = Interop.io_getevents(_ctx, 0, Batch, events, &zero);
+            long n = Interop.io_getevents(_ctx, 0, Math.Min(into.Length, ReapBatch), events, &zero);
             if (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
             {
                 continue;
             }
 
-            if (n <= 0)
-            {
-                return count;
-            }
-
             for (int i = 0; i < n; i++)
             {
-                Dispatch(events[i].data, events[i].res, events[i].res2);
+                into[i] = Reaped(events[i].data, events[i].res, events[i].res2);
             }
 
-            count += (int)n;
-            if (n < Batch)
-            {
-                return count;
-            }
+            return (int)Math.Max(n, 0);
         }
     }
 
-    private void Dispatch(ulong key, long res, long res2)
+    /// <summary>One event taken off the ring, made ready for delivery (under _reapLock).</summary>
+    private Completion Reaped(ulong key, long res, long res2)
     {
         int tag = RequestSlot.TagOf(key);
         RequestSlot? slot = (uint)tag < (uint)_slots.Length ? _slots[tag] : null;
@@ -630,17 +636,26 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             res = -Errno.ECANCELED;
         }
 
-        Finish(tag, key, res, res2);
+        ClearQuiet(tag, key); // before delivery: the tag may be reused as soon as it is delivered
+        return new Completion(key, res, res2);
     }
 
     private void ReaperLoop()
     {
+        Span<Completion> batch = stackalloc Completion[ReapBatch];
         long counter;
         while (true)
         {
+            int n;
             lock (_reapLock)
             {
-                _ = ReapLocked();
+                n = ReapLocked(batch);
+            }
+
+            Deliver(batch[..n]); // outside _reapLock: the one-way contract
+            if (n == batch.Length)
+            {
+                continue; // the batch was full: there may be more
             }
 
             // Acquire: pairs with the release in Dispose.

@@ -73,6 +73,8 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     // On a stream the core leaves them in RwFlags, and pwritev2 hands them to write_iter.
     public override EngineFeatures Features => EngineFeatures.RealIo;
 
+    internal override bool HoldsLockOnCurrentThread => _queueLock.IsHeldByCurrentThread || _startLock.IsHeldByCurrentThread;
+
     /// <summary>Worker threads started so far (for tests).</summary>
     internal int StartedWorkers => Volatile.Read(ref _started);
 
@@ -546,7 +548,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
         /// <summary>
         /// Makes this worker's wake eventfd (once) and registers the request's cancel callback,
-        /// which wakes this worker; a cancel asked already runs it at once.
+        /// which wakes this worker; -ECANCELED when a cancel was asked already.
         /// </summary>
         private int RegisterCancel(RequestSlot slot)
         {
@@ -564,8 +566,9 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
             // Release (and the CAS in TrySetCancelCallback after it): pairs with the read in Cancel.
             Volatile.Write(ref _engine._workerOf[slot.Tag], Index);
-            slot.TrySetCancelCallback(); // runs Cancel (a wake-up) at once if cancel came first
-            return 0;
+            // A cancel asked before this point only marked the request: it has not started, so
+            // it is cancelled for sure, and no callback will wake this worker for it.
+            return slot.TrySetCancelCallback() == CancelRegistration.CancelAsked ? -Errno.ECANCELED : 0;
         }
     }
 }
