@@ -58,7 +58,7 @@ public sealed partial class AioContext
     /// <summary>fs/aio.c: lookup_kiocb() + kiocb_cancel(), without the user reference.</summary>
     private bool CancelKey(ulong key)
     {
-        RequestSlot? slot = SlotAt(RequestSlot.TagOf(key));
+        RequestSlot? slot = SlotAt(RequestKey.TagOf(key));
         return slot is not null && slot.TryCancel(key);
     }
 

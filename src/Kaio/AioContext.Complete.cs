@@ -30,7 +30,7 @@ public sealed partial class AioContext
     internal bool CompleteRequest(ulong key, long res, long res2)
     {
         Debug.Assert(!_engine.HoldsLockOnCurrentThread, "an engine delivered a completion while holding its own lock");
-        RequestSlot? slot = SlotAt(RequestSlot.TagOf(key));
+        RequestSlot? slot = SlotAt(RequestKey.TagOf(key));
         if (slot is null || !slot.TryComplete(key))
         {
             return false; // stale or duplicate: the generation kept it from a newer request

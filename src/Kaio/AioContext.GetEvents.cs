@@ -165,32 +165,22 @@ public sealed partial class AioContext
 
     /// <summary>
     /// Waits inside the engine (io_uring: in io_uring_enter on this thread) rather than for a
-    /// hand-off from its reaper. Announce, then re-check the ring (a Dekker pair with
-    /// WakeWaiters, which reads _kernelWaiters after publishing and then asks the engine to wake
-    /// us); events this thread reaps while waiting need no wake-up.
+    /// hand-off from its reaper. Announce, then re-check the ring: a Dekker pair with WakeWaiters,
+    /// which publishes an event and then asks the engine to wake whoever announced. The engine
+    /// owns the count of such waiters (one owner): it decides whether a wake is needed.
     /// </summary>
     private void WaitInEngine(int waitMs)
     {
-        _engine.BeginCallerWait();
-        Interlocked.Increment(ref _kernelWaiters);
+        _engine.BeginCallerWait(); // a full fence before the re-check below
         try
         {
             if (_ring.Count == 0 && !IsDisposed)
             {
-                s_inEngineWait = true;
-                try
-                {
-                    _engine.WaitForCompletions(waitMs == Timeout.Infinite ? EngineWaitCapMs : Math.Min(waitMs, EngineWaitCapMs));
-                }
-                finally
-                {
-                    s_inEngineWait = false;
-                }
+                _engine.WaitForCompletions(waitMs == Timeout.Infinite ? EngineWaitCapMs : Math.Min(waitMs, EngineWaitCapMs));
             }
         }
         finally
         {
-            Interlocked.Decrement(ref _kernelWaiters);
             _engine.EndCallerWait();
         }
     }
@@ -245,8 +235,9 @@ public sealed partial class AioContext
     /// <summary>Wakes sync and async waiters after an event was published (or at teardown).</summary>
     private void WakeWaiters()
     {
-        // Reads after the ring's CAS (a full fence): pairs with WaitInEngine's increment-then-check.
-        if (Volatile.Read(ref _kernelWaiters) != 0 && !s_inEngineWait)
+        // After the ring's CAS (a full fence): pairs with WaitInEngine's announce-then-check. The
+        // engine reads its own count of waiters and does nothing when there is none.
+        if ((_features & EngineFeatures.WaitOnCaller) != 0)
         {
             _engine.WakeWaiters();
         }

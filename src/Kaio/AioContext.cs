@@ -44,14 +44,9 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     private readonly Lock _ringReadLock = new(); // the kernel's ring_lock: one reader dequeues at a time
     private readonly object _waitLock = new(); // Monitor: waiters sleep on it, producers pulse it
     private int _waiters; // Interlocked; read by producers after publishing (Dekker pair with GetEvents)
-    private int _kernelWaiters; // GetEvents callers waiting inside the engine; Interlocked, read by WakeWaiters
 
     /// <summary>The longest single wait inside the engine: a backstop, not the wake-up path.</summary>
     private const int EngineWaitCapMs = 37;
-
-    /// <summary>True while this thread waits inside the engine: events it reaps itself need no wake-up.</summary>
-    [ThreadStatic]
-    private static bool s_inEngineWait;
     private TaskCompletionSource? _asyncSignal; // swapped under _waitLock; completed by producers
 
     // ---- Teardown. ----

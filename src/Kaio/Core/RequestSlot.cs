@@ -156,12 +156,6 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// <summary>An awaited request whose result was handed to its source and not yet consumed by GetResult.</summary>
     internal bool IsUnawaitedCompletion => State == SlotState.Completed && IsAwaitable && Volatile.Read(ref Delivered);
 
-    internal static ulong MakeKey(uint generation, int tag) => ((ulong)generation << 32) | (uint)tag;
-
-    internal static int TagOf(ulong key) => (int)(uint)key;
-
-    internal static uint GenerationOf(ulong key) => (uint)(key >> 32);
-
     private static long Pack(uint generation, SlotState state) => ((long)generation << StateBits) | (long)state;
 
     /// <summary>
@@ -178,7 +172,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
             generation = 1; // key 0 never names a live request
         }
 
-        Key = MakeKey(generation, Tag);
+        Key = RequestKey.Make(generation, Tag);
         Delivered = false;
         // Release: the request fields written above are visible to whoever acquires this state
         // (cancel, completion) — the seed's smp_wmb() before ki_cancel = NULL.
@@ -239,7 +233,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// </summary>
     internal bool TryCancel(ulong key)
     {
-        uint generation = GenerationOf(key);
+        uint generation = RequestKey.GenerationOf(key);
         long old = Volatile.Read(ref _state); // acquire: pairs with the release store in Arm()
         while (true)
         {
@@ -306,7 +300,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// </summary>
     internal bool TryComplete(ulong key)
     {
-        uint generation = GenerationOf(key);
+        uint generation = RequestKey.GenerationOf(key);
         long old = Volatile.Read(ref _state);
         SpinWait spin = default;
         while (true)

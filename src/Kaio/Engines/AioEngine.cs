@@ -105,7 +105,10 @@ internal abstract class AioEngine : IDisposable
     {
     }
 
-    /// <summary>A GetEvents caller is about to wait in the engine (called before it re-checks the ring).</summary>
+    /// <summary>
+    /// A GetEvents caller is about to wait in the engine (called before it re-checks the ring;
+    /// a full fence). The engine is the one owner of the count of such callers.
+    /// </summary>
     public virtual void BeginCallerWait()
     {
     }
@@ -115,7 +118,11 @@ internal abstract class AioEngine : IDisposable
     {
     }
 
-    /// <summary>Makes every thread in <see cref="WaitForCompletions"/> return soon (an event reached the ring another way).</summary>
+    /// <summary>
+    /// An event reached the ring (called after publishing it): makes every thread in
+    /// <see cref="WaitForCompletions"/> return soon. Cheap when no caller waits (the engine reads
+    /// its own count); the waiting thread's own deliveries need no wake-up.
+    /// </summary>
     public virtual void WakeWaiters()
     {
     }

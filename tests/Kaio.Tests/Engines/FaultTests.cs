@@ -99,7 +99,7 @@ public sealed class FaultTests
             one[0] = Iocb.PrepPoll(r, PollEvents.In, 2);
             ctx.Submit(one); // same tag (capacity 1), newer generation
             Assert.NotEqual(stale, one[0].Key);
-            Assert.Equal(Kaio.Core.RequestSlot.TagOf(stale), Kaio.Core.RequestSlot.TagOf(one[0].Key));
+            Assert.Equal(Kaio.Core.RequestKey.TagOf(stale), Kaio.Core.RequestKey.TagOf(one[0].Key));
             Assert.False(((IRequestCompleter)ctx).Complete(stale, 999, 0));
             Assert.Equal(0, ctx.GetEvents(1, new IoEvent[1], TimeSpan.FromMilliseconds(50)));
             Native.WriteByte(w, 1);

@@ -44,19 +44,23 @@ namespace Kaio.Engines.IoUring;
 
 internal sealed unsafe partial class IoUringEngine : AioEngine
 {
-    /// <summary>user_data of ASYNC_CANCEL SQEs. A key's tag is a small index, so no key is all ones.</summary>
-    internal const ulong CancelUserData = ulong.MaxValue;
+    /// <summary>user_data of ASYNC_CANCEL SQEs (a reserved key: never a request's).</summary>
+    internal const ulong CancelUserData = RequestKey.ReservedTop;
 
     /// <summary>user_data of the NOP that Dispose posts to stop the reaper.</summary>
-    internal const ulong StopUserData = ulong.MaxValue - 1;
+    internal const ulong StopUserData = RequestKey.ReservedTop - 1;
 
     /// <summary>user_data of the NOP that WakeWaiters posts to end a caller's wait in the kernel.</summary>
-    internal const ulong WakeUserData = ulong.MaxValue - 2;
+    internal const ulong WakeUserData = RequestKey.ReservedTop - 2;
 
     // GetEvents callers waiting in WaitForCompletions (announced before they re-check the ring):
     // Interlocked. While any is there the reaper leaves the CQ to them and parks, so that a wake
     // NOP posted for a caller is never consumed by the reaper before the caller's wait began.
     private int _callerWaiters;
+
+    /// <summary>True while this thread reaps right after its own wait in WaitForCompletions.</summary>
+    [ThreadStatic]
+    private static bool s_reapingForOwnWait;
 
     private int _wakePending;              // 1 while a wake NOP's CQE is owed: CAS in WakeWaiters, cleared when reaped
 
@@ -79,10 +83,9 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     // ---- The reaper's parking (see ReaperLoop). ----
     private int _inFlight;                 // requests submitted and not yet reaped: Interlocked (Submit +1, reap -n)
     private int _parked;                   // 1 while the reaper waits on _parkLock instead of the CQ: Interlocked/Volatile
-    private int _stopping;                 // 1 once Dispose asked the reaper to leave: Volatile
     private readonly object _parkLock = new(); // Monitor: the reaper waits on it (Lock has no condition variable)
 
-    private readonly Thread _reaper;
+    private readonly ReaperThread _reaper;
     private long _reaperWakeups;           // written by the reaper only; diagnostics
 
     /// <summary>Creates the ring for <paramref name="capacity"/> requests in flight.</summary>
@@ -107,8 +110,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         _ring = ring;
         try
         {
-            _reaper = new Thread(ReaperLoop) { IsBackground = true, Name = "Kaio io_uring reaper" };
-            _reaper.UnsafeStart();
+            _reaper = new ReaperThread("Kaio io_uring reaper", ReaperLoop);
+            _reaper.Start();
         }
         catch
         {
@@ -141,7 +144,15 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         Interop.io_uring_getevents_arg arg = new() { sigmask = 0, sigmask_sz = 8, ts = (ulong)(&ts) };
         // -ETIME on timeout, -EINTR on a signal: either way the caller's loop looks again.
         _ = Interop.io_uring_enter(_ring.Fd, 0, 1, Interop.IORING_ENTER_GETEVENTS | Interop.IORING_ENTER_EXT_ARG, &arg, (nuint)sizeof(Interop.io_uring_getevents_arg));
-        _ = TryReap();
+        s_reapingForOwnWait = true; // what this thread delivers now, it reads itself: no wake NOP for it
+        try
+        {
+            _ = TryReap();
+        }
+        finally
+        {
+            s_reapingForOwnWait = false;
+        }
     }
 
     public override void BeginCallerWait() => Interlocked.Increment(ref _callerWaiters);
@@ -158,6 +169,12 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     public override void WakeWaiters()
     {
+        // Acquire: after the core's publishing CAS, pairs with BeginCallerWait's increment.
+        if (Volatile.Read(ref _callerWaiters) == 0 || s_reapingForOwnWait)
+        {
+            return;
+        }
+
         // One wake NOP in flight at most, so the CQ's room for it is one entry.
         if (Interlocked.CompareExchange(ref _wakePending, 1, 0) != 0)
         {
@@ -437,10 +454,31 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     public override bool TryReap()
     {
         Span<Completion> batch = stackalloc Completion[ReapBatch];
-        bool any = false;
-        // Acquire: pairs with the kernel's smp_store_release of cq.tail in io_commit_cqring().
-        while (Volatile.Read(ref *_ring.CqTail) != Volatile.Read(ref *_ring.CqHead) && _cqLock.TryEnter())
+        bool any = false, flushed = false;
+        while (true)
         {
+            // Acquire: pairs with the kernel's smp_store_release of cq.tail in io_commit_cqring().
+            if (Volatile.Read(ref *_ring.CqTail) == Volatile.Read(ref *_ring.CqHead))
+            {
+                // CQEs the kernel kept aside when the CQ was full (IORING_FEAT_NODROP) are moved
+                // into it only by an enter with GETEVENTS: the reaper's and a caller's waits make
+                // one, a caller that only polls makes it here, once per call. (The CQ is sized so
+                // that it cannot overflow unless the kernel clamped it.)
+                if (flushed || (Volatile.Read(ref *_ring.SqFlags) & Interop.IORING_SQ_CQ_OVERFLOW) == 0)
+                {
+                    return any;
+                }
+
+                flushed = true;
+                _ = Interop.io_uring_enter(_ring.Fd, 0, 0, Interop.IORING_ENTER_GETEVENTS, null, 0);
+                continue;
+            }
+
+            if (!_cqLock.TryEnter())
+            {
+                return any;
+            }
+
             int n;
             try
             {
@@ -454,8 +492,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             Deliver(batch[..n]); // the one-way contract: no engine lock is held from here on
             any |= n != 0;
         }
-
-        return any;
     }
 
     /// <summary>
@@ -481,7 +517,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             ulong userData = cqe->user_data;
             int res = cqe->res;
             head++;
-            if (userData >= WakeUserData)
+            if (RequestKey.IsReserved(userData))
             {
                 if (userData == WakeUserData)
                 {
@@ -538,7 +574,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     // ReadAsync QD32 3.0-3.25 -> 2.75 µs (370-426k -> 443-489k IOPS).
     // Acquire reads: pair with Submit's and Cancel's increments and Dispose's release.
     private bool MayPark()
-        => Volatile.Read(ref _stopping) == 0
+        => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0 || (Volatile.Read(ref _inFlight) == 0 && Volatile.Read(ref _cancelsOwed) == 0));
 
     private void ReaperLoop()
@@ -597,7 +633,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 }
                 else if (errno != Errno.EINTR)
                 {
-                    Environment.FailFast("Kaio: io_uring reaper wait failed: " + Describe(errno));
+                    ReaperThread.Fail("io_uring reaper wait failed: " + Describe(errno));
                 }
             }
 
@@ -614,7 +650,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             return;
         }
 
-        Debug.Assert(Thread.CurrentThread != _reaper, "teardown never runs on the reaping thread");
+        Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
         lock (_sqLock)
         {
             Interop.io_uring_sqe* sqe = GetSqeLocked();
@@ -634,7 +670,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         lock (_parkLock)
         {
             // Release: the reaper leaves its parking for the CQ, where the stop NOP is.
-            Volatile.Write(ref _stopping, 1);
+            _reaper.Stop();
             Monitor.Pulse(_parkLock);
         }
 

@@ -87,8 +87,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     // ---- Reaping: the ring head and dispatch loop are guarded by _reapLock. ----
     private readonly Lock _reapLock = new();
-    private readonly Thread _reaper;
-    private int _stopping;                        // 1 once Dispose asked the reaper to leave: Volatile
+    private readonly ReaperThread _reaper;
 
     // ---- Quiet requests (no IOCB_FLAG_RESFD): see the Design comment. ----
     private readonly int[] _quietStamps;          // tag → 1 | generation << 1 while a quiet request is in flight, else 0
@@ -154,8 +153,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             _iocbs = (Interop.iocb*)NativeMemory.AlignedAlloc((nuint)capacity * (nuint)sizeof(Interop.iocb), 64);
             new Span<byte>(_iocbs, capacity * sizeof(Interop.iocb)).Clear();
 
-            _reaper = new Thread(ReaperLoop) { IsBackground = true, Name = "Kaio Linux AIO reaper" };
-            _reaper.UnsafeStart();
+            _reaper = new ReaperThread("Kaio Linux AIO reaper", ReaperLoop);
+            _reaper.Start();
         }
         catch
         {
@@ -375,7 +374,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         _ = Interop.write(_eventFdNumber, &one, sizeof(long));
     }
 
-    private static int QuietStamp(ulong key) => (int)(RequestSlot.GenerationOf(key) << 1) | 1;
+    private static int QuietStamp(ulong key) => (int)(RequestKey.GenerationOf(key) << 1) | 1;
 
     /// <summary>Reports a request's end, after clearing its quiet mark (the tag may be reused as soon as Complete returns). Holds no engine lock.</summary>
     private void Finish(int tag, ulong key, long res, long res2)
@@ -459,7 +458,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         }
     }
 
-    private static int Stamp(RequestSlot slot, int state) => (int)(RequestSlot.GenerationOf(slot.Key) << 4) | state;
+    private static int Stamp(RequestSlot slot, int state) => (int)(RequestKey.GenerationOf(slot.Key) << 4) | state;
 
     /// <summary>A read or write on a stream: run by the inner thread-pool engine, never by io_submit.</summary>
     private static bool IsRouted(RequestSlot slot)
@@ -622,11 +621,11 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     /// <summary>One event taken off the ring, made ready for delivery (under _reapLock).</summary>
     private Completion Reaped(ulong key, long res, long res2)
     {
-        int tag = RequestSlot.TagOf(key);
+        int tag = RequestKey.TagOf(key);
         RequestSlot? slot = (uint)tag < (uint)_slots.Length ? _slots[tag] : null;
         if (slot is null)
         {
-            Environment.FailFast("Kaio: Linux AIO event for an unknown tag");
+            ReaperThread.Fail("Linux AIO event for an unknown tag");
         }
 
         // A cancelled poll arrives with res 0 (no events); Kaio reports a cancelled request as
@@ -658,8 +657,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
                 continue; // the batch was full: there may be more
             }
 
-            // Acquire: pairs with the release in Dispose.
-            if (Volatile.Read(ref _stopping) != 0)
+            // Acquire (IsStopping): pairs with Stop() in Dispose.
+            if (_reaper.IsStopping)
             {
                 return;
             }
@@ -681,7 +680,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno != Errno.EINTR)
                 {
-                    Environment.FailFast("Kaio: Linux AIO reaper poll(eventfd) failed: " + Errno.Name(errno));
+                    ReaperThread.Fail("Linux AIO reaper poll(eventfd) failed: " + Errno.Name(errno));
                 }
             }
         }
@@ -695,8 +694,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             return;
         }
 
-        Debug.Assert(Thread.CurrentThread != _reaper, "teardown never runs on the reaping thread");
-        Volatile.Write(ref _stopping, 1); // release: pairs with the acquire read in ReaperLoop
+        Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
+        _reaper.Stop(); // pairs with the IsStopping read in ReaperLoop
         Kick();
         _reaper.Join();
 
