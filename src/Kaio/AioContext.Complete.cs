@@ -83,8 +83,8 @@ public sealed partial class AioContext
             registration.Dispose();
             slot.Unpin();
             int result = (int)Math.Clamp(slot.Res, int.MinValue, int.MaxValue);
-            // Release: pairs with the acquire read in IsIdleForTeardown; the engine and the pins are finished.
-            Volatile.Write(ref slot.Delivered, true);
+            // Full fence (teardown's Dekker pair, see DeliveredOne): the engine and the pins are finished.
+            Interlocked.Exchange(ref slot.Delivered, true);
             slot.SetAwaitResult(result); // after this the awaiter may free the slot at once
             DeliveredOne();
             return;
@@ -174,8 +174,12 @@ public sealed partial class AioContext
 
     private void DeliveredOne()
     {
-        // No fence here (the hot path pays none): a wake-up lost to store-load reordering only
-        // delays teardown until its next periodic rescan.
+        // Teardown's wake-up, a Dekker pair: teardown publishes its signal (a full fence), then
+        // scans the slots; a delivery makes its slot idle, passes a full fence, then reads the
+        // signal — so either the scan sees the slot idle or the delivery sees the signal, and
+        // teardown needs no periodic rescan. The fence is one every path already has: the ring's
+        // enqueue CAS (after FreeSlot), PutReqs' Interlocked.Add (callbacks, after FreeSlot), the
+        // Interlocked.Exchange of Delivered (awaitables). No fence is added for this read.
         Volatile.Read(ref _drainSignal)?.TrySetResult();
     }
 

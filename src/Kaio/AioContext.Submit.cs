@@ -74,17 +74,16 @@ public sealed partial class AioContext
 
     /// <summary>
     /// fs/aio.c: io_submit_one(). Returns 0 when accepted (slot set), else -errno. The caller
-    /// holds a user reference.
+    /// holds a user reference. Four steps — the budget, Prepare (validate and fill a slot), Arm,
+    /// HandOff to the engine — and one undo path for a refusal at any of them.
     /// </summary>
-    private unsafe int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
+    private int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
     {
         accepted = null;
         awaitVersion = 0;
-        IocbCommand cmd = cb.Command;
-        bool isRw = cmd is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
 
         // io_submit_one(): fields that cannot be valid whatever the file (aio_nbytes overflow).
-        if (isRw && cb.Offset < 0)
+        if (IsReadWrite(cb.Command) && cb.Offset < 0)
         {
             if (haveBudget)
             {
@@ -95,208 +94,226 @@ public sealed partial class AioContext
         }
 
         // get_reqs_available(): never blocks; a full context refuses. A caller that waited for a
-        // slot (AioFullBehavior.Wait) already owns its unit; either way the undo path below returns it.
+        // slot (AioFullBehavior.Wait) already owns its unit; either way Undo's caller returns it.
         if (!haveBudget && !_reqs.TryGet())
         {
             return -Errno.EAGAIN;
         }
 
-        SafeHandle? handle = null;
-        SafeHandle? eventFd = null;
-        int res = 0;
-        try
+        PendingRequest pending = default;
+        int res = Prepare(ref cb, awaitable, token, ref pending);
+        if (res == 0)
         {
-            int fd = -1;
-            HandleInfo? info = null;
-            if (cmd != IocbCommand.Noop)
-            {
-                // __io_submit_one(): fget(aio_fildes) → EBADF, for every command: a handle whose
-                // descriptor is not open is refused here, never in the event.
-                res = AddRefHandle(cb.Handle, out handle, out fd);
-                if (res < 0)
-                {
-                    return res;
-                }
-
-                res = _handles.Get(handle!, fd, out info);
-                if (res < 0)
-                {
-                    return res;
-                }
-            }
-
-            if (cb.EventFd is not null)
-            {
-                // IOCB_FLAG_RESFD: eventfd_ctx_fdget(aio_resfd) → EBADF when not open, EINVAL when
-                // not an eventfd (completion writes an 8-byte count into it: never into a file).
-                res = AddRefHandle(cb.EventFd, out eventFd, out int efd);
-                if (res < 0)
-                {
-                    return res;
-                }
-
-                res = _handles.Get(eventFd!, efd, out HandleInfo? efdInfo);
-                if (res < 0)
-                {
-                    return res;
-                }
-
-                if (!efdInfo!.IsEventFd)
-                {
-                    res = -Errno.EINVAL;
-                    return res;
-                }
-            }
-
-            res = CheckCommand(ref cb, cmd, isRw);
-            if (res < 0)
-            {
-                return res;
-            }
-
-            // aio_prep_rw(): "req->ki_flags &= ~IOCB_HIPRI; /* no one is going to poll for this I/O */".
-            AioRwFlags engineFlags = cb.RwFlags & ~AioRwFlags.HiPri;
-            bool deferSync = false;
-            IocbCommand deferredSync = default;
-            if (isRw)
-            {
-                // aio_read()/aio_write(): FMODE_READ / FMODE_WRITE → EBADF.
-                bool writes = cmd is IocbCommand.Pwrite or IocbCommand.Pwritev;
-                if (writes ? !info!.CanWrite : !info!.CanRead)
-                {
-                    return -Errno.EBADF;
-                }
-
-                if (writes && !info.IsStream && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
-                {
-                    // The engine cannot make the write durable itself: do it in a deferred
-                    // completion on the device's work queue (seed 003). Not for a stream: its
-                    // write_iter syncs nothing (pipe_write) and fdatasync would answer EINVAL,
-                    // so the engine passes the flags to pwritev2 as the kernel's AIO would.
-                    deferSync = true;
-                    deferredSync = (engineFlags & AioRwFlags.Sync) != 0 ? IocbCommand.Fsync : IocbCommand.Fdsync;
-                    engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
-                }
-            }
-
-            ulong device = info?.Device ?? 0;
-
-            // aio_get_req(): a tag names the slot; the budget guarantees one is free.
-            if (!_tags.TryAlloc(out int tag))
-            {
-                System.Diagnostics.Debug.Fail("tag pool empty with budget available");
-                return -Errno.EAGAIN;
-            }
-
-            RequestSlot slot = SlotForNewTag(tag);
-            slot.Command = cmd;
-            slot.Fd = fd;
-            slot.Offset = cb.Offset;
-            slot.RwFlags = engineFlags;
-            slot.PollEvents = cb.PollEvents;
-            slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
-            slot.FileType = info?.FileType ?? 0;
-            slot.IsDirect = info is not null && (info.OpenFlags & Interop.O_DIRECT) != 0;
-            slot.Data = cb.Data;
-            slot.HandleRef = handle;
-            slot.EventFdRef = eventFd;
-            slot.Callback = cb.Callback;
-            slot.CallbackIsBlocking = cb.CallbackIsBlocking;
-            slot.IsAwaitable = awaitable;
-            slot.NeedsDeferredSync = deferSync;
-            slot.DeferredSync = deferredSync;
-            slot.Device = device;
-            slot.Token = token;
-            slot.Res = 0;
-            slot.Res2 = 0;
-            handle = null;  // owned by the slot from here; released at final completion
-            eventFd = null;
-            switch (cmd)
-            {
-                case IocbCommand.Pread:
-                case IocbCommand.Pwrite:
-                    slot.Pin(cb.Buffer);
-                    slot.TotalLength = cb.Buffer.Length;
-                    break;
-                case IocbCommand.Preadv:
-                case IocbCommand.Pwritev:
-                    slot.PinVectors(cb.Buffers.Span);
-                    break;
-                default:
-                    slot.TotalLength = 0;
-                    break;
-            }
-
-            // aio_setup_rw(): import_ubuf()/import_iovec() → EFAULT for a range outside user
-            // memory; then rw_verify_area(): pos + count overflows loff_t → EINVAL.
-            if (isRw && (res = slot.CheckUserRanges()) == 0 && slot.TotalLength > long.MaxValue - cb.Offset)
-            {
-                res = -Errno.EINVAL;
-            }
-
-            if (res < 0)
-            {
-                // Refused before arming: no completion will come, so undo here (the handle
-                // references the slot took go with Unpin).
-                slot.Unpin();
-                _tags.Free(tag);
-                return res;
-            }
-
-            if (awaitable && token.CanBeCanceled)
-            {
-                // Registered while the slot is still ours; a callback that fires before Arm sees
-                // the old generation and does nothing, so the token is re-checked after Arm.
-                slot.TokenRegistration = token.UnsafeRegister(s_cancelFromToken, slot);
-            }
-
             if (awaitable)
             {
-                awaitVersion = slot.OpenAwait(); // published by Arm's release store
+                awaitVersion = pending.Slot!.OpenAwait(); // published by Arm's release store
             }
 
-            cb.Key = slot.Arm();
-            accepted = slot;
-            if (awaitable && token.IsCancellationRequested)
-            {
-                slot.TryCancel(cb.Key);
-            }
+            res = ArmAndHandOff(ref cb, awaitable, token, ref pending);
+        }
 
-            if (cmd == IocbCommand.Noop)
-            {
-                // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine.
-                CompleteRequest(slot.Key, 0, 0);
-                return 0;
-            }
+        if (res < 0)
+        {
+            Undo(ref pending);
+            PutReqs(1);
+            return res;
+        }
 
-            res = _engine.Submit(slot);
-            if (res < 0)
+        accepted = pending.Slot;
+        return 0;
+    }
+
+    /// <summary>What a request holds between validation and hand-off; <see cref="Undo"/> gives back whatever it took.</summary>
+    private ref struct PendingRequest
+    {
+        /// <summary>The file's reference, until the slot owns it.</summary>
+        public SafeHandle? Handle;
+
+        /// <summary>The eventfd's reference, until the slot owns it.</summary>
+        public SafeHandle? EventFd;
+
+        /// <summary>The slot (its tag taken); once set it owns the references and the pins.</summary>
+        public RequestSlot? Slot;
+
+        /// <summary>Armed: a key was issued; an engine refusal disarms it.</summary>
+        public bool Armed;
+    }
+
+    /// <summary>
+    /// __io_submit_one() and aio_prep_rw(): references the handles, checks them and the command,
+    /// takes a tag and fills its slot (pinning the buffers). Nothing is armed yet.
+    /// </summary>
+    private int Prepare(ref Iocb cb, bool awaitable, CancellationToken token, ref PendingRequest pending)
+    {
+        IocbCommand cmd = cb.Command;
+        bool isRw = IsReadWrite(cmd);
+        int fd = -1;
+        HandleInfo? info = null;
+        int res;
+        if (cmd != IocbCommand.Noop)
+        {
+            // fget(aio_fildes) → EBADF, for every command: a handle whose descriptor is not open
+            // is refused here, never in the event.
+            res = AddRefHandle(cb.Handle, out pending.Handle, out fd);
+            if (res < 0 || (res = _handles.Get(pending.Handle!, fd, out info)) < 0)
             {
-                // The engine refused without completing: undo as if never accepted.
-                accepted = null;
-                slot.TokenRegistration.Dispose();
-                slot.TokenRegistration = default;
-                slot.Unpin();
-                slot.Disarm();
-                _tags.Free(tag);
+                return res;
+            }
+        }
+
+        if (cb.EventFd is not null)
+        {
+            // IOCB_FLAG_RESFD: eventfd_ctx_fdget(aio_resfd) → EBADF when not open, EINVAL when
+            // not an eventfd (completion writes an 8-byte count into it: never into a file).
+            res = AddRefHandle(cb.EventFd, out pending.EventFd, out int efd);
+            if (res < 0 || (res = _handles.Get(pending.EventFd!, efd, out HandleInfo? efdInfo)) < 0)
+            {
                 return res;
             }
 
-            return 0;
-        }
-        finally
-        {
-            if (res < 0 || accepted is null)
+            if (!efdInfo!.IsEventFd)
             {
-                handle?.DangerousRelease();
-                eventFd?.DangerousRelease();
-                if (accepted is null)
-                {
-                    PutReqs(1);
-                }
+                return -Errno.EINVAL;
             }
         }
+
+        res = CheckCommand(ref cb, cmd, isRw);
+        if (res < 0)
+        {
+            return res;
+        }
+
+        // aio_prep_rw(): "req->ki_flags &= ~IOCB_HIPRI; /* no one is going to poll for this I/O */".
+        // The one place HiPri is dropped: engines pass RwFlags on as they are.
+        AioRwFlags engineFlags = cb.RwFlags & ~AioRwFlags.HiPri;
+        IocbCommand deferredSync = default;
+        if (isRw)
+        {
+            // aio_read()/aio_write(): FMODE_READ / FMODE_WRITE → EBADF.
+            bool writes = cmd is IocbCommand.Pwrite or IocbCommand.Pwritev;
+            if (writes ? !info!.CanWrite : !info!.CanRead)
+            {
+                return -Errno.EBADF;
+            }
+
+            if (writes && !info.IsStream && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
+            {
+                // The engine cannot make the write durable itself: do it in a deferred
+                // completion on the device's work queue (seed 003). Not for a stream: its
+                // write_iter syncs nothing (pipe_write) and fdatasync would answer EINVAL,
+                // so the engine passes the flags to pwritev2 as the kernel's AIO would.
+                deferredSync = (engineFlags & AioRwFlags.Sync) != 0 ? IocbCommand.Fsync : IocbCommand.Fdsync;
+                engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
+            }
+        }
+
+        // aio_get_req(): a tag names the slot; the budget guarantees one is free.
+        if (!_tags.TryAlloc(out int tag))
+        {
+            System.Diagnostics.Debug.Fail("tag pool empty with budget available");
+            return -Errno.EAGAIN;
+        }
+
+        RequestSlot slot = SlotForNewTag(tag);
+        pending.Slot = slot;
+        slot.Command = cmd;
+        slot.Fd = fd;
+        slot.Offset = cb.Offset;
+        slot.RwFlags = engineFlags;
+        slot.PollEvents = cb.PollEvents;
+        slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
+        slot.FileType = info?.FileType ?? 0;
+        slot.IsDirect = info is not null && (info.OpenFlags & Interop.O_DIRECT) != 0;
+        slot.Data = cb.Data;
+        slot.HandleRef = pending.Handle;   // owned by the slot from here; released at final
+        slot.EventFdRef = pending.EventFd; // completion (or by Unpin in Undo)
+        pending.Handle = pending.EventFd = null;
+        slot.Callback = cb.Callback;
+        slot.CallbackIsBlocking = cb.CallbackIsBlocking;
+        slot.IsAwaitable = awaitable;
+        slot.NeedsDeferredSync = deferredSync != default;
+        slot.DeferredSync = deferredSync;
+        slot.Device = info?.Device ?? 0;
+        slot.Token = token;
+        slot.Res = 0;
+        slot.Res2 = 0;
+        switch (cmd)
+        {
+            case IocbCommand.Pread:
+            case IocbCommand.Pwrite:
+                slot.Pin(cb.Buffer);
+                slot.TotalLength = cb.Buffer.Length;
+                break;
+            case IocbCommand.Preadv:
+            case IocbCommand.Pwritev:
+                slot.PinVectors(cb.Buffers.Span);
+                break;
+            default:
+                slot.TotalLength = 0;
+                break;
+        }
+
+        // aio_setup_rw(): import_ubuf()/import_iovec() → EFAULT for a range outside user memory;
+        // then rw_verify_area(): pos + count overflows loff_t → EINVAL.
+        if (isRw && (res = slot.CheckUserRanges()) < 0)
+        {
+            return res;
+        }
+
+        return isRw && slot.TotalLength > long.MaxValue - cb.Offset ? -Errno.EINVAL : 0;
     }
+
+    /// <summary>Arms the prepared slot (the key is written back) and hands it to the engine.</summary>
+    private int ArmAndHandOff(ref Iocb cb, bool awaitable, CancellationToken token, ref PendingRequest pending)
+    {
+        RequestSlot slot = pending.Slot!;
+        if (awaitable && token.CanBeCanceled)
+        {
+            // Registered while the slot is still ours; a callback that fires before Arm sees the
+            // old generation and does nothing, so the token is re-checked after Arm.
+            slot.TokenRegistration = token.UnsafeRegister(s_cancelFromToken, slot);
+        }
+
+        cb.Key = slot.Arm();
+        pending.Armed = true;
+        if (awaitable && token.IsCancellationRequested)
+        {
+            slot.TryCancel(cb.Key); // marked: the engine finds it when it registers (CancelAsked)
+        }
+
+        if (cb.Command == IocbCommand.Noop)
+        {
+            // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine.
+            CompleteRequest(slot.Key, 0, 0);
+            return 0;
+        }
+
+        // 0: the engine owns the request until it completes it; -errno: refused, not completed.
+        return _engine.Submit(slot);
+    }
+
+    /// <summary>The one undo path of a refused request: gives back every reference, pin and tag it took.</summary>
+    private void Undo(ref PendingRequest pending)
+    {
+        pending.Handle?.DangerousRelease();
+        pending.EventFd?.DangerousRelease();
+        if (pending.Slot is not { } slot)
+        {
+            return;
+        }
+
+        slot.TokenRegistration.Dispose();
+        slot.TokenRegistration = default;
+        slot.Unpin(); // releases the handle references the slot took
+        if (pending.Armed)
+        {
+            slot.Disarm();
+        }
+
+        _tags.Free(slot.Tag);
+    }
+
+    private static bool IsReadWrite(IocbCommand cmd) => cmd is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
 
     /// <summary>The command's own argument checks: aio_prep_rw(), aio_fsync(), aio_poll(), and the opcode switch.</summary>
     private static int CheckCommand(ref Iocb cb, IocbCommand cmd, bool isRw)

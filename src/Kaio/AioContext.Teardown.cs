@@ -13,9 +13,6 @@ namespace Kaio;
 
 public sealed partial class AioContext
 {
-    /// <summary>How often teardown rescans the slots when no delivery woke it.</summary>
-    private const int DrainRescanMs = 10;
-
     private readonly TaskCompletionSource _destroyed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
@@ -31,21 +28,28 @@ public sealed partial class AioContext
             return;
         }
 
+        _users.Zero.Wait();
+        CancelAll();
         while (true)
         {
+            // Event-driven: the delivery that makes the last slot idle completes the signal
+            // (DeliveredOne's Dekker pair); there is no periodic rescan.
             TaskCompletionSource signal = PublishDrainSignal();
             if (InFlight == 0)
             {
                 break;
             }
 
-            signal.Task.Wait(DrainRescanMs);
+            signal.Task.Wait();
         }
 
         FreeIoctx();
     }
 
-    /// <summary>io_destroy(2) that awaits the outstanding requests instead of blocking a thread.</summary>
+    /// <summary>
+    /// io_destroy(2) that awaits the callers still inside the API and the outstanding requests
+    /// instead of blocking a thread (only the engine's own stop, a thread join, is synchronous).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!KillIoctx())
@@ -54,6 +58,8 @@ public sealed partial class AioContext
             return;
         }
 
+        await _users.Zero.ConfigureAwait(false);
+        CancelAll();
         while (true)
         {
             TaskCompletionSource signal = PublishDrainSignal();
@@ -62,15 +68,16 @@ public sealed partial class AioContext
                 break;
             }
 
-            await Task.WhenAny(signal.Task, Task.Delay(DrainRescanMs)).ConfigureAwait(false);
+            await signal.Task.ConfigureAwait(false);
         }
 
         FreeIoctx();
     }
 
     /// <summary>
-    /// fs/aio.c: kill_ioctx(). Steps up to and including cancel-all; false when another
-    /// teardown already began.
+    /// fs/aio.c: kill_ioctx(). Marks the context dead, unlists it, wakes every waiter and drops
+    /// the initial reference; false when another teardown already began. The caller then waits
+    /// for the users to leave (<see cref="RefCount.Zero"/>) and cancels what is outstanding.
     /// </summary>
     private bool KillIoctx()
     {
@@ -94,12 +101,15 @@ public sealed partial class AioContext
             Monitor.PulseAll(_waitLock); // waiters that registered after WakeWaiters read _waiters
         }
 
-        // Drop the initial reference and wait for the callers still inside (the seed's
-        // synchronize_rcu() + percpu_ref_kill(): after this no submit can start).
+        // Drop the initial reference; the caller waits for the callers still inside (the seed's
+        // synchronize_rcu() + percpu_ref_kill(): after that no submit can start).
         _users.Put();
-        _users.WaitZero();
+        return true;
+    }
 
-        // free_ioctx_reqs(): cancel everything outstanding.
+    /// <summary>free_ioctx_reqs(): cancels everything outstanding (after every user left).</summary>
+    private void CancelAll()
+    {
         foreach (RequestSlot[]? page in _pages)
         {
             if (page is null)
@@ -116,8 +126,6 @@ public sealed partial class AioContext
                 }
             }
         }
-
-        return true;
     }
 
     private TaskCompletionSource PublishDrainSignal()

@@ -89,10 +89,6 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal bool IsDirect;
     internal ulong Key;
 
-    /// <summary>Engine scratch: an integer (Linux AIO: its stamped state; others as they like).</summary>
-    internal int EngineInt;
-    /// <summary>Engine scratch: an intrusive link for engine queues.</summary>
-    internal RequestSlot? EngineNext;
 
     // ---- Delivery (written by the submitter; consumed by the completer). ----
     internal ulong Data;

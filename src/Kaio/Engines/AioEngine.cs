@@ -28,16 +28,12 @@ namespace Kaio.Engines;
 internal enum EngineFeatures
 {
     None = 0,
-    /// <summary>The engine performs real I/O (the null engine does not).</summary>
-    RealIo = 1 << 0,
     /// <summary>RWF_DSYNC and RWF_SYNC are done by the engine; otherwise the core defers an fdatasync/fsync.</summary>
-    NativeSyncFlags = 1 << 1,
-    /// <summary>Reads and writes in flight can be stopped by the engine's cancel callback.</summary>
-    CancelInFlight = 1 << 2,
+    NativeSyncFlags = 1 << 0,
     /// <summary>Completions are harvested by <see cref="AioEngine.TryReap"/> on the caller's thread when one waits.</summary>
-    ReapOnCaller = 1 << 3,
+    ReapOnCaller = 1 << 1,
     /// <summary>GetEvents may wait inside the engine (<see cref="AioEngine.WaitForCompletions"/>) instead of for a hand-off from its reaper.</summary>
-    WaitOnCaller = 1 << 4,
+    WaitOnCaller = 1 << 2,
 }
 
 /// <summary>One reaped completion, carried from an engine's reap (under its lock) to delivery (outside it).</summary>

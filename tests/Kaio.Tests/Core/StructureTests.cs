@@ -80,14 +80,15 @@ public sealed class StructureTests
     [Fact]
     public void RefCount_AfterKill_NoNewReference()
     {
-        using var users = new RefCount();
+        var users = new RefCount();
         Assert.True(users.TryGet());
         Assert.True(users.Kill());
         Assert.False(users.Kill());
         Assert.False(users.TryGet());
         users.Put();
+        Assert.False(users.Zero.IsCompleted); // the initial reference is still there
         users.Put(); // the initial reference
-        Assert.True(users.ZeroHandle.WaitOne(0));
+        Assert.True(users.Zero.IsCompleted);
     }
 
     [Fact]

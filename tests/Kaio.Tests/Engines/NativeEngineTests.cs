@@ -298,6 +298,35 @@ public sealed class IoUringEngineTests : NativeEngineTests
         Assert.True(engine.CqEntries >= (2 * ctx.Capacity) + 1, $"CQ {engine.CqEntries} for capacity {ctx.Capacity}");
         Assert.True(engine.SqEntries >= Math.Min(ctx.Capacity, 32768), $"SQ {engine.SqEntries} for capacity {ctx.Capacity}");
     }
+
+    [Fact]
+    public void Dispose_RightAfterACancelledPoll_NeverLeavesTheReaperWaitingForTheStopNop()
+    {
+        // The reaper, woken by the cancel's CQEs, may look at the CQ just after a caller reaped
+        // them, and then wait in io_uring_enter(GETEVENTS). If teardown reaped the stop NOP itself
+        // at that moment, that wait never ended and Dispose hung in the reaper's Join.
+        NewContext(1).Dispose(); // skips with the reason where io_uring cannot work
+        var (readEnd, writeEnd) = Native.Pipe();
+        using (readEnd)
+        using (writeEnd)
+        {
+            var worker = new Thread(() =>
+            {
+                for (int i = 0; i < 300; i++)
+                {
+                    var ctx = AioContext.Setup(4, new AioContextOptions { Engine = Kind });
+                    Span<Iocb> one = [Iocb.PrepPoll(readEnd, PollEvents.In, 1)];
+                    ctx.Submit(one);
+                    ctx.Cancel(one[0].Key);
+                    var events = new IoEvent[1];
+                    Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10)));
+                    ctx.Dispose();
+                }
+            });
+            worker.Start();
+            Assert.True(worker.Join(TimeSpan.FromSeconds(60)), "a Dispose hung (the reaper never saw the stop NOP)");
+        }
+    }
 }
 
 public sealed partial class LinuxAioEngineTests : NativeEngineTests

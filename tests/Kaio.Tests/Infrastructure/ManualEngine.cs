@@ -23,10 +23,14 @@ internal sealed class ManualEngine : AioEngine
 
     public override AioEngineKind Kind => AioEngineKind.Null;
 
-    public override EngineFeatures Features => EngineFeatures.NativeSyncFlags | EngineFeatures.CancelInFlight;
+    public override EngineFeatures Features => EngineFeatures.NativeSyncFlags;
+
+    /// <summary>Runs inside Submit, before the request is queued (tests use it to hold a caller inside the API).</summary>
+    internal Action<RequestSlot>? OnSubmit { get; set; }
 
     public override int Submit(RequestSlot slot)
     {
+        OnSubmit?.Invoke(slot);
         Submitted.Enqueue(slot);
         return 0;
     }

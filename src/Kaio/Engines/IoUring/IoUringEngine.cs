@@ -123,7 +123,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     public override AioEngineKind Kind => AioEngineKind.IoUring;
 
     public override EngineFeatures Features
-        => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.CancelInFlight | EngineFeatures.ReapOnCaller
+        => EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
             | ((_ring.Features & Interop.IORING_FEAT_EXT_ARG) != 0 ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
 
     // Waiting on the caller's thread: a GetEvents that must wait blocks in io_uring_enter(GETEVENTS)
@@ -296,14 +296,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 sqe->addr = (ulong)slot.Buffer;
                 sqe->len = (uint)slot.Length;
                 sqe->off = (ulong)slot.Offset;
-                sqe->rw_flags = RwFlagsOf(slot);
+                sqe->rw_flags = (int)slot.RwFlags; // HiPri already dropped by the core (aio_prep_rw)
                 break;
             case IocbCommand.Preadv:
             case IocbCommand.Pwritev:
                 sqe->addr = (ulong)slot.Iovecs;
                 sqe->len = (uint)slot.IovecCount;
                 sqe->off = (ulong)slot.Offset;
-                sqe->rw_flags = RwFlagsOf(slot);
+                sqe->rw_flags = (int)slot.RwFlags; // HiPri already dropped by the core (aio_prep_rw)
                 break;
             case IocbCommand.Fdsync:
                 sqe->fsync_flags = Interop.IORING_FSYNC_DATASYNC;
@@ -312,13 +312,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 sqe->poll32_events = (ushort)slot.PollEvents; // little-endian: the low half is poll_events
                 break;
         }
-    }
-
-    private static int RwFlagsOf(RequestSlot slot)
-    {
-        // RWF_HIPRI asks for polled completion, which io_uring accepts only on IORING_SETUP_IOPOLL
-        // rings (-EOPNOTSUPP otherwise); the kernel's AIO clears it (aio_prep_rw), and so do we.
-        return (int)(slot.RwFlags & ~AioRwFlags.HiPri);
     }
 
     /// <summary>The next free SQE, entering the kernel first if the SQ is full; null if it stays full.</summary>
@@ -666,7 +659,16 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             Volatile.Write(ref *_ring.SqTail, _sqTail); // release: as in Submit
         }
 
-        Flush();
+        // Enter without reaping (not Flush): the stop NOP's CQE must be the reaper's to take. Had
+        // this thread reaped it, a reaper that had just looked at an empty CQ would then wait in
+        // io_uring_enter(GETEVENTS) for a CQE that never comes, and Join below would hang (seen
+        // as a rare hang of a test's Dispose). Every user has left, so nobody else reaps now.
+        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead); // acquire: as in Flush
+        if (pending != 0)
+        {
+            Enter(pending);
+        }
+
         lock (_parkLock)
         {
             // Release: the reaper leaves its parking for the CQ, where the stop NOP is.

@@ -26,14 +26,14 @@
 // on the first such request, with this engine's completer: it waits for the peer on a worker, in
 // a poll that Cancel interrupts, and answers the offset and NoWait as the kernel does. Poll stays
 // on the kernel's AIO, where aio_poll() only arms a wait queue. A routed slot belongs to the inner
-// engine alone: this engine never stamps its EngineInt, and the inner one keeps its per-request
+// engine alone: this engine never stamps its _states entry, and the inner one keeps its per-request
 // state in its own array indexed by tag. Whether a slot is routed is read from its request
 // (IsRouted), so Cancel forwards the callback the inner engine registered.
 //
 // Threading contract:
 //  - Submit (many threads) fills the iocb at the slot's tag and queues the tag, under _submitLock.
 //  - Flush (many threads) takes queued tags in chunks under _submitLock and calls io_submit
-//    outside it. Each slot's EngineInt follows Queued → Submitting → InKernel (or Failed).
+//    outside it. Each request's _states[tag] follows Queued → Submitting → InKernel (or Failed).
 //  - Cancel (the core's cancel callback): a request still Queued is marked CancelledQueued and
 //    completed by Flush with -ECANCELED instead of being submitted (it had not started, so it is
 //    cancelled for sure). A Poll in the kernel gets io_cancel; its event then arrives with
@@ -54,7 +54,7 @@ namespace Kaio.Engines.LinuxAio;
 
 internal sealed unsafe partial class LinuxAioEngine : AioEngine
 {
-    // slot.EngineInt while the request belongs to this engine: the request's generation (low 28
+    // _states[slot.Tag] while the request belongs to this engine: the request's generation (low 28
     // bits) << 4 | one of these states, so that a late write meant for a finished request can
     // never land on the next request in the same slot (every change is a CAS on the stamped value,
     // or happens under _submitLock while the request is known to be Queued).
@@ -75,6 +75,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     private readonly Interop.io_event* _events;   // the ring's event array
     private readonly Interop.iocb* _iocbs;        // one per tag; NativeMemory.AlignedAlloc, freed in Dispose
     private readonly RequestSlot?[] _slots;       // tag → slot; written by Submit before the tag is queued
+    private readonly int[] _states;               // tag → the request's stamped state (see StateMask); this engine's own scratch
     private readonly int _capacity;
     private readonly SafeFileHandle _eventFd;
     private readonly int _eventFdNumber;
@@ -116,6 +117,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
         _capacity = capacity;
         _slots = new RequestSlot?[capacity];
+        _states = new int[capacity];
         _queue = new int[capacity];
         _quietStamps = new int[capacity];
 
@@ -180,7 +182,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     /// completes. Reads and writes in flight cannot be cancelled (only Poll can), except on
     /// streams, which the inner thread-pool engine runs.
     /// </summary>
-    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
+    public override EngineFeatures Features => EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
 
     /// <summary>Requests whose event was already in the ring when io_submit returned: io_submit did the I/O (buffered files).</summary>
     internal long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
@@ -272,7 +274,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         lock (_submitLock)
         {
             _slots[tag] = slot;
-            slot.EngineInt = Stamp(slot, Queued);
+            _states[slot.Tag] = Stamp(slot, Queued);
             // Under the lock, before the tag is queued: a cancel asked from another thread from
             // now on waits for the lock in Cancel() and finds the request Queued. One asked before
             // only marked it (CancelAsked): it is never queued, and completes below.
@@ -311,14 +313,14 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
                     _queueHead = (_queueHead + 1) % _queue.Length;
                     _queueCount--;
                     RequestSlot slot = _slots[tag]!;
-                    if ((slot.EngineInt & StateMask) == CancelledQueued)
+                    if ((_states[slot.Tag] & StateMask) == CancelledQueued)
                     {
                         // Completed below, outside the lock, after the ones to submit.
                         tags[SubmitChunk - 1 - cancelled++] = tag;
                         continue;
                     }
 
-                    slot.EngineInt = stamps[n] = Stamp(slot, Submitting);
+                    _states[slot.Tag] = stamps[n] = Stamp(slot, Submitting);
                     tags[n] = tag;
                     batch[n++] = &_iocbs[tag];
                 }
@@ -420,11 +422,11 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
                 for (long i = 0; i < ret; i++)
                 {
                     // Submitting → InKernel only for the request we submitted: if it already
-                    // completed and its slot was reused, EngineInt belongs to the next request
+                    // completed and its slot was reused, the state belongs to the next request
                     // and keeps its value. Full fence: pairs with the acquire spin in Cancel.
                     RequestSlot submitted = _slots[tags[done + i]]!;
                     int submitting = stamps[done + i];
-                    _ = Interlocked.CompareExchange(ref submitted.EngineInt, (submitting & ~StateMask) | InKernel, submitting);
+                    _ = Interlocked.CompareExchange(ref _states[submitted.Tag], (submitting & ~StateMask) | InKernel, submitting);
                 }
 
                 done += (int)ret;
@@ -451,7 +453,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             RequestSlot slot = _slots[tags[done]]!;
             // Release: pairs with the acquire spin in Cancel, which must stop waiting for io_submit
             // before Complete can finish (Complete waits for a running cancel callback).
-            Volatile.Write(ref slot.EngineInt, (stamps[done] & ~StateMask) | Failed);
+            Volatile.Write(ref _states[slot.Tag], (stamps[done] & ~StateMask) | Failed);
             Finish(tags[done], slot.Key, -errno, 0);
             done++;
             again = 0;
@@ -494,9 +496,9 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
         lock (_submitLock)
         {
-            if ((slot.EngineInt & StateMask) == Queued)
+            if ((_states[slot.Tag] & StateMask) == Queued)
             {
-                slot.EngineInt = Stamp(slot, CancelledQueued); // Flush completes it with -ECANCELED
+                _states[slot.Tag] = Stamp(slot, CancelledQueued); // Flush completes it with -ECANCELED
                 return;
             }
         }
@@ -513,7 +515,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         SpinWait spin = default;
         int inKernel = Stamp(slot, InKernel);
         int state;
-        while ((state = Volatile.Read(ref slot.EngineInt)) == Stamp(slot, Submitting)) // acquire: pairs with SubmitBatch's CAS
+        while ((state = Volatile.Read(ref _states[slot.Tag])) == Stamp(slot, Submitting)) // acquire: pairs with SubmitBatch's CAS
         {
             spin.SpinOnce(sleep1Threshold: -1);
         }
@@ -527,7 +529,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         // mangle_poll of no events) and the reaper read it before io_cancel even returns. A poll
         // that completes on its own carries its non-zero revents, so the mark changes nothing
         // for it, whether or not io_cancel found it. Release: pairs with the acquire in Reaped.
-        Volatile.Write(ref slot.EngineInt, Stamp(slot, CancelIssued));
+        Volatile.Write(ref _states[slot.Tag], Stamp(slot, CancelIssued));
         Interop.io_event result;
         _ = Interop.io_cancel(_ctx, &_iocbs[slot.Tag], &result); // -EINPROGRESS: started; -EINVAL: already done
     }
@@ -630,7 +632,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
         // A cancelled poll arrives with res 0 (no events); Kaio reports a cancelled request as
         // -ECANCELED. Acquire: pairs with the release in Cancel, made before io_cancel.
-        if (res == 0 && slot.Key == key && Volatile.Read(ref slot.EngineInt) == Stamp(slot, CancelIssued))
+        if (res == 0 && slot.Key == key && Volatile.Read(ref _states[slot.Tag]) == Stamp(slot, CancelIssued))
         {
             res = -Errno.ECANCELED;
         }

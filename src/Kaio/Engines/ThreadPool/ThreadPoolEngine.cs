@@ -1,4 +1,4 @@
-// Design: the portable engine. Requests go on one FIFO (intrusive, through the slot's EngineNext,
+// Design: the portable engine. Requests go on one FIFO (a ring of tags, this engine's own array,
 // under a lock held for a few instructions); dedicated worker threads take
 // them and run the blocking call (pread/pwrite, preadv2/pwritev2 when flags are set, fsync,
 // fdatasync, poll). A request cancelled while still queued completes with -ECANCELED when a
@@ -31,8 +31,8 @@
 // Threading: Submit from any thread (the FIFO's lock + semaphore); Cancel from any thread;
 // Dispose once, after every request completed. _workerOf[tag] names the worker that registered
 // the request's cancel callback (Poll and stream reads/writes), written before the registration
-// that publishes it; it is this engine's own array, not slot.EngineInt, so that an engine that
-// hosts this one (Linux AIO, for streams) keeps EngineInt to itself.
+// that publishes it. Per-request engine state lives in this engine's own arrays by tag (never on
+// the shared slot), so an engine that hosts this one (Linux AIO, for streams) keeps its own.
 using System.Runtime.InteropServices;
 using Kaio.Core;
 
@@ -43,8 +43,10 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     private const int DefaultMaxWorkers = 64;
 
     private readonly Lock _queueLock = new();
-    private RequestSlot? _head; // guarded by _queueLock
-    private RequestSlot? _tail; // guarded by _queueLock
+    private readonly int[] _queue;          // the FIFO of tags: a ring of capacity entries, guarded by _queueLock
+    private readonly RequestSlot?[] _slots; // tag → the request's slot, written by Submit before its tag is queued
+    private int _queueHead;                 // guarded by _queueLock
+    private int _queueCount;                // guarded by _queueLock
     private readonly SemaphoreSlim _work = new(0);
     private readonly Worker[] _workers;
     private readonly int[] _workerOf; // tag → the worker that registered its cancel callback; see the Design comment
@@ -64,6 +66,8 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         int max = maxWorkers > 0 ? maxWorkers : Math.Min(capacity, DefaultMaxWorkers);
         _workers = new Worker[Math.Max(1, max)];
         _workerOf = new int[capacity];
+        _queue = new int[capacity];
+        _slots = new RequestSlot?[capacity];
     }
 
     public override AioEngineKind Kind => AioEngineKind.ThreadPool;
@@ -71,7 +75,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     // DSYNC/SYNC go through the core's deferred completion (seed 003): this engine keeps to the
     // calls every Linux has, and the fdatasync runs on the device's work queue, not a worker.
     // On a stream the core leaves them in RwFlags, and pwritev2 hands them to write_iter.
-    public override EngineFeatures Features => EngineFeatures.RealIo;
+    public override EngineFeatures Features => EngineFeatures.None;
 
     internal override bool HoldsLockOnCurrentThread => _queueLock.IsHeldByCurrentThread || _startLock.IsHeldByCurrentThread;
 
@@ -90,19 +94,13 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
             return 0;
         }
 
-        slot.EngineNext = null;
+        int tag = slot.Tag;
         lock (_queueLock)
         {
-            if (_tail is null)
-            {
-                _head = slot;
-            }
-            else
-            {
-                _tail.EngineNext = slot;
-            }
-
-            _tail = slot;
+            // At most capacity requests are in flight (the core's budget), so the ring never fills.
+            _slots[tag] = slot;
+            _queue[(_queueHead + _queueCount) % _queue.Length] = tag;
+            _queueCount++;
         }
 
         if (!TryTakeOne(ref _idle) && !StartWorker())
@@ -234,19 +232,15 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     {
         lock (_queueLock)
         {
-            RequestSlot? slot = _head;
-            if (slot is not null)
+            if (_queueCount == 0)
             {
-                _head = slot.EngineNext;
-                if (_head is null)
-                {
-                    _tail = null;
-                }
-
-                slot.EngineNext = null;
+                return null;
             }
 
-            return slot;
+            int tag = _queue[_queueHead];
+            _queueHead = (_queueHead + 1) % _queue.Length;
+            _queueCount--;
+            return _slots[tag];
         }
     }
 
