@@ -7,7 +7,7 @@
 //   - an awaiter: unpin, set the value-task source; tag and budget come back in GetResult;
 //   - a user callback: unpin, run it on the thread pool (or the device queue if it blocks),
 //     then free tag and budget.
-// A step that blocks (the fdatasync/fsync behind DSYNC/SYNC on an engine without native flags,
+// A step that blocks (the fdatasync/fsync behind a DSYNC/SYNC write or a flush, group-committed,
 // or a blocking callback) runs on the device's deferred work queue first (seed 003), never on
 // the engine's reaping thread. Pins and handle references are released only here, at the final
 // completion, never when a cancel is merely requested.
@@ -48,27 +48,11 @@ public sealed partial class AioContext
         return true;
     }
 
-    /// <summary>The blocking step of a deferred completion, on the device's work queue.</summary>
-    internal void RunDeferred(RequestSlot slot)
-    {
-        if (slot.NeedsDeferredSync && slot.Res >= 0)
-        {
-            int rc;
-            do
-            {
-                rc = slot.DeferredSync == IocbCommand.Fsync ? Interop.fsync(slot.Fd) : Interop.fdatasync(slot.Fd);
-            }
-            while (rc < 0 && Interop.LastRes() == -Errno.EINTR);
-
-            if (rc < 0)
-            {
-                // generic_write_sync() failing turns the write's result into its error.
-                slot.Res = Interop.LastRes();
-            }
-        }
-
-        Deliver(slot);
-    }
+    /// <summary>
+    /// The end of a deferred completion, on the device's work queue: the group's sync (if this
+    /// request needed one) has returned and set its result; deliver, or run the blocking callback.
+    /// </summary>
+    internal void RunDeferred(RequestSlot slot) => Deliver(slot);
 
     private void Deliver(RequestSlot slot)
     {

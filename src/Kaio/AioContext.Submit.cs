@@ -137,6 +137,9 @@ public sealed partial class AioContext
 
         /// <summary>Armed: a key was issued; an engine refusal disarms it.</summary>
         public bool Armed;
+
+        /// <summary>The core completes it at arm, without the engine (Noop; a group-committed flush).</summary>
+        public bool CompletesAtArm;
     }
 
     /// <summary>
@@ -196,15 +199,25 @@ public sealed partial class AioContext
                 return -Errno.EBADF;
             }
 
-            if (writes && !info.IsStream && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && (_features & EngineFeatures.NativeSyncFlags) == 0)
+            if (writes && !info.IsStream && (engineFlags & (AioRwFlags.Dsync | AioRwFlags.Sync)) != 0 && GroupCommits(info))
             {
-                // The engine cannot make the write durable itself: do it in a deferred
-                // completion on the device's work queue (seed 003). Not for a stream: its
-                // write_iter syncs nothing (pipe_write) and fdatasync would answer EINVAL,
-                // so the engine passes the flags to pwritev2 as the kernel's AIO would.
+                // Group commit (DeferredWorkQueue): the engine writes without the flag, and the
+                // completion waits on the device's work queue (seed 003) for one fdatasync (fsync
+                // for Sync) that began after the write completed — shared by every write that
+                // completed before it. Not for a stream: its write_iter syncs nothing
+                // (pipe_write) and fdatasync would answer EINVAL, so the engine passes the flags
+                // to pwritev2 as the kernel's AIO would.
                 deferredSync = (engineFlags & AioRwFlags.Sync) != 0 ? IocbCommand.Fsync : IocbCommand.Fdsync;
                 engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
             }
+        }
+        else if (cmd is IocbCommand.Fsync or IocbCommand.Fdsync && info!.FileType == Interop.S_IFREG && (_features & EngineFeatures.RealIo) != 0)
+        {
+            // A flush joins the group commit: it never reaches the engine; it completes at arm
+            // and waits on the work queue for a sync that began after it was submitted, so it
+            // covers every write that completed before it was submitted (FlushAsync's contract).
+            deferredSync = cmd;
+            pending.CompletesAtArm = true;
         }
 
         // aio_get_req(): a tag names the slot; the budget guarantees one is free.
@@ -281,9 +294,10 @@ public sealed partial class AioContext
             slot.TryCancel(cb.Key); // marked: the engine finds it when it registers (CancelAsked)
         }
 
-        if (cb.Command == IocbCommand.Noop)
+        if (cb.Command == IocbCommand.Noop || pending.CompletesAtArm)
         {
-            // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine.
+            // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine. A
+            // group-committed flush completes here too, and its event waits for its sync.
             CompleteRequest(slot.Key, 0, 0);
             return 0;
         }
@@ -312,6 +326,16 @@ public sealed partial class AioContext
 
         _tags.Free(slot.Tag);
     }
+
+    /// <summary>
+    /// A DSYNC/SYNC write on this file is made durable by group commit rather than by the engine:
+    /// every buffered file on an engine that does real I/O (one sync for many writes beats one
+    /// each: the measurements are in bench/README.md), and O_DIRECT files only on an engine that
+    /// cannot pass the flag on (for them the native flag is a FUA write, cheaper than a flush).
+    /// </summary>
+    private bool GroupCommits(HandleInfo info)
+        => (_features & EngineFeatures.NativeSyncFlags) == 0
+            || ((_features & EngineFeatures.RealIo) != 0 && (info.OpenFlags & Interop.O_DIRECT) == 0);
 
     private static bool IsReadWrite(IocbCommand cmd) => cmd is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
 

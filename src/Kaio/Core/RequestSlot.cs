@@ -97,7 +97,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal IIoCompletionCallback? Callback;
     internal bool CallbackIsBlocking;
     internal bool IsAwaitable;
-    /// <summary>The deferred durability step: 0 none, else IocbCommand.Fdsync or Fsync after a successful write.</summary>
+    /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>
     internal IocbCommand DeferredSync;
     internal bool NeedsDeferredSync;
     internal ulong Device;
@@ -502,4 +502,18 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     /// <summary>Runs this request's blocking completion step on a device work queue.</summary>
     void IDeferredWork.RunDeferred() => Context.RunDeferred(this);
+
+    /// <summary>Group commit: the descriptor whose sync this completion waits for (a write that succeeded, or a flush), else -1.</summary>
+    int IDeferredWork.SyncFd => NeedsDeferredSync && Res >= 0 ? Fd : -1;
+
+    bool IDeferredWork.SyncIsFull => DeferredSync == IocbCommand.Fsync;
+
+    /// <summary>generic_write_sync() failing turns the write's result into the sync's error.</summary>
+    void IDeferredWork.SyncDone(int res)
+    {
+        if (res < 0 && Res >= 0)
+        {
+            Res = res;
+        }
+    }
 }

@@ -28,10 +28,12 @@ namespace Kaio.Engines;
 internal enum EngineFeatures
 {
     None = 0,
-    /// <summary>RWF_DSYNC and RWF_SYNC are done by the engine; otherwise the core defers an fdatasync/fsync.</summary>
+    /// <summary>RWF_DSYNC and RWF_SYNC are done by the engine (used for O_DIRECT writes; buffered ones are group-committed); otherwise the core defers an fdatasync/fsync.</summary>
     NativeSyncFlags = 1 << 0,
     /// <summary>Completions are harvested by <see cref="AioEngine.TryReap"/> on the caller's thread when one waits.</summary>
     ReapOnCaller = 1 << 1,
+    /// <summary>The engine does real I/O, so DSYNC/SYNC writes and flushes on buffered files are group-committed (the null engine does none).</summary>
+    RealIo = 1 << 3,
     /// <summary>GetEvents may wait inside the engine (<see cref="AioEngine.WaitForCompletions"/>) instead of for a hand-off from its reaper.</summary>
     WaitOnCaller = 1 << 2,
 }

@@ -202,7 +202,7 @@ public abstract partial class ConformanceTests
     }
 
     [Fact]
-    public void Pwrite_DsyncFlag_CompletesDurableThroughDeferredPathWhereNotNative()
+    public void Pwrite_DsyncFlag_OnABufferedFile_CompletesDurableThroughGroupCommit()
     {
         RequireRealIo();
         using var file = new TempFile(8192);
@@ -213,13 +213,9 @@ public abstract partial class ConformanceTests
         Array.Fill(data, (byte)0x5a);
         Assert.Equal(4096, SubmitOne(ctx, Iocb.PrepPwrite(h, data, 4096, flags: AioRwFlags.Dsync)).Result);
         Assert.Equal(4096, SubmitOne(ctx, Iocb.PrepPwrite(h, data, 0, flags: AioRwFlags.Sync)).Result);
-        bool native = (ctx.Features & Kaio.Engines.EngineFeatures.NativeSyncFlags) != 0;
-        if (!native)
-        {
-            // The engine cannot do DSYNC itself: the fdatasync ran on the device's work queue
-            // before the event was delivered.
-            Assert.True(DeferredWorkQueue.RunCount >= before + 2, "the deferred completion path was not taken");
-        }
+        // Buffered file: on every engine the sync ran on the device's work queue (group commit)
+        // before the event was delivered.
+        Assert.True(DeferredWorkQueue.RunCount >= before + 2, "the deferred completion path was not taken");
 
         var back = new byte[8192];
         RandomAccess.Read(h, back, 0);

@@ -123,7 +123,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     public override AioEngineKind Kind => AioEngineKind.IoUring;
 
     public override EngineFeatures Features
-        => EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
+        => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
             | ((_ring.Features & Interop.IORING_FEAT_EXT_ARG) != 0 ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
 
     // Waiting on the caller's thread: a GetEvents that must wait blocks in io_uring_enter(GETEVENTS)

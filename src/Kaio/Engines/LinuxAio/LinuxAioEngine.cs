@@ -182,7 +182,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     /// completes. Reads and writes in flight cannot be cancelled (only Poll can), except on
     /// streams, which the inner thread-pool engine runs.
     /// </summary>
-    public override EngineFeatures Features => EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
+    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
 
     /// <summary>Requests whose event was already in the ring when io_submit returned: io_submit did the I/O (buffered files).</summary>
     internal long InlineCompletions => Interlocked.Read(ref _inlineCompletions);

@@ -75,7 +75,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     // DSYNC/SYNC go through the core's deferred completion (seed 003): this engine keeps to the
     // calls every Linux has, and the fdatasync runs on the device's work queue, not a worker.
     // On a stream the core leaves them in RwFlags, and pwritev2 hands them to write_iter.
-    public override EngineFeatures Features => EngineFeatures.None;
+    public override EngineFeatures Features => EngineFeatures.RealIo;
 
     internal override bool HoldsLockOnCurrentThread => _queueLock.IsHeldByCurrentThread || _startLock.IsHeldByCurrentThread;
 
