@@ -10,6 +10,8 @@
 #   pagecache2  the same from two submitting threads (numjobs=2)
 #   direct      4 KiB randread with O_DIRECT
 #   write       4 KiB randwrite with O_DIRECT, plain and DSYNC
+#   wal         durable appends: 4 KiB sequential writes to a buffered file, each DSYNC, 64 in
+#               flight (a write-ahead log; Kaio group-commits them)
 #   null        the null engines: the cost of the machinery per operation
 #
 # environment:
@@ -48,14 +50,14 @@ mode="${1:-quick}"
 sets=()
 case "$mode" in
     quick) sets=(pagecache direct null); QDS="${QDS:-32}"; WRITE_QDS="${WRITE_QDS:-32}"; quick=1 ;;
-    full) sets=(pagecache pagecache2 direct write null); quick=0 ;;
+    full) sets=(pagecache pagecache2 direct write wal null); quick=0 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) sets=("$@"); quick=0 ;;
 esac
 QDS="${QDS:-1 32 128}"
 WRITE_QDS="${WRITE_QDS:-1 32}"
 for s in "${sets[@]}"; do
-    case "$s" in pagecache|pagecache2|direct|write|null) ;; *) die "unknown set '$s' (quick, full, pagecache, pagecache2, direct, write, null)" ;; esac
+    case "$s" in pagecache|pagecache2|direct|write|wal|null) ;; *) die "unknown set '$s' (quick, full, pagecache, pagecache2, direct, write, wal, null)" ;; esac
 done
 
 # --- tools -----------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ lay_out() {
 }
 lay_out "$read_file"
 needs_write=0
-for s in "${sets[@]}"; do [[ "$s" == write ]] && needs_write=1; done
+for s in "${sets[@]}"; do [[ "$s" == write || "$s" == wal ]] && needs_write=1; done
 ((needs_write)) && lay_out "$write_file"
 
 # fio invalidates a file's cache before each job unless invalidate=0 (its default is 1).
@@ -136,7 +138,7 @@ run() {
 fio_job() {
     local group="$1" label="$2" cls="$3" rw="$4" qd="$5" nj="$6" file="$read_file"
     shift 6
-    [[ "$rw" == randwrite ]] && file="$write_file"
+    [[ "$rw" == randwrite || "$rw" == write ]] && file="$write_file"
     run "$group" "$label" fio "$cls" -- fio --name=bench --filename="$file" --size="$SIZE" \
         --rw="$rw" --bs=4k --iodepth="$qd" --numjobs="$nj" --runtime="${runtime_ms}ms" --ramp_time="${ramp_ms}ms" \
         --time_based --norandommap --randrepeat=0 --invalidate=0 --thread --group_reporting --output-format=json "$@"
@@ -146,7 +148,7 @@ fio_job() {
 kaio_job() {
     local group="$1" label="$2" kind="$3" cls="$4" rw="$5" qd="$6" nj="$7" file="$read_file"
     shift 7
-    [[ "$rw" == randwrite ]] && file="$write_file"
+    [[ "$rw" == randwrite || "$rw" == write ]] && file="$write_file"
     run "$group" "$label" "$kind" "$cls" -- dotnet "$kaio_dll" bench --name=bench --filename="$file" \
         --size="$SIZE" --rw="$rw" --bs=4k --iodepth="$qd" --numjobs="$nj" --runtime="${runtime_ms}ms" \
         --ramp_time="${ramp_ms}ms" --time_based --randrepeat=0 --output-format=json "$@"
@@ -206,6 +208,19 @@ for s in "${sets[@]}"; do
             for ((i = 1; i <= RA_RUNS; i++)); do
                 kaio_job "$g" ".NET RandomAccess #$i (O_DSYNC)" ra ra randwrite "$qd" 1 --ioengine=randomaccess --direct=1 --dsync
             done
+        done ;;
+    wal)
+        # A write-ahead log's appends: every write durable before its event (fio: O_DSYNC;
+        # kaio: RWF_DSYNC, group-committed; RandomAccess: O_DSYNC), 64 in flight.
+        g="durable 4 KiB writes (DSYNC), sequential, buffered, 64 in flight"
+        kaio_job "$g" "kaio io_uring (RWF_DSYNC)" kaio io_uring write 64 1 --ioengine=io_uring --dsync
+        fio_job "$g" "fio io_uring (O_DSYNC)" io_uring write 64 1 --ioengine=io_uring --sync=dsync
+        kaio_job "$g" "kaio libaio (RWF_DSYNC)" kaio libaio write 64 1 --ioengine=libaio --dsync
+        fio_job "$g" "fio libaio (O_DSYNC)" libaio write 64 1 --ioengine=libaio --sync=dsync
+        kaio_job "$g" "kaio threadpool (RWF_DSYNC)" kaio sync write 64 1 --ioengine=threadpool --dsync
+        fio_job "$g" "fio psync ×64 threads (O_DSYNC)" sync write 1 64 --ioengine=psync --sync=dsync
+        for ((i = 1; i <= RA_RUNS; i++)); do
+            kaio_job "$g" ".NET RandomAccess #$i (O_DSYNC)" ra ra write 64 1 --ioengine=randomaccess --dsync
         done ;;
     null)
         for qd in $QDS; do
