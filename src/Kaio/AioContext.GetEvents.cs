@@ -60,21 +60,29 @@ public sealed partial class AioContext
                     continue;
                 }
 
-                lock (_waitLock)
+                _engine.AddReaperDemand(1); // this wait is not in the engine: its reaper delivers
+                try
                 {
-                    Interlocked.Increment(ref _waiters);
-                    try
+                    lock (_waitLock)
                     {
-                        // Re-check after announcing ourselves (pairs with WakeWaiters' read of _waiters).
-                        if (_ring.Count == 0 && !IsDisposed)
+                        Interlocked.Increment(ref _waiters);
+                        try
                         {
-                            Monitor.Wait(_waitLock, waitMs);
+                            // Re-check after announcing ourselves (pairs with WakeWaiters' read of _waiters).
+                            if (_ring.Count == 0 && !IsDisposed)
+                            {
+                                Monitor.Wait(_waitLock, waitMs);
+                            }
+                        }
+                        finally
+                        {
+                            Interlocked.Decrement(ref _waiters);
                         }
                     }
-                    finally
-                    {
-                        Interlocked.Decrement(ref _waiters);
-                    }
+                }
+                finally
+                {
+                    _engine.AddReaperDemand(-1);
                 }
             }
         }
@@ -152,6 +160,8 @@ public sealed partial class AioContext
                 return n;
             }
 
+            // This waiter does not reap: while it waits, the engine's reaper must deliver.
+            _engine.AddReaperDemand(1);
             try
             {
                 await signal.Task.WaitAsync(waitMs == Timeout.Infinite ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(waitMs), cancellationToken).ConfigureAwait(false);
@@ -159,6 +169,10 @@ public sealed partial class AioContext
             catch (TimeoutException)
             {
                 // Loop once more: read what arrived, then the deadline check returns.
+            }
+            finally
+            {
+                _engine.AddReaperDemand(-1);
             }
         }
     }

@@ -93,6 +93,7 @@ public sealed partial class AioContext
         }
 
         s_table.TryRemove(Id, out _);
+        _engine.AddReaperDemand(1); // for good: teardown's drain needs every completion delivered
         FailSlotWaiters();
         _users.Kill();
         WakeWaiters();

@@ -126,6 +126,15 @@ internal abstract class AioEngine : IDisposable
     }
 
     /// <summary>
+    /// The core has (delta &gt; 0) or no longer has (delta &lt; 0) a waiter that does not reap
+    /// itself (GetEventsAsync, teardown's drain): an engine whose reaper rests while nothing
+    /// needs asynchronous delivery must deliver everything while the demand lasts.
+    /// </summary>
+    public virtual void AddReaperDemand(int delta)
+    {
+    }
+
+    /// <summary>
     /// True while the calling thread holds one of the engine's own locks. Delivery must never
     /// happen then (the one-way contract: reap under the lock, release it, then deliver): the core
     /// asserts it in Debug builds and the tests' fault-injecting wrapper counts violations.

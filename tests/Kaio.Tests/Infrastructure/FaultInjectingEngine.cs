@@ -128,6 +128,8 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 
     public override void WakeWaiters() => _inner.WakeWaiters();
 
+    public override void AddReaperDemand(int delta) => _inner.AddReaperDemand(delta);
+
     internal override bool HoldsLockOnCurrentThread => _inner.HoldsLockOnCurrentThread;
 
     bool IRequestCompleter.Complete(ulong key, long res, long res2)

@@ -74,6 +74,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     // ---- Submission side: everything below is guarded by _sqLock. ----
     private readonly Lock _sqLock = new();
     private uint _sqTail;                  // our copy of *sq.tail; written under _sqLock
+    private bool _disposing;               // under _sqLock: Dispose has begun; WakeWaiters does nothing
 
     // ---- Completion side: CQ head and the dispatch loop are guarded by _cqLock. ----
     private readonly Lock _cqLock = new();
@@ -81,7 +82,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     private bool _stopSeen;                // reaper only: the stop NOP was reaped
 
     // ---- The reaper's parking (see ReaperLoop). ----
-    private int _inFlight;                 // requests submitted and not yet reaped: Interlocked (Submit +1, reap -n)
+    // Who needs the reaper (see ReaperLoop). A request needs asynchronous delivery when nobody
+    // may ever reap it on a caller's thread: an awaited one, one with a callback or an eventfd.
+    // A plain ring request (the libaio face) is reaped by the GetEvents that wants it, which
+    // waits in the kernel itself, so its CQE may sit in the CQ until then and wakes nobody.
+    private readonly byte[] _async;        // tag → 1 while its request needs asynchronous delivery; written by Submit before the SQE is published
+    private int _asyncInFlight;            // such requests submitted and not yet reaped: Interlocked (Submit +1, reap -n)
+    private int _reaperDemand;             // the core's own waiters (GetEventsAsync, teardown): Interlocked via AddReaperDemand
+    private readonly bool _callerWaits;    // GetEvents can wait in the kernel (IORING_FEAT_EXT_ARG); else every request is async
     private int _parked;                   // 1 while the reaper waits on _parkLock instead of the CQ: Interlocked/Volatile
     private readonly object _parkLock = new(); // Monitor: the reaper waits on it (Lock has no condition variable)
 
@@ -108,6 +116,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         }
 
         _ring = ring;
+        _async = new byte[capacity];
+        _callerWaits = (ring.Features & Interop.IORING_FEAT_EXT_ARG) != 0;
         try
         {
             _reaper = new ReaperThread("Kaio io_uring reaper", ReaperLoop);
@@ -124,7 +134,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     public override EngineFeatures Features
         => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
-            | ((_ring.Features & Interop.IORING_FEAT_EXT_ARG) != 0 ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
+            | (_callerWaits ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
 
     // Waiting on the caller's thread: a GetEvents that must wait blocks in io_uring_enter(GETEVENTS)
     // itself and reaps what woke it, instead of sleeping until the reaper thread hands the event
@@ -161,7 +171,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     {
         // Full fence (Interlocked) before reading _parked: pairs with the reaper's exchange of
         // _parked before it re-checks MayPark, which reads _callerWaiters.
-        if (Interlocked.Decrement(ref _callerWaiters) == 0 && Volatile.Read(ref _parked) != 0 && Volatile.Read(ref _inFlight) > 0)
+        if (Interlocked.Decrement(ref _callerWaiters) == 0 && Volatile.Read(ref _parked) != 0 && NeedsReaper())
         {
             UnparkReaper();
         }
@@ -181,8 +191,21 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             return;
         }
 
+        // All of it under _sqLock, the enter included, and not at all once Dispose has begun:
+        // the thread asking may be delivering the context's last event (the deferred work queue,
+        // the reaper), after which teardown may already be freeing this engine — the ring is
+        // unmapped only after Dispose has taken _sqLock and set _disposing, so a wake that holds
+        // the lock finishes first and one that comes later touches nothing. (Without this, a
+        // deferred delivery preempted between its check of _callerWaiters and its enter read the
+        // unmapped SQ ring: an access violation seen in the test suite.) Wakes are rare: a caller
+        // waits in the kernel while an event reached the ring another way.
         lock (_sqLock)
         {
+            if (_disposing)
+            {
+                return;
+            }
+
             // Delivery holds no engine lock (the one-way contract), so entering to make room is fine.
             Interop.io_uring_sqe* sqe = GetSqeLocked();
             if (sqe == null)
@@ -196,10 +219,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             sqe->user_data = WakeUserData;
             _sqTail++;
             Volatile.Write(ref *_ring.SqTail, _sqTail); // release: as in Submit
-        }
 
-        // A bare enter, no reap: the thread asking may be delivering a batch already.
-        Enter(1);
+            // A bare enter, no reap: the thread asking may be delivering a batch already.
+            Enter(1);
+        }
     }
 
     /// <summary>SQ and CQ sizes the kernel granted.</summary>
@@ -234,9 +257,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             case IocbCommand.Poll:
                 opcode = Interop.IORING_OP_POLL_ADD;
                 break;
-            case IocbCommand.Noop:
-                opcode = Interop.IORING_OP_NOP;
-                break;
             default:
                 return -Errno.EINVAL;
         }
@@ -250,23 +270,26 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 return -Errno.EAGAIN;
             }
 
-            if (slot.Command != IocbCommand.Noop)
-            {
-                // Registered under _sqLock, before the SQE is published: a cancel asked from
-                // another thread from now on waits for the lock in Cancel(), so its ASYNC_CANCEL
-                // always follows the SQE it targets. A cancel asked before this point only marked
-                // the request (CancelAsked): it never reaches the kernel and completes below with
-                // -ECANCELED, cancelled for sure — no callback runs inside Submit.
-                registration = slot.TrySetCancelCallback();
-                Debug.Assert(registration != CancelRegistration.Completed, "its SQE is not visible yet");
-            }
+            // Registered under _sqLock, before the SQE is published: a cancel asked from another
+            // thread from now on waits for the lock in Cancel(), so its ASYNC_CANCEL always
+            // follows the SQE it targets. A cancel asked before this point only marked the
+            // request (CancelAsked): it never reaches the kernel and completes below with
+            // -ECANCELED, cancelled for sure — no callback runs inside Submit.
+            registration = slot.TrySetCancelCallback();
+            Debug.Assert(registration != CancelRegistration.Completed, "its SQE is not visible yet");
 
             if (registration == CancelRegistration.Registered)
             {
                 PrepLocked(sqe, opcode, slot);
                 _sqTail++;
-                // Pairs with the reaper's re-check after it sets _parked (see ReaperLoop).
-                Interlocked.Increment(ref _inFlight);
+                bool needsAsync = !_callerWaits || slot.IsAwaitable || slot.Callback is not null || slot.EventFdRef is not null;
+                _async[slot.Tag] = needsAsync ? (byte)1 : (byte)0; // published with the SQE by the tail's release
+                if (needsAsync)
+                {
+                    // Pairs with the reaper's re-check after it sets _parked (see ReaperLoop).
+                    Interlocked.Increment(ref _asyncInFlight);
+                }
+
                 // Release: the SQEs filled above are visible before the tail that names them;
                 // pairs with the kernel's smp_load_acquire of sq.tail in io_sqring_entries().
                 Volatile.Write(ref *_ring.SqTail, _sqTail);
@@ -351,9 +374,23 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         }
 
         // Requests still in flight after that reap went asynchronous (O_DIRECT, a poll, io-wq):
-        // only now is the reaper needed. Full fence before reading _parked: pairs with the
-        // reaper's Interlocked.Exchange of _parked before it re-checks _inFlight.
-        if (Interlocked.CompareExchange(ref _inFlight, 0, 0) > 0 && Volatile.Read(ref _parked) != 0)
+        // only now, and only if one of them needs asynchronous delivery, is the reaper needed.
+        // Full fence before reading _parked: pairs with the reaper's Interlocked.Exchange of
+        // _parked before it re-checks NeedsReaper.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _parked) != 0 && NeedsReaper())
+        {
+            UnparkReaper();
+        }
+    }
+
+    /// <summary>Some request in flight needs asynchronous delivery, or a waiter of the core's needs the reaper.</summary>
+    private bool NeedsReaper() => Volatile.Read(ref _asyncInFlight) > 0 || Volatile.Read(ref _reaperDemand) > 0;
+
+    public override void AddReaperDemand(int delta)
+    {
+        // Full fence (Interlocked) before reading _parked: pairs with the reaper's exchange.
+        if (Interlocked.Add(ref _reaperDemand, delta) > 0 && Volatile.Read(ref _parked) != 0)
         {
             UnparkReaper();
         }
@@ -501,7 +538,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             return 0;
         }
 
-        int n = 0;
+        int n = 0, asyncReaped = 0;
         uint head = *_ring.CqHead; // ours: only the holder of _cqLock writes it
         uint tail = Volatile.Read(ref *_ring.CqTail); // acquire: as in TryReap
         while (head != tail && n < into.Length)
@@ -530,11 +567,16 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
                 continue;
             }
 
+            asyncReaped += _async[RequestKey.TagOf(userData)]; // the tag is not reused before delivery
             into[n++] = new Completion(userData, res, 0);
         }
 
-        // Pairs with the Interlocked.Increment in Submit.
-        Interlocked.Add(ref _inFlight, -n);
+        if (asyncReaped != 0)
+        {
+            // Pairs with the Interlocked.Increment in Submit.
+            Interlocked.Add(ref _asyncInFlight, -asyncReaped);
+        }
+
         // Release: the CQEs above were read before the kernel may reuse their entries; pairs
         // with the kernel's READ_ONCE/acquire of cq.head when it computes free CQ space.
         Volatile.Write(ref *_ring.CqHead, head);
@@ -559,16 +601,23 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
     // and that Flush reaps right after — a wake-up for nothing. So when no request is in flight
     // the reaper parks on _parkLock instead, out of the CQ's wait queue, and Flush unparks it
     // only when requests are still in flight after its reap (they went asynchronous).
-    // The handshake: the reaper publishes _parked, then re-checks _inFlight; Flush publishes
-    // _inFlight (Submit's increment), then reads _parked — both through full fences, so one of
-    // them sees the other. Measured through AioContext (cached 4 KiB random reads,
+    // The handshake: the reaper publishes _parked, then re-checks NeedsReaper; Flush publishes
+    // _asyncInFlight (Submit's increment), then reads _parked — both through full fences, so one
+    // of them sees the other. Measured through AioContext (cached 4 KiB random reads,
     // Submit/GetEvents, this VM): QD1 2.9 -> 1.5-1.7 µs CPU per read (355k -> 503-613k IOPS);
     // QD32 1.2-1.3 -> 1.2 µs; two threads QD32 1.35 -> 1.1-1.24 µs (883k -> 846k-1.26M IOPS);
     // ReadAsync QD32 3.0-3.25 -> 2.75 µs (370-426k -> 443-489k IOPS).
+    //
+    // Only requests that need asynchronous delivery keep the reaper up (_asyncInFlight): a plain
+    // ring request in flight is reaped by the GetEvents that waits for it in io_uring_enter on
+    // its own thread. Unparking the reaper for it cost a wake-up and a re-park per request, for
+    // nothing: O_DIRECT randread QD1 (kaio bench, 4 s, perf stat) went from 2.27 to ~1 context
+    // switches per read, fio's count (see bench/README.md). The core's own waiters, which do
+    // not reap (GetEventsAsync) and teardown's drain, raise _reaperDemand instead.
     // Acquire reads: pair with Submit's and Cancel's increments and Dispose's release.
     private bool MayPark()
         => !_reaper.IsStopping
-            && (Volatile.Read(ref _callerWaiters) != 0 || (Volatile.Read(ref _inFlight) == 0 && Volatile.Read(ref _cancelsOwed) == 0));
+            && (Volatile.Read(ref _callerWaiters) != 0 || (!NeedsReaper() && Volatile.Read(ref _cancelsOwed) == 0));
 
     private void ReaperLoop()
     {
@@ -599,7 +648,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
             {
                 lock (_parkLock)
                 {
-                    // Full fence: pairs with Flush's fenced read of _inFlight before it reads _parked.
+                    // Full fence: pairs with Flush's fence (and AddReaperDemand's) before it reads _parked.
                     Interlocked.Exchange(ref _parked, 1);
                     while (MayPark())
                     {
@@ -646,6 +695,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
         lock (_sqLock)
         {
+            _disposing = true; // under _sqLock: a late WakeWaiters now leaves the ring alone
             Interop.io_uring_sqe* sqe = GetSqeLocked();
             if (sqe == null)
             {

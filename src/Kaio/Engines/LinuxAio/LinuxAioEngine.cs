@@ -201,13 +201,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             return -Errno.EINVAL;
         }
 
-        if (slot.Command == IocbCommand.Noop)
-        {
-            // IOCB_CMD_NOOP is refused by the kernel (EINVAL); Kaio's Noop completes at once with 0.
-            Completer.Complete(slot.Key, 0, 0);
-            return 0;
-        }
-
         if (IsRouted(slot))
         {
             return Streams().Submit(slot);
