@@ -45,7 +45,13 @@ public sealed partial class AioContext
     }
 
     /// <summary>Makes the file durable: fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
-    /// <exception cref="AioException">As <see cref="ReadAsync"/>.</exception>
+    /// <remarks>
+    /// Covers every write of the file that completed before this call. On a regular file it joins
+    /// the group commit: it completes after an fsync/fdatasync that began after this call, shared
+    /// with the DSYNC/SYNC writes and flushes waiting at that moment; a failed sync fails it with
+    /// the sync's errno.
+    /// </remarks>
+    /// <exception cref="AioException">As <see cref="ReadAsync"/>; from the await, the sync's -errno (EIO).</exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
     /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
     public ValueTask FlushAsync(SafeFileHandle handle, bool dataOnly = false, CancellationToken cancellationToken = default)

@@ -12,7 +12,11 @@ public enum AioRwFlags
     None = 0,
     /// <summary><c>RWF_HIPRI</c>: polled I/O hint; accepted, and like the kernel's AIO it has no effect.</summary>
     HiPri = 0x00000001,
-    /// <summary><c>RWF_DSYNC</c>: the write is durable (data) before it completes.</summary>
+    /// <summary>
+    /// <c>RWF_DSYNC</c>: the write is durable (data) before it completes. On a buffered file Kaio
+    /// group-commits it: its completion waits for an fdatasync that began after the write
+    /// completed, shared with the other durable writes of that file (see the README).
+    /// </summary>
     Dsync = 0x00000002,
     /// <summary><c>RWF_SYNC</c>: the write is durable (data and metadata) before it completes.</summary>
     Sync = 0x00000004,
