@@ -316,15 +316,12 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         {
             case IocbCommand.Pread:
             case IocbCommand.Pwrite:
-                sqe->addr = (ulong)slot.Buffer;
-                sqe->len = (uint)slot.Length;
-                sqe->off = (ulong)slot.Offset;
-                sqe->rw_flags = (int)slot.RwFlags; // HiPri already dropped by the core (aio_prep_rw)
-                break;
             case IocbCommand.Preadv:
             case IocbCommand.Pwritev:
-                sqe->addr = (ulong)slot.Iovecs;
-                sqe->len = (uint)slot.IovecCount;
+                // READ/WRITE take a buffer and its length, READV/WRITEV the iovec array and its count.
+                bool vectored = slot.Command is IocbCommand.Preadv or IocbCommand.Pwritev;
+                sqe->addr = vectored ? (ulong)slot.Iovecs : (ulong)slot.Buffer;
+                sqe->len = vectored ? (uint)slot.IovecCount : (uint)slot.Length;
                 sqe->off = (ulong)slot.Offset;
                 sqe->rw_flags = (int)slot.RwFlags; // HiPri already dropped by the core (aio_prep_rw)
                 break;
