@@ -67,6 +67,21 @@ public sealed partial class AioContext
         return slot is not null ? new ValueTask(slot, version) : new ValueTask(WaitThenSubmitAsync(cb, cancellationToken).AsTask());
     }
 
+    /// <summary>
+    /// Makes the directory <paramref name="directoryPath"/> durable — its entries: files created,
+    /// renamed or removed in it — with an fsync submitted through this context, so a write-ahead
+    /// log can create and rotate files durably without blocking a thread. Opens the directory,
+    /// awaits the fsync, closes it.
+    /// </summary>
+    /// <exception cref="AioException">At the call: open(2)'s errno (ENOENT, ENOTDIR) or io_submit's; from the await: the fsync's -errno.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    public async ValueTask FlushDirectoryAsync(string directoryPath, CancellationToken cancellationToken = default)
+    {
+        using SafeFileHandle directory = AioFile.OpenDirectory(directoryPath);
+        await FlushAsync(directory, dataOnly: false, cancellationToken).ConfigureAwait(false);
+    }
+
     private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)

@@ -88,6 +88,31 @@ public static class AioFile
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
+    /// <summary>
+    /// Opens the directory <paramref name="path"/> read-only (O_DIRECTORY), for an fsync that makes
+    /// its entries durable: a file just created, renamed or removed survives a crash only once its
+    /// directory is synced (<see cref="AioContext.FlushDirectoryAsync"/> does open, sync and close).
+    /// .NET's File.OpenHandle refuses directories.
+    /// </summary>
+    /// <exception cref="AioException">The errno of open(2): ENOENT, ENOTDIR (not a directory), EACCES...</exception>
+    public static SafeFileHandle OpenDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        int fd;
+        do
+        {
+            fd = Interop.open(path, Interop.O_RDONLY | Interop.O_DIRECTORY | Interop.O_CLOEXEC, 0);
+        }
+        while (fd < 0 && Interop.LastRes() == -Errno.EINTR);
+
+        if (fd < 0)
+        {
+            ThrowHelper.ThrowAio(-Interop.LastRes(), $"open directory {path}");
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
     /// <summary>The direct-I/O alignment of the file system holding <paramref name="path"/> (a file or directory).</summary>
     /// <exception cref="AioException">The errno of statx(2), for example ENOENT.</exception>
     public static unsafe DirectIoAlignment GetDirectIoAlignment(string path)

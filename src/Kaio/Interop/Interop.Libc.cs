@@ -39,6 +39,8 @@ internal static unsafe partial class Interop
     internal const int O_SYNC = 0x101000;
     // O_DIRECT differs per architecture: 040000 on x86-64, 0200000 on arm64.
     internal static readonly int O_DIRECT = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
+    // O_DIRECTORY too, the other way round: 0200000 on x86-64, 040000 on arm64.
+    internal static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
 
     internal const int F_GETFL = 3;
     internal const int F_SETFL = 4;

@@ -122,4 +122,30 @@ public abstract partial class ConformanceTests
         Assert.Equal(2, log.Items.Count);
         Assert.All(log.Items, item => Assert.True(item.Began > item.QueuedAt));
     }
+
+    [Fact]
+    public async Task FlushDirectoryAsync_SyncsTheDirectory_RefusesWhatIsNotOne()
+    {
+        RequireRealIo();
+        string dir = Path.Combine(Path.GetTempPath(), "kaio-dir-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string file = Path.Combine(dir, "wal-000001");
+            await File.WriteAllBytesAsync(file, new byte[512], TestContext.Current.CancellationToken);
+            await using AioContext ctx = NewContext();
+            await ctx.FlushDirectoryAsync(dir, TestContext.Current.CancellationToken); // the new entry is durable
+            Assert.Equal(ctx.Capacity, ctx.AvailableSlots);
+
+            var notDir = await Assert.ThrowsAsync<AioException>(async () => await ctx.FlushDirectoryAsync(file, TestContext.Current.CancellationToken));
+            Assert.Equal("ENOTDIR", Errno.Name(notDir.Errno));
+            var missing = await Assert.ThrowsAsync<AioException>(async () => await ctx.FlushDirectoryAsync(Path.Combine(dir, "nope"), TestContext.Current.CancellationToken));
+            Assert.Equal(Errno.ENOENT, missing.Errno);
+            Assert.Equal(ctx.Capacity, ctx.AvailableSlots);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
