@@ -244,7 +244,6 @@ public sealed partial class AioContext
         slot.Callback = cb.Callback;
         slot.CallbackIsBlocking = cb.CallbackIsBlocking;
         slot.IsAwaitable = awaitable;
-        slot.NeedsDeferredSync = deferredSync != default;
         slot.DeferredSync = deferredSync;
         slot.Device = info?.Device ?? 0;
         slot.Token = token;

@@ -99,7 +99,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal bool IsAwaitable;
     /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>
     internal IocbCommand DeferredSync;
-    internal bool NeedsDeferredSync;
+    /// <summary>A successful completion waits for the group's sync (derived: <see cref="DeferredSync"/> is set).</summary>
+    internal bool NeedsDeferredSync => DeferredSync != default;
     internal ulong Device;
     internal long Res;
     internal long Res2;

@@ -356,12 +356,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
     public override void Flush()
     {
-        // Acquire reads of both indices: the tail is published by submitters (release in Submit),
-        // the head by the kernel.
-        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead);
-        if (pending != 0)
+        if (EnterPending())
         {
-            Enter(pending);
             // A read from the page cache completed inside io_uring_enter: its CQE is there now.
             // Reaping it on the submitting thread completes an awaited read before the ValueTask
             // is even returned, instead of through the reaper and a thread-pool hop: ReadAsync
@@ -399,6 +395,21 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         {
             Monitor.Pulse(_parkLock);
         }
+    }
+
+    /// <summary>Submits every SQE published and not yet consumed (no reaping); false when there was none.</summary>
+    private bool EnterPending()
+    {
+        // Acquire reads of both indices: the tail is published by submitters (release in Submit),
+        // the head by the kernel.
+        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead);
+        if (pending == 0)
+        {
+            return false;
+        }
+
+        Enter(pending);
+        return true;
     }
 
     /// <summary>One io_uring_enter submitting up to <paramref name="toSubmit"/> SQEs, retried while the kernel says so.</summary>
@@ -469,11 +480,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
 
         // Enter without reaping: this request is in Cancelling until we return, so completing it
         // here (its CQE may be in the ring already) would wait for ourselves.
-        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead); // acquire: as in Flush
-        if (pending != 0)
-        {
-            Enter(pending);
-        }
+        _ = EnterPending();
     }
 
     internal override bool HoldsLockOnCurrentThread => _sqLock.IsHeldByCurrentThread || _cqLock.IsHeldByCurrentThread;
@@ -710,11 +717,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine
         // this thread reaped it, a reaper that had just looked at an empty CQ would then wait in
         // io_uring_enter(GETEVENTS) for a CQE that never comes, and Join below would hang (seen
         // as a rare hang of a test's Dispose). Every user has left, so nobody else reaps now.
-        uint pending = Volatile.Read(ref *_ring.SqTail) - Volatile.Read(ref *_ring.SqHead); // acquire: as in Flush
-        if (pending != 0)
-        {
-            Enter(pending);
-        }
+        _ = EnterPending();
 
         lock (_parkLock)
         {
