@@ -64,7 +64,7 @@ internal static class KaioApp
         private readonly Dictionary<Option, JobOption> _jobOptions = [];
         private readonly List<string> _warnings = [];
         private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal or json (fio-shaped)", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
-        private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here and on .NET RandomAccess; one table with ratios against RandomAccess" };
+        private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here, through Submit/GetEvents and awaited (ENGINE:await), and on .NET RandomAccess; one table with ratios against RandomAccess" };
         private readonly Argument<string[]> _jobFiles = new("jobfile") { Description = "fio job files ([global] and job sections)", Arity = ArgumentArity.ZeroOrMore };
         private readonly Option<string> _infoFormat = new("--output-format") { Description = "normal or json", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
         private readonly Option<string> _infoDirectory = new("--directory") { Description = "report the file system of this directory (default: where bench puts its temporary file)" };
@@ -694,7 +694,7 @@ internal static class KaioApp
             return null;
         }
 
-        /// <summary>The job once on .NET RandomAccess (the baseline) and once on every engine that works here, one after another, on one file.</summary>
+        /// <summary>The job once on .NET RandomAccess (the baseline) and, on every engine that works here, once through Submit/GetEvents and once awaited (ReadAsync/WriteAsync from iodepth tasks), one after another, on one file.</summary>
         private List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
         {
             string path = job.FileName ?? runner.NewTempFile(job.Name, job.Directory);
@@ -731,6 +731,7 @@ internal static class KaioApp
                 }
 
                 Add(IoEngineChoice.For(status.Kind));
+                Add(IoEngineChoice.For(status.Kind, awaited: true));
             }
 
             return variants;

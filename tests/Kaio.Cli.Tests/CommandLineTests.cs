@@ -19,6 +19,21 @@ public class CommandLineTests
         Assert.Null(job.FileName);
     }
 
+    [Theory]
+    [InlineData("io_uring", AioEngineKind.IoUring, false)]
+    [InlineData("io_uring:await", AioEngineKind.IoUring, true)]
+    [InlineData("LIBAIO:await", AioEngineKind.LinuxAio, true)]
+    [InlineData("psync:await", AioEngineKind.ThreadPool, true)]
+    [InlineData("auto:await", AioEngineKind.Auto, true)]
+    [InlineData("null:await", AioEngineKind.Null, true)]
+    public void ParseBench_IoEngine_AwaitSuffixSelectsTheAwaitableFace(string name, AioEngineKind kind, bool awaited)
+    {
+        JobSpec job = Assert.Single(KaioApp.ParseBench(["--ioengine=" + name]));
+        Assert.Equal(kind, job.IoEngine.Kind);
+        Assert.Equal(awaited, job.IoEngine.Awaited);
+        Assert.False(job.IoEngine.IsBaseline);
+    }
+
     [Fact]
     public void ParseBench_PlacementOnly_StillTheQuickDefault()
     {
@@ -122,6 +137,8 @@ public class CommandLineTests
     [InlineData(new[] { "bench", "--runtime=10sec" }, "runtime=10sec:")]
     [InlineData(new[] { "bench", "--direct=2" }, "--direct=2: expected 0 or 1")]
     [InlineData(new[] { "bench", "--ioengine=spdk" }, "ioengine=spdk: unsupported")]
+    [InlineData(new[] { "bench", "--ioengine=spdk:await" }, "ioengine=spdk:await: unsupported")]
+    [InlineData(new[] { "bench", "--ioengine=randomaccess:await" }, "ioengine=randomaccess:await: unsupported")]
     [InlineData(new[] { "bench", "--rw=sideways" }, "rw=sideways: unsupported")]
     [InlineData(new[] { "bench", "/nonexistent/job.fio" }, "job file '/nonexistent/job.fio' not found")]
     [InlineData(new[] { "bench", "--output-format=xml" }, "--output-format=xml: expected normal or json")]

@@ -8,13 +8,13 @@ namespace Kaio.Cli.Tests;
 /// <summary>Tiny real jobs on temporary files, through every engine that works here.</summary>
 public class EndToEndTests
 {
-    public static TheoryData<string> Engines => ["io_uring", "libaio", "threadpool", "null", "randomaccess"];
+    public static TheoryData<string> Engines => ["io_uring", "libaio", "threadpool", "null", "randomaccess", "io_uring:await", "libaio:await", "threadpool:await", "null:await"];
 
-    public static TheoryData<string> IoEngines => ["io_uring", "libaio", "threadpool", "randomaccess"];
+    public static TheoryData<string> IoEngines => ["io_uring", "libaio", "threadpool", "randomaccess", "io_uring:await", "libaio:await", "threadpool:await"];
 
     private static void SkipUnlessAvailable(string engine)
     {
-        AioEngineKind? kind = engine switch
+        AioEngineKind? kind = engine.Replace(":await", "", StringComparison.Ordinal) switch
         {
             "io_uring" => AioEngineKind.IoUring,
             "libaio" => AioEngineKind.LinuxAio,
@@ -299,6 +299,7 @@ public class EndToEndTests
         foreach (AioEngineStatus status in AioContext.ProbeEngines().Where(s => s.Available && s.Kind != AioEngineKind.Auto))
         {
             Assert.Contains(Jobs.IoEngineChoice.DisplayName(status.Kind), result.Out, StringComparison.Ordinal);
+            Assert.Contains(Jobs.IoEngineChoice.DisplayName(status.Kind) + ":await", result.Out, StringComparison.Ordinal);
         }
     }
 

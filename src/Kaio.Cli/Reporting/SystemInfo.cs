@@ -156,7 +156,7 @@ internal sealed record SystemInfo(
             engines.AddRow(IoEngineChoice.DisplayName(engine.Kind), engine.Available ? "[green]yes[/]" : "[red]no[/]", Markup.Escape(engine.Reason));
         }
 
-        engines.AddRow("randomaccess", "[green]yes[/]", Markup.Escape(RandomAccessWorker.Reason));
+        engines.AddRow("randomaccess", "[green]yes[/]", Markup.Escape(RandomAccessFace.Reason));
         console.Write(engines);
     }
 

@@ -339,7 +339,11 @@ internal sealed class BenchRunner
         {
             if (thread.Job.IoEngine.IsBaseline)
             {
-                new RandomAccessWorker(thread).Run();
+                AwaitedWorker.RunRandomAccess(thread);
+            }
+            else if (thread.Job.IoEngine.Awaited)
+            {
+                AwaitedWorker.RunKaio(thread);
             }
             else
             {

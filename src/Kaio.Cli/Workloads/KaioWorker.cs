@@ -42,28 +42,29 @@ internal sealed class KaioWorker
 
     public void Run()
     {
-        AioEngineKind kind = _job.IoEngine.Kind ?? AioEngineKind.Auto;
         using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: false);
 
         // Declared before the context so that they are freed after it: disposing the context waits
         // for every request still in flight (after an error, say), so no engine writes into freed memory.
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
-        using AioContext context = Setup(kind);
+        using AioContext context = Setup(_job, _job.IoDepth, AioFullBehavior.Refuse);
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
         var phase = new Phase(this, context, handle, buffers);
         _thread.RunMeasuredThenVerify(phase.Run);
     }
 
-    private AioContext Setup(AioEngineKind kind)
+    /// <summary>A context of <paramref name="capacity"/> on the job's engine; a refusal as the job's one-line error.</summary>
+    internal static AioContext Setup(JobSpec job, int capacity, AioFullBehavior whenFull)
     {
+        AioEngineKind kind = job.IoEngine.Kind ?? AioEngineKind.Auto;
         try
         {
-            return AioContext.Setup(_job.IoDepth, new AioContextOptions { Engine = kind });
+            return AioContext.Setup(capacity, new AioContextOptions { Engine = kind, WhenFull = whenFull });
         }
         catch (AioException e) when (e.Errno == Errno.EAGAIN)
         {
-            throw new WorkloadException($"io_setup({_job.IoDepth}) refused: the process-wide event budget (like aio-max-nr) is used up; lower iodepth or numjobs ({e.Message})") { Errno = e.Errno };
+            throw new WorkloadException($"io_setup({capacity}) refused: the process-wide event budget (like aio-max-nr) is used up; lower iodepth or numjobs ({e.Message})") { Errno = e.Errno };
         }
         catch (AioException e)
         {
@@ -77,7 +78,7 @@ internal sealed class KaioWorker
                 }
             }
 
-            throw new WorkloadException($"ioengine={_job.IoEngine.Name} does not work here: {why}") { Errno = e.Errno };
+            throw new WorkloadException($"ioengine={job.IoEngine.Name} does not work here: {why}") { Errno = e.Errno };
         }
     }
 

@@ -292,6 +292,7 @@ internal static class TargetFile
     {
         int errno = e switch
         {
+            AioException aio => aio.Errno,
             UnauthorizedAccessException => ErrnoText.EACCES,
             FileNotFoundException or DirectoryNotFoundException => Errno.ENOENT,
             IOException io when io.HResult is > 0 and < 4096 => io.HResult,

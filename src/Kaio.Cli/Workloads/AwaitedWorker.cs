@@ -1,0 +1,331 @@
+// Design: the awaited runners: iodepth loops, each keeping one request outstanding and awaiting
+// it, as a .NET program written against an async file API does. Two faces drive the same loops:
+// .NET's own RandomAccess.ReadAsync/WriteAsync (the baseline a .NET program has today) and
+// Kaio's AioContext.ReadAsync/WriteAsync/FlushAsync (`ioengine=io_uring:await`...), so the two
+// differ only in the calls they make. The loops are generic over a struct face, so neither pays a
+// virtual call the other does not. They share the offset source and the statistics under one
+// lock (the work under it is a few arithmetic steps; the I/O is outside); each loop starts with
+// Task.Yield, so the loops run on the .NET thread pool as a server's tasks would, and awaits with
+// ConfigureAwait(false).
+// RandomAccess has no per-write durability flags and no fdatasync: sync/dsync open the file with
+// O_SYNC/O_DSYNC instead, and both fsync and fdatasync are RandomAccess.FlushToDisk (fsync,
+// blocking the loop's thread). Kaio's face passes RWF_DSYNC/RWF_SYNC per write and awaits
+// FlushAsync (fsync or fdatasync, joining the group commit).
+using System.Diagnostics;
+using System.Globalization;
+using Kaio.Cli.Jobs;
+using Kaio.Cli.Verify;
+
+namespace Kaio.Cli.Workloads;
+
+/// <summary>One awaited write: Kaio's returns the bytes written; RandomAccess's writes all or throws.</summary>
+internal readonly struct PendingWrite
+{
+    public PendingWrite(ValueTask<int> counted) => (Counted, IsCounted) = (counted, true);
+
+    public PendingWrite(ValueTask whole) => Whole = whole;
+
+    public ValueTask<int> Counted { get; }
+
+    public ValueTask Whole { get; }
+
+    public bool IsCounted { get; }
+}
+
+/// <summary>The calls an awaited loop makes.</summary>
+internal interface IAwaitedFace
+{
+    /// <summary>The engine's name in errors (<c>randomaccess</c>, <c>io_uring:await</c>).</summary>
+    string Name { get; }
+
+    ValueTask<int> ReadAsync(Memory<byte> buffer, long offset);
+
+    PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset);
+
+    /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
+    ValueTask SyncAsync(bool dataOnly);
+}
+
+/// <summary>.NET's RandomAccess: the baseline.</summary>
+internal readonly struct RandomAccessFace(SafeFileHandle handle) : IAwaitedFace
+{
+    public const string Reason = ".NET RandomAccess.ReadAsync/WriteAsync: blocking calls on the .NET thread pool (the baseline)";
+
+    public string Name => "randomaccess";
+
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset) => RandomAccess.ReadAsync(handle, buffer, offset);
+
+    public PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset) => new(RandomAccess.WriteAsync(handle, buffer, offset));
+
+    public ValueTask SyncAsync(bool dataOnly)
+    {
+        RandomAccess.FlushToDisk(handle);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Kaio's awaitable face on one context.</summary>
+internal readonly struct KaioFace(AioContext context, SafeFileHandle handle, AioRwFlags writeFlags, string name) : IAwaitedFace
+{
+    public string Name => name;
+
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset) => context.ReadAsync(handle, buffer, offset);
+
+    public PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset) => new(context.WriteAsync(handle, buffer, offset, writeFlags));
+
+    public ValueTask SyncAsync(bool dataOnly) => context.FlushAsync(handle, dataOnly);
+}
+
+/// <summary>The awaited runners' entry points.</summary>
+internal static class AwaitedWorker
+{
+    /// <summary>Runs one job thread through .NET's RandomAccess.</summary>
+    public static void RunRandomAccess(JobThread thread)
+    {
+        thread.EngineName = "randomaccess";
+        thread.EngineReason = RandomAccessFace.Reason;
+        using SafeFileHandle handle = TargetFile.Open(thread.Job, thread.Path, forBaseline: true);
+        using AlignedBufferPool buffers = TargetFile.CreateBuffers(thread.Job, thread.Path);
+        new AwaitedLoops<RandomAccessFace>(thread, new RandomAccessFace(handle)).Run(buffers);
+    }
+
+    /// <summary>Runs one job thread through Kaio's ReadAsync/WriteAsync/FlushAsync, iodepth tasks on one context.</summary>
+    public static void RunKaio(JobThread thread)
+    {
+        JobSpec job = thread.Job;
+        using SafeFileHandle handle = TargetFile.Open(job, thread.Path, forBaseline: false);
+
+        // Declared before the context so that they are freed after it (disposing the context waits for what is in flight).
+        using AlignedBufferPool buffers = TargetFile.CreateBuffers(job, thread.Path);
+
+        // Each loop has one request outstanding, so iodepth slots are enough; Wait keeps a full
+        // context from ever refusing (as RandomAccess never does).
+        using AioContext context = KaioWorker.Setup(job, job.IoDepth, AioFullBehavior.Wait);
+        string name = IoEngineChoice.DisplayName(context.Engine, awaited: true);
+        thread.EngineName = name;
+        thread.EngineReason = context.EngineReason + "; awaited ReadAsync/WriteAsync from iodepth tasks";
+        AioRwFlags writeFlags = job.Sync switch
+        {
+            SyncMode.Sync => AioRwFlags.Sync,
+            SyncMode.Dsync => AioRwFlags.Dsync,
+            _ => AioRwFlags.None,
+        };
+        new AwaitedLoops<KaioFace>(thread, new KaioFace(context, handle, writeFlags, name)).Run(buffers);
+    }
+}
+
+/// <summary>Runs one job thread as iodepth awaiting loops over <typeparamref name="TFace"/>.</summary>
+internal sealed class AwaitedLoops<TFace>
+    where TFace : struct, IAwaitedFace
+{
+    private static readonly double s_nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+
+    private readonly JobThread _thread;
+    private readonly JobSpec _job;
+    private readonly TFace _face;
+    private readonly Lock _gate = new();
+    private int _writesSinceFsync;
+    private int _writesSinceFdatasync;
+    private bool _stopping;
+
+    public AwaitedLoops(JobThread thread, TFace face)
+    {
+        _thread = thread;
+        _job = thread.Job;
+        _face = face;
+    }
+
+    public void Run(AlignedBufferPool buffers)
+    {
+        // Warm up before the group's gate, outside the measured window: the first awaited read
+        // JITs the async path and starts the thread pool's workers, which on a loaded machine took
+        // longer than a short run (a 500 ms --compare baseline once finished no read at all).
+        try
+        {
+            _face.ReadAsync(buffers[0], 0).AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // The measured phase meets the same error and reports it as the job's.
+        }
+
+        _thread.RunMeasuredThenVerify(
+            (next, release, deadline, recordFrom) => RunLoops(buffers, next, release, deadline, recordFrom),
+            beforeVerify: () => _stopping = false);
+    }
+
+    /// <summary>Completions from <paramref name="recordFrom"/> on are recorded; long.MaxValue: the verify pass.</summary>
+    private void RunLoops(AlignedBufferPool buffers, NextRequest next, Action<long> release, long deadline, long recordFrom)
+    {
+        var loops = new Task[_job.IoDepth];
+        for (int i = 0; i < loops.Length; i++)
+        {
+            loops[i] = LoopAsync(buffers[i], next, release, deadline, recordFrom);
+        }
+
+        Task.WaitAll(loops);
+    }
+
+    private async Task LoopAsync(Memory<byte> buffer, NextRequest next, Action<long> release, long deadline, long recordFrom)
+    {
+        bool phaseRecords = recordFrom != long.MaxValue;
+        byte[] scratch = new byte[_job.BlockSize];
+        await Task.Yield();
+        while (true)
+        {
+            long offset;
+            bool isWrite;
+            bool sync = false;
+            bool dataOnly = false;
+            long generation = 0;
+            lock (_gate)
+            {
+                if (_stopping || _thread.Stop.IsCancellationRequested || Stopwatch.GetTimestamp() >= deadline)
+                {
+                    _stopping = true;
+                    return;
+                }
+
+                // fsync and fdatasync every N writes each count on their own, as in the Submit runner.
+                if (phaseRecords && _job.FsyncEvery > 0 && _writesSinceFsync >= _job.FsyncEvery)
+                {
+                    _writesSinceFsync = 0;
+                    sync = true;
+                    offset = 0;
+                    isWrite = false;
+                }
+                else if (phaseRecords && _job.FdatasyncEvery > 0 && _writesSinceFdatasync >= _job.FdatasyncEvery)
+                {
+                    _writesSinceFdatasync = 0;
+                    sync = true;
+                    dataOnly = true;
+                    offset = 0;
+                    isWrite = false;
+                }
+                else
+                {
+                    NextIo result = next(out offset, out isWrite);
+                    if (result == NextIo.Done)
+                    {
+                        return;
+                    }
+
+                    if (result == NextIo.Busy)
+                    {
+                        offset = -1;
+                    }
+                    else if (isWrite)
+                    {
+                        _writesSinceFsync++;
+                        _writesSinceFdatasync++;
+                        if (_thread.Generations is not null)
+                        {
+                            generation = _thread.NextGeneration(offset);
+                        }
+                    }
+                }
+            }
+
+            if (offset < 0)
+            {
+                await Task.Yield();
+                continue;
+            }
+
+            long prepared = Stopwatch.GetTimestamp();
+            try
+            {
+                if (sync)
+                {
+                    await _face.SyncAsync(dataOnly).ConfigureAwait(false);
+                    long synced = Stopwatch.GetTimestamp();
+                    if (synced >= recordFrom)
+                    {
+                        lock (_gate)
+                        {
+                            _thread.Stats.Sync.Record((long)((synced - prepared) * s_nanosecondsPerTick));
+                        }
+                    }
+
+                    continue;
+                }
+
+                int transferred;
+                long submitted;
+                if (isWrite)
+                {
+                    if (_thread.Generations is not null)
+                    {
+                        BlockVerifier.Fill(buffer.Span, offset, _job.Seed, generation, _job.Verify);
+                    }
+
+                    PendingWrite pending = _face.WriteAsync(buffer, offset);
+                    submitted = Stopwatch.GetTimestamp();
+                    if (pending.IsCounted)
+                    {
+                        transferred = await pending.Counted.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await pending.Whole.ConfigureAwait(false);
+                        transferred = buffer.Length;
+                    }
+                }
+                else
+                {
+                    ValueTask<int> pending = _face.ReadAsync(buffer, offset);
+                    submitted = Stopwatch.GetTimestamp();
+                    transferred = await pending.ConfigureAwait(false);
+                }
+
+                long completed = Stopwatch.GetTimestamp();
+                lock (_gate)
+                {
+                    release(offset);
+                    if (transferred != _job.BlockSize)
+                    {
+                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {_job.BlockSize} bytes"), Errno.EIO);
+                        return;
+                    }
+
+                    if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
+                    {
+                        _thread.VerifyFailure = BlockVerifier.Check(buffer.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, scratch);
+                        if (_thread.VerifyFailure is not null)
+                        {
+                            _stopping = true;
+                        }
+                    }
+
+                    if (completed >= recordFrom)
+                    {
+                        long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
+                        long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
+                        (isWrite ? _thread.Stats.Write : _thread.Stats.Read).Record(_job.BlockSize, slat, clat);
+                        _thread.AddProgress(_job.BlockSize);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                WorkloadException failure = TargetFile.Describe(e, _thread.Path, sync ? (dataOnly ? "fdatasync" : "fsync") : string.Create(CultureInfo.InvariantCulture, $"{(isWrite ? "write" : "read")} at offset {offset}"));
+                lock (_gate)
+                {
+                    Fail(failure.Message + " on ioengine=" + _face.Name, failure.Errno);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private void Fail(string message, int errno)
+    {
+        _stopping = true;
+        if (_thread.Error is null)
+        {
+            _thread.Error = message;
+            _thread.ErrorErrno = errno;
+        }
+    }
+}
