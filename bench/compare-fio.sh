@@ -13,12 +13,16 @@
 #   wal         durable appends: 4 KiB sequential writes to a buffered file, each DSYNC, 64 in
 #               flight (a write-ahead log; Kaio group-commits them)
 #   null        the null engines: the cost of the machinery per operation
+#   await       the awaitable face (issue 9): AWAIT_QDS tasks per run, each awaiting one 4 KiB
+#               random read at a time (kaio ENGINE:await, .NET RandomAccess), page cache and
+#               O_DIRECT, beside fio io_uring at the same depth
 #
 # environment:
 #   RUNTIME=5         seconds measured per run (after RAMP)
 #   RAMP=1            seconds run before measuring (fio's and kaio's ramp_time)
 #   QDS="1 32 128"    queue depths for the sets (quick: 32)
 #   WRITE_QDS="1 32"  queue depths for the write set (quick: 32)
+#   AWAIT_QDS="1 8 32"  concurrent awaiting tasks for the await set
 #   RA_RUNS=3         runs of .NET RandomAccess per workload (it is bimodal here)
 #   ROUNDS=1          run the whole selection this many times, interleaved; each row then shows
 #                     one run (PICK) and the IOPS range of all (the machine is shared and noisy)
@@ -50,14 +54,15 @@ mode="${1:-quick}"
 sets=()
 case "$mode" in
     quick) sets=(pagecache direct null); QDS="${QDS:-32}"; WRITE_QDS="${WRITE_QDS:-32}"; quick=1 ;;
-    full) sets=(pagecache pagecache2 direct write wal null); quick=0 ;;
+    full) sets=(pagecache pagecache2 direct write wal null await); quick=0 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) sets=("$@"); quick=0 ;;
 esac
 QDS="${QDS:-1 32 128}"
 WRITE_QDS="${WRITE_QDS:-1 32}"
+AWAIT_QDS="${AWAIT_QDS:-1 8 32}"
 for s in "${sets[@]}"; do
-    case "$s" in pagecache|pagecache2|direct|write|wal|null) ;; *) die "unknown set '$s' (quick, full, pagecache, pagecache2, direct, write, wal, null)" ;; esac
+    case "$s" in pagecache|pagecache2|direct|write|wal|null|await) ;; *) die "unknown set '$s' (quick, full, pagecache, pagecache2, direct, write, wal, null, await)" ;; esac
 done
 
 # --- tools -----------------------------------------------------------------------------------
@@ -160,6 +165,7 @@ peers() {
     shift 4
     local extra=("$@") i
     kaio_job "$group" "kaio io_uring" kaio io_uring "$rw" "$qd" "$nj" --ioengine=io_uring "${extra[@]}"
+    kaio_job "$group" "kaio io_uring:await ($qd tasks)" kaio io_uring "$rw" "$qd" "$nj" --ioengine=io_uring:await "${extra[@]}"
     fio_job "$group" "fio io_uring" io_uring "$rw" "$qd" "$nj" --ioengine=io_uring "${extra[@]}"
     fio_job "$group" "fio io_uring batch8+regfiles+fixedbufs" io_uring-best "$rw" "$qd" "$nj" --ioengine=io_uring \
         --iodepth_batch_submit=8 --registerfiles --fixedbufs "${extra[@]}"
@@ -221,6 +227,22 @@ for s in "${sets[@]}"; do
         fio_job "$g" "fio psync ×64 threads (O_DSYNC)" sync write 1 64 --ioengine=psync --sync=dsync
         for ((i = 1; i <= RA_RUNS; i++)); do
             kaio_job "$g" ".NET RandomAccess #$i (O_DSYNC)" ra ra write 64 1 --ioengine=randomaccess --dsync
+        done ;;
+    await)
+        # The .NET way: QD tasks each awaiting one read at a time (ReadAsync in a loop), Kaio's
+        # awaitable face against RandomAccess doing the same; fio io_uring at that depth as the peer.
+        for qd in $AWAIT_QDS; do
+            for direct in 0 1; do
+                g="awaited randread, $qd tasks, $([[ $direct == 1 ]] && echo O_DIRECT || echo page cache)"
+                ((direct == 0)) && warm
+                kaio_job "$g" "kaio io_uring:await" kaio io_uring randread "$qd" 1 --ioengine=io_uring:await --direct=$direct
+                kaio_job "$g" "kaio libaio:await" kaio libaio randread "$qd" 1 --ioengine=libaio:await --direct=$direct
+                kaio_job "$g" "kaio threadpool:await" kaio sync randread "$qd" 1 --ioengine=threadpool:await --direct=$direct
+                fio_job "$g" "fio io_uring" io_uring randread "$qd" 1 --ioengine=io_uring --direct=$direct
+                for ((i = 1; i <= RA_RUNS; i++)); do
+                    kaio_job "$g" ".NET RandomAccess #$i" ra ra randread "$qd" 1 --ioengine=randomaccess --direct=$direct
+                done
+            done
         done ;;
     null)
         for qd in $QDS; do

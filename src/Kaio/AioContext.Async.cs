@@ -124,7 +124,10 @@ public sealed partial class AioContext
             err = SubmitOne(ref cb, awaitable: true, haveBudget, cancellationToken, out slot, out version);
             if (err >= 0)
             {
-                _engine.Flush();
+                // Alone: this is the context's only outstanding request (budget taken and not
+                // given back), so completing it on this thread, before its ValueTask is even
+                // returned, keeps no other awaiter waiting. Otherwise the engine may coalesce.
+                _engine.FlushAwaited(alone: _reqs.Capacity - _reqs.Available <= 1);
             }
         }
         finally

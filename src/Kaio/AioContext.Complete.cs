@@ -69,7 +69,9 @@ public sealed partial class AioContext
             int result = (int)Math.Clamp(slot.Res, int.MinValue, int.MaxValue);
             // Full fence (teardown's Dekker pair, see DeliveredOne): the engine and the pins are finished.
             Interlocked.Exchange(ref slot.Delivered, true);
-            slot.SetAwaitResult(result); // after this the awaiter may free the slot at once
+            // After this the awaiter may free the slot at once; an inline continuation (an engine's
+            // coalescing work item delivering) has even run by the time it returns.
+            slot.SetAwaitResult(result, AioEngine.InlineContinuations);
             DeliveredOne();
             return;
         }

@@ -454,7 +454,16 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         return version;
     }
 
-    internal void SetAwaitResult(int res) => _vts.SetResult(res);
+    /// <summary>
+    /// Completes the awaited result. The continuation is queued to the thread pool, unless
+    /// <paramref name="inline"/>: then it runs on this thread, inside this call (see
+    /// <see cref="Engines.AioEngine.InlineContinuations"/>).
+    /// </summary>
+    internal void SetAwaitResult(int res, bool inline)
+    {
+        _vts.RunContinuationsAsynchronously = !inline;
+        _vts.SetResult(res);
+    }
 
     int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
 

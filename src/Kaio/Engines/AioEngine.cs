@@ -85,6 +85,15 @@ internal abstract class AioEngine : IDisposable
     {
     }
 
+    /// <summary>
+    /// Ends the submission of one awaited request (ReadAsync and the like). Unless
+    /// <paramref name="alone"/> (no other request of the context is outstanding), an engine may
+    /// defer the kernel entry to a thread-pool work item that coalesces the submissions of
+    /// concurrent awaiters into one (see <see cref="DeliverInline"/>); by default the same as
+    /// <see cref="Flush"/>.
+    /// </summary>
+    public virtual void FlushAwaited(bool alone) => Flush();
+
     /// <summary>The cancel callback registered with <see cref="RequestSlot.TrySetCancelCallback"/>.</summary>
     public virtual void Cancel(RequestSlot slot)
     {
@@ -140,6 +149,37 @@ internal abstract class AioEngine : IDisposable
     /// asserts it in Debug builds and the tests' fault-injecting wrapper counts violations.
     /// </summary>
     internal virtual bool HoldsLockOnCurrentThread => false;
+
+    /// <summary>
+    /// True while this thread delivers through <see cref="DeliverInline"/>: an awaiter's
+    /// continuation may then run on this thread, inside the delivery, instead of being queued to
+    /// the thread pool.
+    /// </summary>
+    [ThreadStatic]
+    private static bool s_inlineContinuations;
+
+    /// <summary>Whether the delivery running on this thread may run awaiters' continuations inline.</summary>
+    internal static bool InlineContinuations => s_inlineContinuations;
+
+    /// <summary>
+    /// Like <see cref="Deliver"/>, on a thread-pool thread that holds nothing — no engine lock, no
+    /// other reaped-but-undelivered completion (a continuation run here may block, or dispose the
+    /// context, which waits for every request) — so awaiters' continuations run here, without a
+    /// hop through the thread pool's queue: the thread pool would run them on a thread like this one.
+    /// </summary>
+    protected void DeliverInline(in Completion completion)
+    {
+        Debug.Assert(Thread.CurrentThread.IsThreadPoolThread, "inline continuations only on a thread-pool thread");
+        s_inlineContinuations = true;
+        try
+        {
+            Deliver(new ReadOnlySpan<Completion>(in completion));
+        }
+        finally
+        {
+            s_inlineContinuations = false;
+        }
+    }
 
     /// <summary>Reports a batch reaped under the engine's lock, after the lock was released.</summary>
     protected void Deliver(ReadOnlySpan<Completion> batch)
