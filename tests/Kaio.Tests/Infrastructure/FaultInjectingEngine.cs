@@ -108,6 +108,8 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 
     public override void Flush() => _inner.Flush();
 
+    public override void FlushAwaited(bool alone) => _inner.FlushAwaited(alone);
+
     public override void Cancel(RequestSlot slot)
     {
         if (s_inSubmit != 0)

@@ -100,6 +100,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private int _flushQueued;              // 1 while a coalescing work item is queued and has not begun: Interlocked
     private int _flushersActive;           // coalescing work items running now: Interlocked (Dispose waits for 0)
     private volatile bool _closing;        // Dispose has begun: a coalescing work item that starts now does nothing
+
+    /// <summary>The engine whose coalescing work item runs on this thread (a continuation it runs may dispose the context).</summary>
+    [ThreadStatic]
+    private static IoUringEngine? s_flushing;
     private long _coalescedFlushes;        // work items that entered the kernel; diagnostics
 
     /// <summary>Creates the ring for <paramref name="capacity"/> requests in flight.</summary>
@@ -437,6 +441,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         // this increments _flushersActive, then reads _closing — both through full fences, so
         // either Dispose waits for this item or this item sees _closing and touches nothing.
         Interlocked.Increment(ref _flushersActive);
+        IoUringEngine? outer = s_flushing;
+        s_flushing = this;
         try
         {
             if (_closing)
@@ -451,29 +457,34 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                 Interlocked.Increment(ref _coalescedFlushes);
             }
 
-            ReapInline();
-
-            // As in Flush: requests still in the kernel went asynchronous and need the reaper.
-            UnparkReaperIfNeeded();
+            // A continuation run inline may have disposed the context, and with it this engine
+            // (Dispose does not wait for the work item it is called from): then the ring is gone.
+            if (ReapInline())
+            {
+                // As in Flush: requests still in the kernel went asynchronous and need the reaper.
+                UnparkReaperIfNeeded();
+            }
         }
         finally
         {
+            s_flushing = outer;
             Interlocked.Decrement(ref _flushersActive);
         }
     }
 
     /// <summary>
     /// Reaps one CQE at a time and delivers it with its continuation inline: nothing reaped is
-    /// held while a continuation runs (it may block, or dispose the context).
+    /// held while a continuation runs (it may block, or dispose the context). False when a
+    /// continuation disposed this engine: the ring must not be touched again.
     /// </summary>
-    private void ReapInline()
+    private bool ReapInline()
     {
         Completion one = default;
         while (Volatile.Read(ref *_ring.CqTail) != Volatile.Read(ref *_ring.CqHead)) // acquire: as in TryReap
         {
             if (!_cqLock.TryEnter())
             {
-                return; // someone else reaps: they deliver what is there
+                return true; // someone else reaps: they deliver what is there
             }
 
             int n;
@@ -488,11 +499,17 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
             if (n == 0)
             {
-                return; // engine CQEs only, or a caller waits in the kernel and owns the CQ
+                return true; // engine CQEs only, or a caller waits in the kernel and owns the CQ
             }
 
             DeliverInline(in one);
+            if (_closing)
+            {
+                return false;
+            }
         }
+
+        return true;
     }
 
     /// <summary>Some request in flight needs asynchronous delivery, or a waiter of the core's needs the reaper.</summary>
@@ -838,11 +855,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
 
         // A coalescing work item may still be queued or running (it found nothing left to do,
-        // or is returning): it must not touch the ring once it is unmapped. See Execute.
+        // or is returning): it must not touch the ring once it is unmapped. See Execute. Not the
+        // one on this thread, if any: a continuation it ran inline is disposing the context (an
+        // async method's `using`), and it touches nothing once it sees _closing.
         _closing = true;
         Interlocked.MemoryBarrier();
+        int self = s_flushing == this ? 1 : 0;
         SpinWait flushers = default;
-        while (Volatile.Read(ref _flushersActive) != 0)
+        while (Volatile.Read(ref _flushersActive) != self)
         {
             flushers.SpinOnce();
         }
