@@ -124,6 +124,24 @@ public static class AioFile
             ThrowHelper.ThrowAio(-Interop.LastRes(), $"statx {path}");
         }
 
+        return AlignmentOf(in st);
+    }
+
+    /// <summary>The direct-I/O alignment of an open descriptor's file (error messages: the rule an EINVAL broke).</summary>
+    /// <exception cref="AioException">The errno of statx(2).</exception>
+    internal static unsafe DirectIoAlignment DirectIoAlignmentOf(int fd)
+    {
+        Interop.statx_t st;
+        if (Interop.statx(fd, string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_BASIC_STATS | Interop.STATX_DIOALIGN, &st) < 0)
+        {
+            ThrowHelper.ThrowAio(-Interop.LastRes(), "statx");
+        }
+
+        return AlignmentOf(in st);
+    }
+
+    private static DirectIoAlignment AlignmentOf(in Interop.statx_t st)
+    {
         if ((st.stx_mask & Interop.STATX_DIOALIGN) != 0 && st.stx_dio_offset_align != 0)
         {
             return new DirectIoAlignment((int)st.stx_dio_mem_align, (int)st.stx_dio_offset_align);
