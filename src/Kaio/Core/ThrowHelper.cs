@@ -89,6 +89,34 @@ internal static class ThrowHelper
     internal static void ThrowRefused(int errno, in FailedRequest request, string prefix = "")
         => throw AioException.Create(errno, prefix + Describe(request) + " refused at submit: " + Errno.Describe(errno));
 
+    /// <summary>
+    /// open(2)'s errno as File.OpenHandle throws it: FileNotFoundException, DirectoryNotFoundException,
+    /// UnauthorizedAccessException, PathTooLongException, else AioException. The mapped ones carry
+    /// an AioException with the errno as their InnerException.
+    /// </summary>
+    internal static Exception ForOpen(int errno, string path)
+    {
+        var inner = AioException.Create(errno, $"open '{path}': {Errno.Describe(errno)}");
+        switch (errno)
+        {
+            case Errno.ENOENT:
+                string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+                return directory is null || Directory.Exists(directory)
+                    ? new FileNotFoundException($"Could not find file '{path}' ({Errno.Name(errno)}).", path, inner)
+                    : new DirectoryNotFoundException($"Could not find a part of the path '{path}' ({Errno.Name(errno)}).", inner);
+            case Errno.ENOTDIR:
+                return new DirectoryNotFoundException($"Could not find a part of the path '{path}': a component is not a directory ({Errno.Name(errno)}).", inner);
+            case Errno.EACCES:
+            case Errno.EPERM:
+            case Errno.EISDIR:
+                return new UnauthorizedAccessException($"Access to the path '{path}' is denied ({Errno.Describe(errno)}){(errno == Errno.EISDIR ? ": it is a directory (AioFile.OpenDirectory opens one)" : string.Empty)}.", inner);
+            case Errno.ENAMETOOLONG:
+                return new PathTooLongException($"The path '{path}' is too long ({Errno.Name(errno)}).", inner);
+            default:
+                return inner;
+        }
+    }
+
     /// <summary>The exception for a request's negative result (-errno) delivered to an awaiter.</summary>
     internal static Exception ForResult(long res, CancellationToken token, in FailedRequest request)
     {

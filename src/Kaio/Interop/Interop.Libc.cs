@@ -79,6 +79,7 @@ internal static unsafe partial class Interop
         [FieldOffset(4)] public uint stx_blksize;
         [FieldOffset(28)] public ushort stx_mode;
         [FieldOffset(40)] public ulong stx_size;
+        [FieldOffset(48)] public ulong stx_blocks; // 512-byte units allocated (the preallocation tests read it)
         [FieldOffset(136)] public uint stx_dev_major;
         [FieldOffset(140)] public uint stx_dev_minor;
         [FieldOffset(152)] public uint stx_dio_mem_align;
@@ -180,6 +181,9 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Libc, SetLastError = true)]
     internal static partial int fallocate(int fd, int mode, long offset, long len);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int ftruncate(int fd, long length);
 
     [LibraryImport(Libc, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int unlink(string path);
