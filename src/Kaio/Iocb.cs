@@ -56,8 +56,10 @@ public struct Iocb
 
     /// <summary>
     /// An optional callback that receives this request's event instead of the completion ring.
-    /// It never runs on a thread that reaps completions; mark it blocking with
-    /// <see cref="CallbackIsBlocking"/> when it may block.
+    /// It never runs on a thread that reaps completions: it runs on the thread pool, or on the
+    /// file's device work queue when marked blocking with <see cref="CallbackIsBlocking"/>. No
+    /// ExecutionContext flows into it (the submitter's AsyncLocal values are not visible there):
+    /// carry what it needs in the callback object.
     /// </summary>
     public IIoCompletionCallback? Callback { get; set; }
 
