@@ -6,6 +6,38 @@
 // is still ours (before it is armed) and re-checked after, so a cancel can't fall in between;
 // delivery disposes the registration before the slot can be reused, so a late callback can never
 // reach a newer request.
+//
+// Parity with RandomAccess (issue 9 §4). Arguments are checked at the call, synchronously and in
+// RandomAccess's order and types (measured against .NET 10's RandomAccess): a null handle
+// (ArgumentNullException), an invalid one (ArgumentException), a closed one
+// (ObjectDisposedException), a negative offset (ArgumentOutOfRangeException), then a null buffer
+// list (ArgumentNullException) — all before the token is looked at. What only io_submit can tell
+// (a descriptor that is not open, a handle not open for the access, a full context, a buffer
+// outside user memory) keeps its errno (AioException, an IOException) at the call; Submit() itself
+// is unchanged and keeps every errno. Deliberate differences from RandomAccess: streams (pipes,
+// FIFOs, sockets) are accepted (RandomAccess refuses an unseekable handle with
+// NotSupportedException; Kaio's semantics table says what an offset means there); a write may be
+// short and returns its count (RandomAccess loops until all is written); at most MaxVectors
+// buffers per vectored call (EINVAL at the call; RandomAccess splits).
+//
+// Scatter/gather: a Memory<byte>[] (or ReadOnlyMemory<byte>[]) is used as the iocb's vector array
+// directly; any other IReadOnlyList is copied into an array rented from ArrayPool and returned as
+// soon as submit returns — the slot has pinned every buffer and copied each address into its own
+// iovec array by then, so the list is not needed while the request is in flight. Neither allocates
+// in steady state. Only the slow path of AioFullBehavior.Wait (which allocates anyway) copies the
+// vectors into an array of its own, since its submit happens after the call returned.
+//
+// Threads and ExecutionContext: a completion is never delivered to user code on the thread that
+// reaped it. The slot's value-task source runs continuations asynchronously, so the code after an
+// await runs on the thread pool, or on the SynchronizationContext/TaskScheduler captured at the
+// await unless ConfigureAwait(false) — as with RandomAccess. ExecutionContext flows from the call
+// to the continuation (AsyncLocal values set before the call are seen after the await): the
+// awaiter asks for it and ManualResetValueTaskSourceCore honours the flag. Iocb.Callback is
+// different: it runs on the thread pool (UnsafeQueueUserWorkItem), or on the device's deferred
+// work queue when marked blocking, and no ExecutionContext flows into it — it runs in the default
+// context, as a SocketAsyncEngine callback does; a callback that needs ambient state carries it
+// in its own object.
+using System.Buffers;
 using Kaio.Core;
 
 namespace Kaio;
@@ -17,13 +49,28 @@ public sealed partial class AioContext
     /// <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
     /// Each returned <see cref="ValueTask{TResult}"/> must be awaited exactly once.
     /// </summary>
+    /// <remarks>
+    /// The code after the await never runs on the thread that reaped the completion: it runs on the
+    /// thread pool (or the captured SynchronizationContext/TaskScheduler unless
+    /// <c>ConfigureAwait(false)</c>), and the caller's ExecutionContext flows to it (AsyncLocal
+    /// values set before the call are seen after the await).
+    /// </remarks>
     /// <returns>The bytes read (0 at end of file).</returns>
-    /// <exception cref="AioException">At the call: the errno of io_submit (EAGAIN when <see cref="Capacity"/> requests are outstanding, EBADF, EINVAL). From the await: the request's -errno.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative.</exception>
+    /// <exception cref="AioException">
+    /// At the call: the errno of io_submit (EAGAIN when <see cref="Capacity"/> requests are outstanding,
+    /// EBADF for a descriptor not open or a handle not open for reading, EFAULT). From the await: the
+    /// request's -errno; the message names the operation, the file's path, the offset, the length and
+    /// the errno, and for EINVAL on an O_DIRECT file the alignment rule the request broke.
+    /// </exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
-    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
     public ValueTask<int> ReadAsync(SafeFileHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(handle);
+        ValidateInput(handle, fileOffset);
         var cb = new Iocb { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = fileOffset };
         return SubmitAwaitable(ref cb, cancellationToken);
     }
@@ -32,16 +79,145 @@ public sealed partial class AioContext
     /// Writes <paramref name="buffer"/> at <paramref name="fileOffset"/>, like
     /// <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>,
     /// with per-request <paramref name="flags"/> (Dsync for a write that is durable when it completes).
+    /// Threads and ExecutionContext as <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
     /// </summary>
-    /// <returns>The bytes written (the kernel's result: a short write is possible, as with pwrite).</returns>
-    /// <exception cref="AioException">As <see cref="ReadAsync"/>; EOPNOTSUPP for unknown flags.</exception>
+    /// <returns>The bytes written (the kernel's result: a short write is possible, as with pwrite; RandomAccess would loop).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative.</exception>
+    /// <exception cref="AioException">As <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/> (EBADF for a handle not open for writing); EOPNOTSUPP for unknown flags.</exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
-    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
     public ValueTask<int> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, AioRwFlags flags = AioRwFlags.None, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(handle);
+        ValidateInput(handle, fileOffset);
         var cb = Iocb.PrepPwrite(handle, buffer, fileOffset, 0, flags);
         return SubmitAwaitable(ref cb, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads into <paramref name="buffers"/>, one after another, from <paramref name="fileOffset"/>
+    /// with one request (preadv), like
+    /// <see cref="RandomAccess.ReadAsync(SafeFileHandle, IReadOnlyList{Memory{byte}}, long, CancellationToken)"/>.
+    /// Threads and ExecutionContext as <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
+    /// </summary>
+    /// <remarks>
+    /// A <c>Memory&lt;byte&gt;[]</c> is used as it is; another list is copied into a pooled array for
+    /// the duration of the call (no allocation in steady state either way). The list may be reused
+    /// once the call returns; the buffers themselves belong to the request until it completes.
+    /// </remarks>
+    /// <returns>The bytes read, over all buffers (fewer than their total at end of file; 0 for no buffers).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> or <paramref name="buffers"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative.</exception>
+    /// <exception cref="AioException">As <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>; EINVAL at the call for more than <see cref="MaxVectors"/> buffers.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
+    public ValueTask<long> ReadAsync(SafeFileHandle handle, IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        ValidateInput(handle, fileOffset);
+        ArgumentNullException.ThrowIfNull(buffers);
+        int count = CheckVectorCount(buffers.Count, IocbCommand.Preadv, handle, fileOffset);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<long>(cancellationToken);
+        }
+
+        Memory<byte>[]? rented = null;
+        if (buffers is not Memory<byte>[] vectors)
+        {
+            vectors = rented = ArrayPool<Memory<byte>>.Shared.Rent(count);
+            for (int i = 0; i < count; i++)
+            {
+                vectors[i] = buffers[i];
+            }
+        }
+
+        var cb = new Iocb { Command = IocbCommand.Preadv, Handle = handle, Buffers = new ReadOnlyMemory<Memory<byte>>(vectors, 0, count), Offset = fileOffset };
+        try
+        {
+            RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version);
+            if (slot is not null)
+            {
+                return new ValueTask<long>(slot, version);
+            }
+
+            cb.Buffers = cb.Buffers.ToArray(); // the waiting submit runs after this call returned: its own copy
+            return WaitThenSubmitVectoredAsync(cb, cancellationToken);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                Array.Clear(rented, 0, count); // drop the references to the caller's buffers
+                ArrayPool<Memory<byte>>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="buffers"/>, one after another, at <paramref name="fileOffset"/> with
+    /// one request (pwritev), like
+    /// <see cref="RandomAccess.WriteAsync(SafeFileHandle, IReadOnlyList{ReadOnlyMemory{byte}}, long, CancellationToken)"/>,
+    /// with per-request <paramref name="flags"/>. Threads and ExecutionContext as
+    /// <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
+    /// </summary>
+    /// <remarks>
+    /// A <c>ReadOnlyMemory&lt;byte&gt;[]</c> is used as it is; another list is copied into a pooled
+    /// array for the duration of the call. Unlike RandomAccess, which loops until everything is
+    /// written and returns nothing, this returns the kernel's count, as the single-buffer
+    /// <see cref="WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)"/> does.
+    /// </remarks>
+    /// <returns>The bytes written, over all buffers (a short write is possible, as with pwritev).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> or <paramref name="buffers"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative.</exception>
+    /// <exception cref="AioException">As <see cref="WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)"/>; EINVAL at the call for more than <see cref="MaxVectors"/> buffers.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
+    public ValueTask<long> WriteAsync(SafeFileHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, AioRwFlags flags = AioRwFlags.None, CancellationToken cancellationToken = default)
+    {
+        ValidateInput(handle, fileOffset);
+        ArgumentNullException.ThrowIfNull(buffers);
+        int count = CheckVectorCount(buffers.Count, IocbCommand.Pwritev, handle, fileOffset);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<long>(cancellationToken);
+        }
+
+        ReadOnlyMemory<byte>[]? rented = null;
+        if (buffers is not ReadOnlyMemory<byte>[] vectors)
+        {
+            vectors = rented = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(count);
+            for (int i = 0; i < count; i++)
+            {
+                vectors[i] = buffers[i];
+            }
+        }
+
+        var cb = Iocb.PrepPwritev(handle, new ReadOnlyMemory<ReadOnlyMemory<byte>>(vectors, 0, count), fileOffset, 0, flags);
+        try
+        {
+            RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version);
+            if (slot is not null)
+            {
+                return new ValueTask<long>(slot, version);
+            }
+
+            cb.WriteBuffers = cb.WriteBuffers.ToArray(); // the waiting submit runs after this call returned: its own copy
+            return WaitThenSubmitVectoredAsync(cb, cancellationToken);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                Array.Clear(rented, 0, count);
+                ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(rented);
+            }
+        }
     }
 
     /// <summary>Makes the file durable: fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
@@ -49,14 +225,16 @@ public sealed partial class AioContext
     /// Covers every write of the file that completed before this call. On a regular file it joins
     /// the group commit: it completes after an fsync/fdatasync that began after this call, shared
     /// with the DSYNC/SYNC writes and flushes waiting at that moment; a failed sync fails it with
-    /// the sync's errno.
+    /// the sync's errno. Threads and ExecutionContext as <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
     /// </remarks>
-    /// <exception cref="AioException">As <see cref="ReadAsync"/>; from the await, the sync's -errno (EIO).</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="AioException">As <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>; from the await, the sync's -errno (EIO).</exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
-    /// <exception cref="ObjectDisposedException">The context is disposed.</exception>
     public ValueTask FlushAsync(SafeFileHandle handle, bool dataOnly = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(handle);
+        ValidateInput(handle, fileOffset: 0);
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);
@@ -137,9 +315,40 @@ public sealed partial class AioContext
 
         if (err < 0)
         {
-            ThrowHelper.ThrowAio(-err, $"{cb.Command} refused at submit");
+            ThrowHelper.ThrowRefused(-err, FailedRequest.Of(in cb));
         }
 
         return slot!;
+    }
+
+    /// <summary>
+    /// RandomAccess's argument checks, in its order and with its exception types: null handle,
+    /// invalid handle, closed handle, negative offset. Thrown at the call, before the token is read.
+    /// </summary>
+    private static void ValidateInput(SafeFileHandle handle, long fileOffset)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (handle.IsInvalid)
+        {
+            ThrowHelper.ThrowInvalidHandle(nameof(handle));
+        }
+
+        if (handle.IsClosed)
+        {
+            ThrowHelper.ThrowFileClosed();
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(fileOffset);
+    }
+
+    /// <summary>The vector count of a vectored call; more than <see cref="MaxVectors"/> is io_submit's EINVAL, at the call (before renting an array for them).</summary>
+    private static int CheckVectorCount(int count, IocbCommand command, SafeFileHandle handle, long fileOffset)
+    {
+        if (count > MaxVectors)
+        {
+            ThrowHelper.ThrowRefused(Errno.EINVAL, new FailedRequest { Command = command, Handle = handle, Offset = fileOffset, VectorCount = count });
+        }
+
+        return count;
     }
 }

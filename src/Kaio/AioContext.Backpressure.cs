@@ -19,7 +19,7 @@ using Kaio.Core;
 
 namespace Kaio;
 
-/// <summary>What <see cref="AioContext.ReadAsync"/>, <see cref="AioContext.WriteAsync"/> and <see cref="AioContext.FlushAsync"/> do when the context is full.</summary>
+/// <summary>What <see cref="AioContext.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)">AioContext.ReadAsync</see>, <see cref="AioContext.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)">AioContext.WriteAsync</see> and <see cref="AioContext.FlushAsync"/> do when the context is full.</summary>
 public enum AioFullBehavior
 {
     /// <summary>Throw <see cref="AioException"/> with EAGAIN, as io_submit refuses (the default).</summary>
@@ -116,6 +116,14 @@ public sealed partial class AioContext
         await WaitForBudgetAsync(cancellationToken).ConfigureAwait(false);
         RequestSlot slot = SubmitAwaitableSlot(ref cb, haveBudget: true, cancellationToken, out short version)!; // refusals throw; the unit goes back
         return await new ValueTask<int>(slot, version).ConfigureAwait(false);
+    }
+
+    /// <summary>The slow path of a vectored awaitable call on a full context (the iocb owns copies of its vector arrays).</summary>
+    private async ValueTask<long> WaitThenSubmitVectoredAsync(Iocb cb, CancellationToken cancellationToken)
+    {
+        await WaitForBudgetAsync(cancellationToken).ConfigureAwait(false);
+        RequestSlot slot = SubmitAwaitableSlot(ref cb, haveBudget: true, cancellationToken, out short version)!; // refusals throw; the unit goes back
+        return await new ValueTask<long>(slot, version).ConfigureAwait(false);
     }
 
     /// <summary>Teardown: every waiter fails with ObjectDisposedException (called after the context is marked dead).</summary>

@@ -147,6 +147,7 @@ public sealed partial class AioContext
     {
         slot.ResetAwait();
         slot.Token = default;
+        slot.AwaitedHandle = null;
         FreeSlot(slot);
         PutReqs(1);
     }

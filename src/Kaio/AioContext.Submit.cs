@@ -30,7 +30,8 @@ public sealed partial class AioContext
     /// EAGAIN — the context is full (Capacity requests outstanding);
     /// EBADF — no handle, a closed or invalid handle, a read on a handle not open for reading or a write on one not open for writing, or a bad <see cref="Iocb.EventFd"/>;
     /// EINVAL — an unknown command, a negative offset, an offset plus length that overflows, more than <see cref="MaxVectors"/> vectors,
-    /// Buffer/Buffers/Offset/RwFlags set on Fsync, Fdsync or Poll, Buffers set on Pread/Pwrite or Buffer on Preadv/Pwritev;
+    /// Buffer/Buffers/WriteBuffers/Offset/RwFlags set on Fsync, Fdsync or Poll, Buffers or WriteBuffers set on Pread/Pwrite,
+    /// Buffer on Preadv/Pwritev, WriteBuffers on Preadv, both Buffers and WriteBuffers on Pwritev;
     /// EOPNOTSUPP — unknown <see cref="AioRwFlags"/> bits.
     /// A later refusal ends the batch and is not reported; submit it again to see its error.
     /// </exception>
@@ -66,7 +67,7 @@ public sealed partial class AioContext
 
         if (accepted == 0 && err < 0)
         {
-            ThrowHelper.ThrowAio(-err, $"io_submit: {iocbs[0].Command} refused");
+            ThrowHelper.ThrowRefused(-err, FailedRequest.Of(in iocbs[0]), "io_submit: ");
         }
 
         return accepted;
@@ -238,6 +239,7 @@ public sealed partial class AioContext
         slot.FileType = info?.FileType ?? 0;
         slot.IsDirect = info is not null && (info.OpenFlags & Interop.O_DIRECT) != 0;
         slot.Data = cb.Data;
+        slot.AwaitedHandle = awaitable ? pending.Handle : null; // no reference: only a failure's message reads it
         slot.HandleRef = pending.Handle;   // owned by the slot from here; released at final
         slot.EventFdRef = pending.EventFd; // completion (or by Unpin in Undo)
         pending.Handle = pending.EventFd = null;
@@ -257,8 +259,18 @@ public sealed partial class AioContext
                 slot.TotalLength = cb.Buffer.Length;
                 break;
             case IocbCommand.Preadv:
-            case IocbCommand.Pwritev:
                 slot.PinVectors(cb.Buffers.Span);
+                break;
+            case IocbCommand.Pwritev:
+                if (cb.WriteBuffers.IsEmpty)
+                {
+                    slot.PinVectors(cb.Buffers.Span);
+                }
+                else
+                {
+                    slot.PinVectors(cb.WriteBuffers.Span);
+                }
+
                 break;
             default:
                 slot.TotalLength = 0;
@@ -318,6 +330,7 @@ public sealed partial class AioContext
         slot.TokenRegistration.Dispose();
         slot.TokenRegistration = default;
         slot.Unpin(); // releases the handle references the slot took
+        slot.AwaitedHandle = null;
         if (pending.Armed)
         {
             slot.Disarm();
@@ -345,16 +358,24 @@ public sealed partial class AioContext
         {
             case IocbCommand.Pread:
             case IocbCommand.Pwrite:
-                if (!cb.Buffers.IsEmpty)
+                if (!cb.Buffers.IsEmpty || !cb.WriteBuffers.IsEmpty)
                 {
                     return -Errno.EINVAL;
                 }
 
                 break;
             case IocbCommand.Preadv:
-            case IocbCommand.Pwritev:
                 // import_iovec(): nr_segs > UIO_MAXIOV → EINVAL.
-                if (!cb.Buffer.IsEmpty || cb.Buffers.Length > MaxVectors)
+                if (!cb.Buffer.IsEmpty || !cb.WriteBuffers.IsEmpty || cb.Buffers.Length > MaxVectors)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                break;
+            case IocbCommand.Pwritev:
+                // One vector array: Buffers, or the read-only WriteBuffers, not both.
+                if (!cb.Buffer.IsEmpty || (!cb.Buffers.IsEmpty && !cb.WriteBuffers.IsEmpty)
+                    || cb.Buffers.Length > MaxVectors || cb.WriteBuffers.Length > MaxVectors)
                 {
                     return -Errno.EINVAL;
                 }
@@ -364,7 +385,7 @@ public sealed partial class AioContext
             case IocbCommand.Fdsync:
             case IocbCommand.Poll:
                 // aio_fsync() / aio_poll(): aio_buf, aio_offset, aio_nbytes and aio_rw_flags must be 0.
-                if (!cb.Buffer.IsEmpty || !cb.Buffers.IsEmpty || cb.Offset != 0 || cb.RwFlags != AioRwFlags.None)
+                if (!cb.Buffer.IsEmpty || !cb.Buffers.IsEmpty || !cb.WriteBuffers.IsEmpty || cb.Offset != 0 || cb.RwFlags != AioRwFlags.None)
                 {
                     return -Errno.EINVAL;
                 }

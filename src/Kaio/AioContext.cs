@@ -85,7 +85,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     public long AvailableSlots => _reqs.Available;
 
     /// <summary>
-    /// Awaitable requests (<see cref="ReadAsync"/>, <see cref="WriteAsync"/>, <see cref="FlushAsync"/>)
+    /// Awaitable requests (<see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)">ReadAsync</see>, <see cref="WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)">WriteAsync</see>, <see cref="FlushAsync"/>)
     /// that have completed but whose <see cref="ValueTask"/> was never awaited: each still holds its
     /// slot, because nothing can tell that no await will come. The slot returns when the ValueTask is
     /// awaited (or its result read) once, or at <see cref="Dispose"/>. A number that keeps growing is

@@ -28,7 +28,7 @@ public sealed class AioContextOptions
     public int ThreadPoolWorkers { get; set; }
 
     /// <summary>
-    /// What the awaitable calls (<see cref="AioContext.ReadAsync"/>, <see cref="AioContext.WriteAsync"/>,
+    /// What the awaitable calls (<see cref="AioContext.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)">AioContext.ReadAsync</see>, <see cref="AioContext.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)">AioContext.WriteAsync</see>,
     /// <see cref="AioContext.FlushAsync"/>) do when <see cref="AioContext.Capacity"/> requests are
     /// outstanding: refuse with EAGAIN (the default, as io_submit) or wait, FIFO and cancellable, for a
     /// slot. <see cref="AioContext.Submit"/> always refuses.

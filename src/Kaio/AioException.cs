@@ -26,6 +26,17 @@ public class AioException : IOException
         Errno = Kaio.Errno.EIO;
     }
 
+    // verbatim: the message is used as given (it names the errno already); only distinguishes the overload.
+    private AioException(int errno, string message, bool verbatim)
+        : base(message, -errno)
+    {
+        _ = verbatim;
+        Errno = errno;
+    }
+
+    /// <summary>An exception whose <paramref name="message"/> already names the errno (ThrowHelper words it).</summary>
+    internal static AioException Create(int errno, string message) => new(errno, message, verbatim: true);
+
     /// <summary>The positive errno value (for example <see cref="Kaio.Errno.EINVAL"/>).</summary>
     public int Errno { get; }
 }

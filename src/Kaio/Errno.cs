@@ -20,14 +20,26 @@ public static class Errno
     public const int EAGAIN = 11;
     /// <summary>Out of memory.</summary>
     public const int ENOMEM = 12;
+    /// <summary>Permission denied.</summary>
+    public const int EACCES = 13;
     /// <summary>Bad address.</summary>
     public const int EFAULT = 14;
+    /// <summary>File exists (<see cref="FileMode.CreateNew"/> of an existing file).</summary>
+    public const int EEXIST = 17;
+    /// <summary>Not a directory.</summary>
+    public const int ENOTDIR = 20;
+    /// <summary>Is a directory.</summary>
+    public const int EISDIR = 21;
     /// <summary>Invalid argument.</summary>
     public const int EINVAL = 22;
+    /// <summary>File too large.</summary>
+    public const int EFBIG = 27;
     /// <summary>No space left on device.</summary>
     public const int ENOSPC = 28;
     /// <summary>Illegal seek: an offset on a file that has none (a socket given a non-zero offset).</summary>
     public const int ESPIPE = 29;
+    /// <summary>File name too long.</summary>
+    public const int ENAMETOOLONG = 36;
     /// <summary>Function not implemented.</summary>
     public const int ENOSYS = 38;
     /// <summary>Operation not supported (unknown <see cref="AioRwFlags"/> bits).</summary>

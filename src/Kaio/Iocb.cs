@@ -26,6 +26,13 @@ public struct Iocb
     /// <summary>The vectors of Preadv and Pwritev (at most 1024, <c>UIO_MAXIOV</c>).</summary>
     public ReadOnlyMemory<Memory<byte>> Buffers { get; set; }
 
+    /// <summary>
+    /// The vectors of Pwritev as read-only memory (at most 1024, <c>UIO_MAXIOV</c>), for a caller
+    /// that holds <see cref="ReadOnlyMemory{T}"/>: an alternative to <see cref="Buffers"/>, of which
+    /// a Pwritev sets at most one (both set: EINVAL). Must be empty for every other command (EINVAL).
+    /// </summary>
+    public ReadOnlyMemory<ReadOnlyMemory<byte>> WriteBuffers { get; set; }
+
     /// <summary>The file offset (<c>aio_offset</c>); must be 0 for Fsync, Fdsync and Poll.</summary>
     public long Offset { get; set; }
 
@@ -49,8 +56,10 @@ public struct Iocb
 
     /// <summary>
     /// An optional callback that receives this request's event instead of the completion ring.
-    /// It never runs on a thread that reaps completions; mark it blocking with
-    /// <see cref="CallbackIsBlocking"/> when it may block.
+    /// It never runs on a thread that reaps completions: it runs on the thread pool, or on the
+    /// file's device work queue when marked blocking with <see cref="CallbackIsBlocking"/>. No
+    /// ExecutionContext flows into it (the submitter's AsyncLocal values are not visible there):
+    /// carry what it needs in the callback object.
     /// </summary>
     public IIoCompletionCallback? Callback { get; set; }
 
@@ -76,8 +85,14 @@ public struct Iocb
         => new() { Command = IocbCommand.Preadv, Handle = handle, Buffers = buffers, Offset = offset, Data = data };
 
     /// <summary>A gather write from <paramref name="buffers"/> (<c>io_prep_pwritev</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the vector array's element type (Memory or ReadOnlyMemory), so no call binds ambiguously.")]
     public static Iocb PrepPwritev(SafeFileHandle handle, ReadOnlyMemory<Memory<byte>> buffers, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
         => new() { Command = IocbCommand.Pwritev, Handle = handle, Buffers = buffers, Offset = offset, Data = data, RwFlags = flags };
+
+    /// <summary>A gather write from read-only <paramref name="buffers"/> (<c>io_prep_pwritev</c>; sets <see cref="WriteBuffers"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the vector array's element type (Memory or ReadOnlyMemory), so no call binds ambiguously.")]
+    public static Iocb PrepPwritev(SafeFileHandle handle, ReadOnlyMemory<ReadOnlyMemory<byte>> buffers, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
+        => new() { Command = IocbCommand.Pwritev, Handle = handle, WriteBuffers = buffers, Offset = offset, Data = data, RwFlags = flags };
 
     /// <summary>An fsync of the file (<c>io_prep_fsync</c>).</summary>
     public static Iocb PrepFsync(SafeFileHandle handle, ulong data = 0)

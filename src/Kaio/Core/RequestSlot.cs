@@ -49,7 +49,7 @@ internal enum CancelRegistration : byte
     Completed,
 }
 
-internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource, IThreadPoolWorkItem, IDeferredWork
+internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource, IThreadPoolWorkItem, IDeferredWork
 {
     private const int StateBits = 8;
     private const long StateMask = (1L << StateBits) - 1;
@@ -89,6 +89,15 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal bool IsDirect;
     internal ulong Key;
 
+    // ---- For an error message only (ThrowHelper.ForResult); plain numbers, kept past Unpin. ----
+    /// <summary>Every pinned buffer address OR-ed together (a misaligned one leaves low bits set); written at pin.</summary>
+    internal ulong AddressBits;
+    /// <summary>Every buffer length OR-ed together; written at pin.</summary>
+    internal long LengthBits;
+    /// <summary>The number of vectors a Preadv/Pwritev carried (IovecCount is cleared at Unpin); written at pin.</summary>
+    internal int VectorCount;
+    /// <summary>An awaited request's file, kept unreferenced (no AddRef) until GetResult so a failure can name its path.</summary>
+    internal SafeHandle? AwaitedHandle;
 
     // ---- Delivery (written by the submitter; consumed by the completer). ----
     internal ulong Data;
@@ -351,13 +360,34 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         _pin = buffer.Pin();
         Buffer = (byte*)_pin.Pointer;
         Length = buffer.Length;
+        AddressBits = (ulong)Buffer;
+        LengthBits = Length;
     }
 
-    /// <summary>Pins every vector and fills the slot's iovec array; false if the total overflows.</summary>
+    /// <summary>Pins every vector and fills the slot's iovec array.</summary>
     internal void PinVectors(ReadOnlySpan<Memory<byte>> buffers)
     {
-        int n = buffers.Length;
-        if (_iovecCapacity < n)
+        ReserveVectors(buffers.Length);
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            SetVector(i, buffers[i].Pin(), buffers[i].Length);
+        }
+    }
+
+    /// <summary>Pins every read-only vector of a gather write (<see cref="Iocb.WriteBuffers"/>) and fills the slot's iovec array.</summary>
+    internal void PinVectors(ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    {
+        ReserveVectors(buffers.Length);
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            SetVector(i, buffers[i].Pin(), buffers[i].Length);
+        }
+    }
+
+    /// <summary>Grows the slot's iovec and pin arrays to <paramref name="n"/> (storage exists even for 0 vectors) and resets the totals.</summary>
+    private void ReserveVectors(int n)
+    {
+        if (_iovecStorage is null || _iovecCapacity < n)
         {
             NativeMemory.Free(_iovecStorage);
             _iovecStorage = null;
@@ -372,19 +402,23 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
             _pins = new MemoryHandle[Math.Max(n, 8)];
         }
 
-        long total = 0;
-        for (int i = 0; i < n; i++)
-        {
-            _pins[i] = buffers[i].Pin();
-            _pinCount = i + 1;
-            _iovecStorage[i].iov_base = _pins[i].Pointer;
-            _iovecStorage[i].iov_len = (nuint)buffers[i].Length;
-            total += buffers[i].Length;
-        }
-
         Iovecs = _iovecStorage;
         IovecCount = n;
-        TotalLength = total;
+        VectorCount = n;
+        TotalLength = 0;
+        AddressBits = 0;
+        LengthBits = 0;
+    }
+
+    private void SetVector(int i, MemoryHandle pin, int length)
+    {
+        _pins![i] = pin;
+        _pinCount = i + 1;
+        _iovecStorage[i].iov_base = pin.Pointer;
+        _iovecStorage[i].iov_len = (nuint)length;
+        TotalLength += length;
+        AddressBits |= (ulong)pin.Pointer;
+        LengthBits |= (uint)length; // lengths are never negative
     }
 
     /// <summary>
@@ -467,6 +501,9 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
 
+    /// <summary>The vectored awaitables' face (ValueTask&lt;long&gt;, as RandomAccess's): the same result, widened.</summary>
+    long IValueTaskSource<long>.GetResult(short token) => GetAwaitResult(token);
+
     void IValueTaskSource.GetResult(short token) => GetAwaitResult(token);
 
     /// <summary>
@@ -486,12 +523,25 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
             ThrowHelper.ThrowAwaitedTwice();
         }
 
-        Context.ReturnAwaitedSlot(this);
         if (res < 0)
         {
-            throw ThrowHelper.ForResult(res, cancellationToken);
+            // The facts for the message, taken before the slot goes back to the pool.
+            var failed = new FailedRequest
+            {
+                Command = Command,
+                Handle = AwaitedHandle,
+                Offset = Offset,
+                Length = TotalLength,
+                VectorCount = Command is IocbCommand.Preadv or IocbCommand.Pwritev ? VectorCount : 0,
+                IsDirect = IsDirect,
+                AddressBits = AddressBits,
+                LengthBits = LengthBits,
+            };
+            Context.ReturnAwaitedSlot(this);
+            throw ThrowHelper.ForResult(res, cancellationToken, in failed);
         }
 
+        Context.ReturnAwaitedSlot(this);
         return res;
     }
 
@@ -499,10 +549,15 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
 
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _vts.GetStatus(token);
 
+    ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => _vts.GetStatus(token);
+
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _vts.OnCompleted(continuation, state, token, flags);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _vts.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _vts.OnCompleted(continuation, state, token, flags);
 
     internal void ResetAwait() => _vts.Reset();

@@ -31,6 +31,7 @@ internal static unsafe partial class Interop
     internal const int O_RDWR = 0x0002;
     internal const int O_ACCMODE = 0x0003;
     internal const int O_CREAT = 0x0040;
+    internal const int O_EXCL = 0x0080;
     internal const int O_TRUNC = 0x0200;
     internal const int O_APPEND = 0x0400;
     internal const int O_NONBLOCK = 0x0800;
@@ -78,6 +79,7 @@ internal static unsafe partial class Interop
         [FieldOffset(4)] public uint stx_blksize;
         [FieldOffset(28)] public ushort stx_mode;
         [FieldOffset(40)] public ulong stx_size;
+        [FieldOffset(48)] public ulong stx_blocks; // 512-byte units allocated (the preallocation tests read it)
         [FieldOffset(136)] public uint stx_dev_major;
         [FieldOffset(140)] public uint stx_dev_minor;
         [FieldOffset(152)] public uint stx_dio_mem_align;
@@ -147,6 +149,44 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Libc, EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint readlink(string path, byte* buf, nuint bufsiz);
+
+    /// <summary>
+    /// The path <paramref name="fd"/> was opened by, as /proc/self/fd names it (a deleted file ends
+    /// in " (deleted)"; a pipe reads <c>pipe:[inode]</c>), or null when it cannot be read. Error
+    /// messages only: never on a success path.
+    /// </summary>
+    internal static string? PathOfFd(int fd)
+    {
+        const int PathMax = 4096;
+        byte[] buf = new byte[PathMax];
+        nint n;
+        fixed (byte* p = buf)
+        {
+            n = readlink("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture), p, PathMax);
+        }
+
+        return n > 0 && n < PathMax ? System.Text.Encoding.UTF8.GetString(buf, 0, (int)n) : null;
+    }
+
+    // flock(2) operations (include/uapi/asm-generic/fcntl.h).
+    internal const int LOCK_SH = 1;
+    internal const int LOCK_EX = 2;
+    internal const int LOCK_NB = 4;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int flock(int fd, int operation);
+
+    // fallocate(2) mode (include/uapi/linux/falloc.h).
+    internal const int FALLOC_FL_KEEP_SIZE = 0x01;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int fallocate(int fd, int mode, long offset, long len);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    internal static partial int ftruncate(int fd, long length);
+
+    [LibraryImport(Libc, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int unlink(string path);
 
     /// <summary>True when <paramref name="fd"/> is an eventfd: its /proc/self/fd link reads <c>anon_inode:[eventfd]</c> (fs/eventfd.c names its anon inode so).</summary>
     internal static bool IsEventFd(int fd)

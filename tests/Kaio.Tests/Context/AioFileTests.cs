@@ -15,10 +15,10 @@ public sealed class AioFileTests
     }
 
     [Fact]
-    public void Open_MissingFile_Enoent_WithPath()
+    public void Open_MissingDirectory_DirectoryNotFound_WithPathAndEnoentInside()
     {
-        var e = Assert.Throws<AioException>(() => AioFile.Open("/nonexistent/kaio.dat", FileMode.Open, FileAccess.Read));
-        Assert.Equal(Errno.ENOENT, e.Errno);
+        var e = Assert.Throws<DirectoryNotFoundException>(() => AioFile.Open("/nonexistent/kaio.dat", FileMode.Open, FileAccess.Read));
+        Assert.Equal(Errno.ENOENT, Assert.IsType<AioException>(e.InnerException).Errno);
         Assert.Contains("/nonexistent/kaio.dat", e.Message, StringComparison.Ordinal);
     }
 
