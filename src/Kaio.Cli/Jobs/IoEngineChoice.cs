@@ -5,8 +5,8 @@ namespace Kaio.Cli.Jobs;
 /// users have today). fio's names map onto Kaio's: <c>io_uring</c>, <c>libaio</c> (Linux AIO),
 /// <c>psync</c>/<c>sync</c>/<c>pvsync</c>/<c>pvsync2</c> (blocking calls: the thread pool), <c>null</c>.
 /// A Kaio engine's name may end in <c>:await</c> (<c>io_uring:await</c>): the job then drives the
-/// awaitable face — iodepth tasks each awaiting <see cref="AioContext.ReadAsync"/> /
-/// <see cref="AioContext.WriteAsync"/> in a loop, as the RandomAccess baseline does — instead of
+/// awaitable face — iodepth tasks each awaiting AioContext.ReadAsync /
+/// AioContext.WriteAsync in a loop, as the RandomAccess baseline does — instead of
 /// Submit/GetEvents.
 /// </summary>
 /// <param name="Name">The name as given (fio's spelling kept, for the report).</param>
