@@ -302,10 +302,9 @@ public sealed partial class AioContext
             err = SubmitOne(ref cb, awaitable: true, haveBudget, cancellationToken, out slot, out version);
             if (err >= 0)
             {
-                // Alone: this is the context's only outstanding request (budget taken and not
-                // given back), so completing it on this thread, before its ValueTask is even
-                // returned, keeps no other awaiter waiting. Otherwise the engine may coalesce.
-                _engine.FlushAwaited(alone: _reqs.Capacity - _reqs.Available <= 1);
+                // Not alone (RequestSlot.MayCompleteInline), the engine may coalesce. The slot is
+                // still ours to read: its awaiter cannot free it before the ValueTask exists.
+                _engine.FlushAwaited(alone: slot!.MayCompleteInline);
             }
         }
         finally

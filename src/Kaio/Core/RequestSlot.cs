@@ -106,6 +106,12 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal IIoCompletionCallback? Callback;
     internal bool CallbackIsBlocking;
     internal bool IsAwaitable;
+    /// <summary>
+    /// The engine may complete it on the submitting thread, inside Submit (a cached read): a ring
+    /// request always; an awaited one only when it is the context's only outstanding request, so
+    /// that a loop whose reads keep completing inside its own call never keeps others waiting.
+    /// </summary>
+    internal bool MayCompleteInline;
     /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>
     internal IocbCommand DeferredSync;
     /// <summary>A successful completion waits for the group's sync (derived: <see cref="DeferredSync"/> is set).</summary>

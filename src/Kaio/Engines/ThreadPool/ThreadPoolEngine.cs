@@ -12,6 +12,11 @@
 // kaio bench, 3 rounds): 36 µs of CPU per read at QD1 with the hand-off (two context switches),
 // 3.3–4.8 µs inline, against fio psync's 2.7–3.8 µs; QD32 6.6–8.5 → 3.2–4.4 µs (fio psync 3.3–4.0).
 //
+// An awaited read that is not alone (RequestSlot.MayCompleteInline: other requests of the
+// context are outstanding) makes that attempt in a thread-pool work item instead, and its
+// continuation runs inline there (AioEngine.DeliverInline): completing inside the call let one
+// loop of many run on without yielding while the others' reads waited in its thread's queue.
+//
 // Streams (slot.IsStream: pipes, FIFOs, sockets, character devices) behave as io_uring and the
 // kernel's AIO make them. Those hand the offset to ->read_iter/->write_iter, which a pipe ignores
 // and a socket refuses unless it is 0 (sock_read_iter: "if (iocb->ki_pos != 0) return -ESPIPE");
@@ -50,6 +55,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     private readonly SemaphoreSlim _work = new(0);
     private readonly Worker[] _workers;
     private readonly int[] _workerOf; // tag → the worker that registered its cancel callback; see the Design comment
+    private readonly InlineAttempt?[] _attempts; // tag → its deferred inline attempt, made on first use (see Submit)
     private readonly Lock _startLock = new();
     private int _started;  // written under _startLock; read anywhere
     // Workers waiting for work that no submitter has claimed yet: a worker adds itself before it
@@ -66,6 +72,7 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         int max = maxWorkers > 0 ? maxWorkers : Math.Min(capacity, DefaultMaxWorkers);
         _workers = new Worker[Math.Max(1, max)];
         _workerOf = new int[capacity];
+        _attempts = new InlineAttempt?[capacity];
         _queue = new int[capacity];
         _slots = new RequestSlot?[capacity];
     }
@@ -89,11 +96,35 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
             return -Errno.EINVAL;
         }
 
-        if (TryReadInline(slot))
+        if (IsInlineCandidate(slot))
         {
-            return 0;
+            if (slot.MayCompleteInline)
+            {
+                if (TryReadInline(slot, inlineContinuation: false))
+                {
+                    return 0;
+                }
+            }
+            else if (slot.IsAwaitable && Thread.CurrentThread.IsThreadPoolThread)
+            {
+                // Not alone: the attempt runs in a thread-pool work item instead, which runs the
+                // awaiter's continuation inline when the read was cached — RandomAccess's shape
+                // (the blocking call in a work item, the continuation after it), so that loops
+                // take turns; a read the cache does not hold goes on to a worker from there.
+                InlineAttempt attempt = _attempts[slot.Tag] ??= new InlineAttempt(this, slot.Tag);
+                _slots[slot.Tag] = slot;
+                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(attempt, preferLocal: true);
+                return 0;
+            }
         }
 
+        Enqueue(slot);
+        return 0;
+    }
+
+    /// <summary>Queues a request for the workers.</summary>
+    private void Enqueue(RequestSlot slot)
+    {
         int tag = slot.Tag;
         lock (_queueLock)
         {
@@ -109,7 +140,19 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         }
 
         _work.Release();
-        return 0;
+    }
+
+    /// <summary>The deferred inline attempt of one tag's awaited read (allocated once per tag).</summary>
+    private sealed class InlineAttempt(ThreadPoolEngine engine, int tag) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            RequestSlot slot = engine._slots[tag]!;
+            if (!engine.TryReadInline(slot, inlineContinuation: true))
+            {
+                engine.Enqueue(slot);
+            }
+        }
     }
 
     /// <summary>
@@ -121,11 +164,11 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
     /// NoWait request's answer is final whatever it is. O_DIRECT reads, streams and requests
     /// already cancelled are queued (a direct read would wait for the device on this thread).
     /// </summary>
-    private bool TryReadInline(RequestSlot slot)
+    private bool TryReadInline(RequestSlot slot, bool inlineContinuation)
     {
-        if (slot.Command is not (IocbCommand.Pread or IocbCommand.Preadv) || slot.IsDirect || slot.IsStream || slot.IsCancelRequested)
+        if (slot.IsCancelRequested)
         {
-            return false;
+            return false; // a worker answers -ECANCELED without starting it
         }
 
         int flags = (int)slot.RwFlags;
@@ -145,9 +188,21 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
             return false; // not cached, partly cached, or any error: a worker reads it and has the last word
         }
 
-        Completer.Complete(slot.Key, res, 0);
+        if (inlineContinuation)
+        {
+            DeliverInline(new Completion(slot.Key, res, 0)); // a work item holding nothing else
+        }
+        else
+        {
+            Completer.Complete(slot.Key, res, 0);
+        }
+
         return true;
     }
+
+    /// <summary>A buffered read of a regular file: the page cache may hold it (see TryReadInline).</summary>
+    private static bool IsInlineCandidate(RequestSlot slot)
+        => slot.Command is IocbCommand.Pread or IocbCommand.Preadv && !slot.IsDirect && !slot.IsStream;
 
     public override void Cancel(RequestSlot slot)
     {
