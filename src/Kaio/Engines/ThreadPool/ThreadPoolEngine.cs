@@ -113,7 +113,10 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
                 // take turns; a read the cache does not hold goes on to a worker from there.
                 InlineAttempt attempt = _attempts[slot.Tag] ??= new InlineAttempt(this, slot.Tag);
                 _slots[slot.Tag] = slot;
-                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(attempt, preferLocal: true);
+                // The global queue (FIFO), not this thread's own (LIFO): there, the attempt a
+                // continuation queued ran next on the same thread, so one loop ran on while the
+                // others' attempts waited (8 tasks: a read waited 1.5 s).
+                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(attempt, preferLocal: false);
                 return 0;
             }
         }
