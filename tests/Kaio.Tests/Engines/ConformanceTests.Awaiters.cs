@@ -10,6 +10,8 @@ namespace Kaio.Tests.Engines;
 /// </summary>
 public abstract partial class ConformanceTests
 {
+    private static readonly AsyncLocal<int> s_loop = new();
+
     /// <summary>An awaited request that is not alone yields: it does not complete inside its own call, so loops take turns.</summary>
     protected virtual bool AwaitersYield => true;
 
@@ -22,7 +24,7 @@ public abstract partial class ConformanceTests
         await using AioContext ctx = NewContext(Loops);
         CancellationToken ct = TestContext.Current.CancellationToken;
         var reads = new int[Loops];
-        int bad = 0;
+        int bad = 0, foreignContext = 0;
         using var stop = new CancellationTokenSource();
         int starting = Loops;
         var allStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,6 +41,7 @@ public abstract partial class ConformanceTests
         stop.Cancel();
         await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(0, bad);
+        Assert.True(foreignContext == 0, $"{foreignContext} continuations ran with another loop's ExecutionContext");
         if (AwaitersYield)
         {
             int starved = reads.Count(n => n == 0);
@@ -51,6 +54,7 @@ public abstract partial class ConformanceTests
         {
             var buffer = new byte[Block];
             var random = new Random(me);
+            s_loop.Value = me + 1; // each loop's own ExecutionContext must come back after every await, inline delivery or not
             if (Interlocked.Decrement(ref starting) == 0)
             {
                 allStarted.SetResult();
@@ -65,6 +69,11 @@ public abstract partial class ConformanceTests
 
                 int block = random.Next(Blocks);
                 int n = await ctx.ReadAsync(h, buffer, (long)block * Block, ct);
+                if (s_loop.Value != me + 1)
+                {
+                    Interlocked.Increment(ref foreignContext);
+                }
+
                 if (n != Block || (DoesRealIo && !buffer.AsSpan().SequenceEqual(file.Content.AsSpan(block * Block, Block))))
                 {
                     Interlocked.Increment(ref bad);
