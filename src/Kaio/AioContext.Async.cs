@@ -246,6 +246,45 @@ public sealed partial class AioContext
     }
 
     /// <summary>
+    /// fallocate(2) through the context: allocates (by default: the file grows to cover the range),
+    /// reserves (<see cref="FallocateMode.KeepSize"/>), punches out (<see cref="FallocateMode.PunchHole"/>
+    /// with KeepSize) or zeroes (<see cref="FallocateMode.ZeroRange"/>) the <paramref name="length"/>
+    /// bytes at <paramref name="fileOffset"/>, without blocking the caller — so a write-ahead log can
+    /// create and extend its files ahead of its writes. Threads and ExecutionContext as
+    /// <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
+    /// </summary>
+    /// <remarks>
+    /// Durable once a <see cref="FlushAsync"/> submitted after it completed has completed. The token
+    /// cancels it while it waits for a worker; one that has started runs to its end (its result stands).
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative, or <paramref name="length"/> is not positive.</exception>
+    /// <exception cref="AioException">
+    /// At the call: io_submit's errno — EAGAIN when <see cref="Capacity"/> requests are outstanding, EBADF
+    /// for a descriptor not open or a handle not open for writing, EOPNOTSUPP for a <paramref name="mode"/>
+    /// the kernel refuses (unknown bits, PunchHole without KeepSize, two operations). From the await: the
+    /// request's -errno — EOPNOTSUPP when the file system cannot, ENOSPC, EFBIG past the largest file,
+    /// ESPIPE for a pipe or FIFO, ENODEV for another file that is not regular, EINVAL for a misaligned
+    /// collapse or insert.
+    /// </exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    public ValueTask FallocateAsync(SafeFileHandle handle, long fileOffset, long length, FallocateMode mode = FallocateMode.None, CancellationToken cancellationToken = default)
+    {
+        ValidateInput(handle, fileOffset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        var cb = Iocb.PrepFallocate(handle, fileOffset, length, mode);
+        RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version);
+        return slot is not null ? new ValueTask(slot, version) : new ValueTask(WaitThenSubmitAsync(cb, cancellationToken).AsTask());
+    }
+
+    /// <summary>
     /// Makes the directory <paramref name="directoryPath"/> durable — its entries: files created,
     /// renamed or removed in it — with an fsync submitted through this context, so a write-ahead
     /// log can create and rotate files durably without blocking a thread. Opens the directory,

@@ -1,6 +1,7 @@
 // Design: io_submit. Each iocb goes through the kernel's io_submit_one() in the kernel's order:
 // field checks (EINVAL), the slot budget (EAGAIN), the file (EBADF), the eventfd (EBADF), the
-// opcode (EINVAL), then the command's own checks (aio_prep_rw, aio_fsync, aio_poll). An accepted
+// opcode (EINVAL), then the command's own checks (aio_prep_rw, aio_fsync, aio_poll; for Kaio's
+// Fallocate, the argument checks of vfs_fallocate that precede the file system). An accepted
 // request holds a reference on its handles and pins on its buffers until its final completion.
 // The batch is handed to the engine with one Flush (io_uring: one io_uring_enter).
 // Threading: any number of submitters at once; each holds a user reference for the call, so a
@@ -28,11 +29,13 @@ public sealed partial class AioContext
     /// <exception cref="AioException">
     /// Thrown only when the first iocb is refused, with the errno of that refusal:
     /// EAGAIN — the context is full (Capacity requests outstanding);
-    /// EBADF — no handle, a closed or invalid handle, a read on a handle not open for reading or a write on one not open for writing, or a bad <see cref="Iocb.EventFd"/>;
+    /// EBADF — no handle, a closed or invalid handle, a read on a handle not open for reading or a write or Fallocate on one not open for writing, or a bad <see cref="Iocb.EventFd"/>;
     /// EINVAL — an unknown command, a negative offset, an offset plus length that overflows, more than <see cref="MaxVectors"/> vectors,
     /// Buffer/Buffers/WriteBuffers/Offset/RwFlags set on Fsync, Fdsync or Poll, Buffers or WriteBuffers set on Pread/Pwrite,
-    /// Buffer on Preadv/Pwritev, WriteBuffers on Preadv, both Buffers and WriteBuffers on Pwritev;
-    /// EOPNOTSUPP — unknown <see cref="AioRwFlags"/> bits.
+    /// Buffer on Preadv/Pwritev, WriteBuffers on Preadv, both Buffers and WriteBuffers on Pwritev,
+    /// a Fallocate with a <see cref="Iocb.Length"/> ≤ 0 or with a buffer or RwFlags, a Length or FallocateMode on any other command;
+    /// EOPNOTSUPP — unknown <see cref="AioRwFlags"/> bits; a <see cref="FallocateMode"/> with unknown bits or a combination
+    /// the kernel refuses (PunchHole without KeepSize, two operations, KeepSize with CollapseRange or InsertRange).
     /// A later refusal ends the batch and is not reported; submit it again to see its error.
     /// </exception>
     public int Submit(Span<Iocb> iocbs)
@@ -212,6 +215,10 @@ public sealed partial class AioContext
                 engineFlags &= ~(AioRwFlags.Dsync | AioRwFlags.Sync);
             }
         }
+        else if (cmd == IocbCommand.Fallocate && !info!.CanWrite)
+        {
+            return -Errno.EBADF; // vfs_fallocate(): !(file->f_mode & FMODE_WRITE), after its argument checks
+        }
         else if (cmd is IocbCommand.Fsync or IocbCommand.Fdsync && info!.FileType == Interop.S_IFREG && (_features & EngineFeatures.RealIo) != 0)
         {
             // A flush joins the group commit: it never reaches the engine; it completes at arm
@@ -236,6 +243,7 @@ public sealed partial class AioContext
         slot.RwFlags = engineFlags;
         slot.PollEvents = cb.PollEvents;
         slot.Priority = isRw ? cb.Priority : (ushort)0; // only aio_prep_rw() reads aio_reqprio
+        slot.FallocateMode = cb.FallocateMode; // None unless Fallocate (CheckCommand)
         slot.FileType = info?.FileType ?? 0;
         slot.IsDirect = info is not null && (info.OpenFlags & Interop.O_DIRECT) != 0;
         slot.Data = cb.Data;
@@ -274,6 +282,9 @@ public sealed partial class AioContext
                     slot.PinVectors(cb.WriteBuffers.Span);
                 }
 
+                break;
+            case IocbCommand.Fallocate:
+                slot.TotalLength = cb.Length;
                 break;
             default:
                 slot.TotalLength = 0;
@@ -357,6 +368,11 @@ public sealed partial class AioContext
     /// <summary>The command's own argument checks: aio_prep_rw(), aio_fsync(), aio_poll(), and the opcode switch.</summary>
     private static int CheckCommand(ref Iocb cb, IocbCommand cmd, bool isRw)
     {
+        if (cmd != IocbCommand.Fallocate && (cb.Length != 0 || cb.FallocateMode != FallocateMode.None))
+        {
+            return -Errno.EINVAL; // Fallocate's own fields, on a command that has no use for them
+        }
+
         switch (cmd)
         {
             case IocbCommand.Pread:
@@ -394,6 +410,23 @@ public sealed partial class AioContext
                 }
 
                 break;
+            case IocbCommand.Fallocate:
+                // A Kaio extension (io_uring's IORING_OP_FALLOCATE): no buffers, no RWF_* flags;
+                // then vfs_fallocate()'s checks in its order: offset < 0 || len <= 0 → EINVAL,
+                // the mode → EOPNOTSUPP. The file's own answers (ESPIPE for a pipe, ENODEV, EFBIG,
+                // EOPNOTSUPP from a file system without ->fallocate) arrive in the event.
+                if (!cb.Buffer.IsEmpty || !cb.Buffers.IsEmpty || !cb.WriteBuffers.IsEmpty || cb.RwFlags != AioRwFlags.None
+                    || cb.Offset < 0 || cb.Length <= 0)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                if (!IsValidFallocateMode(cb.FallocateMode))
+                {
+                    return -Errno.EOPNOTSUPP;
+                }
+
+                break;
             case IocbCommand.Noop:
                 break;
             default:
@@ -418,6 +451,19 @@ public sealed partial class AioContext
 
         return 0;
     }
+
+    /// <summary>
+    /// fs/open.c: vfs_fallocate()'s mode switch. At most one operation besides KEEP_SIZE
+    /// (FALLOC_FL_MODE_MASK); a punch needs KEEP_SIZE, a collapse or an insert refuses it; unknown
+    /// bits and any other combination are EOPNOTSUPP.
+    /// </summary>
+    private static bool IsValidFallocateMode(FallocateMode mode) => (mode & ~FallocateMode.KeepSize) switch
+    {
+        FallocateMode.None or FallocateMode.ZeroRange => true,
+        FallocateMode.PunchHole => (mode & FallocateMode.KeepSize) != 0,
+        FallocateMode.CollapseRange or FallocateMode.InsertRange => (mode & FallocateMode.KeepSize) == 0,
+        _ => false,
+    };
 
     /// <summary>
     /// block/ioprio.c: ioprio_check_cap(). <paramref name="priority"/> is class &lt;&lt; 13 | hint &lt;&lt; 3 | level

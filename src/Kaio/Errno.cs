@@ -26,6 +26,8 @@ public static class Errno
     public const int EFAULT = 14;
     /// <summary>File exists (<see cref="FileMode.CreateNew"/> of an existing file).</summary>
     public const int EEXIST = 17;
+    /// <summary>No such device (fallocate on a file that is neither regular nor a block device).</summary>
+    public const int ENODEV = 19;
     /// <summary>Not a directory.</summary>
     public const int ENOTDIR = 20;
     /// <summary>Is a directory.</summary>

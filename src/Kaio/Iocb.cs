@@ -14,7 +14,7 @@ public struct Iocb
     public IocbCommand Command { get; set; }
 
     /// <summary>
-    /// The file (<c>aio_fildes</c>): a <see cref="SafeFileHandle"/> for reads, writes and syncs, or any
+    /// The file (<c>aio_fildes</c>): a <see cref="SafeFileHandle"/> for reads, writes, syncs and Fallocate, or any
     /// <see cref="SafeHandle"/> whose handle is a file descriptor (pipe, eventfd, socket) for Poll.
     /// Unused by Noop.
     /// </summary>
@@ -36,10 +36,23 @@ public struct Iocb
     /// <summary>The file offset (<c>aio_offset</c>); must be 0 for Fsync, Fdsync and Poll.</summary>
     public long Offset { get; set; }
 
+    /// <summary>
+    /// The byte count of <see cref="IocbCommand.Fallocate"/> (fallocate(2)'s <c>len</c>): the range
+    /// is [<see cref="Offset"/>, <see cref="Offset"/> + Length). Must be positive for Fallocate
+    /// (EINVAL) and 0 for every other command (EINVAL), whose length is that of its buffers.
+    /// </summary>
+    public long Length { get; set; }
+
+    /// <summary>
+    /// What <see cref="IocbCommand.Fallocate"/> does to its range (fallocate(2)'s <c>mode</c>);
+    /// must be <see cref="Kaio.FallocateMode.None"/> for every other command (EINVAL).
+    /// </summary>
+    public FallocateMode FallocateMode { get; set; }
+
     /// <summary>The caller's 64-bit cookie, returned in <see cref="IoEvent.Data"/> (<c>aio_data</c>).</summary>
     public ulong Data { get; set; }
 
-    /// <summary>Per-request flags (<c>aio_rw_flags</c>); must be zero for Fsync, Fdsync and Poll.</summary>
+    /// <summary>Per-request flags (<c>aio_rw_flags</c>); must be zero for Fsync, Fdsync, Poll and Fallocate.</summary>
     public AioRwFlags RwFlags { get; set; }
 
     /// <summary>The request priority (<c>aio_reqprio</c>), passed to engines that support it.</summary>
@@ -105,6 +118,14 @@ public struct Iocb
     /// <summary>A readiness wait on any file descriptor handle (<c>io_prep_poll</c>); the result is revents.</summary>
     public static Iocb PrepPoll(SafeHandle handle, short events, ulong data = 0)
         => new() { Command = IocbCommand.Poll, Handle = handle, PollEvents = events, Data = data };
+
+    /// <summary>
+    /// An fallocate(2) of <paramref name="length"/> bytes at <paramref name="offset"/> as
+    /// <paramref name="mode"/> says (io_uring's <c>io_uring_prep_fallocate</c>; see
+    /// <see cref="IocbCommand.Fallocate"/>). The result is 0, or -errno in the event.
+    /// </summary>
+    public static Iocb PrepFallocate(SafeFileHandle handle, long offset, long length, FallocateMode mode = FallocateMode.None, ulong data = 0)
+        => new() { Command = IocbCommand.Fallocate, Handle = handle, Offset = offset, Length = length, FallocateMode = mode, Data = data };
 
     /// <summary>A request that completes at once with result 0 (io_uring's NOP; see <see cref="IocbCommand.Noop"/>).</summary>
     public static Iocb PrepNoop(ulong data = 0)

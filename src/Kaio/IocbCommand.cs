@@ -2,7 +2,8 @@ namespace Kaio;
 
 /// <summary>
 /// The operation an <see cref="Iocb"/> asks for. Values are the kernel's <c>IOCB_CMD_*</c>
-/// from <c>linux/aio_abi.h</c>, so a libaio user recognises them.
+/// from <c>linux/aio_abi.h</c>, so a libaio user recognises them; Kaio's own extensions are
+/// numbered from <c>0x100</c> up, clear of every <c>IOCB_CMD_*</c> (0–8).
 /// </summary>
 public enum IocbCommand : ushort
 {
@@ -25,4 +26,12 @@ public enum IocbCommand : ushort
     Preadv = 7,
     /// <summary><c>IOCB_CMD_PWRITEV</c>: gather write from <see cref="Iocb.Buffers"/>.</summary>
     Pwritev = 8,
+    /// <summary>
+    /// fallocate(2) on the file: allocate, reserve, punch out or zero <see cref="Iocb.Length"/> bytes
+    /// at <see cref="Iocb.Offset"/> as <see cref="Iocb.FallocateMode"/> says; the result is 0. A Kaio
+    /// extension, like io_uring's <c>IORING_OP_FALLOCATE</c>: the kernel's AIO has no such command
+    /// (its io_submit answers an unknown <c>aio_lio_opcode</c> with EINVAL), so the value lies
+    /// outside the <c>IOCB_CMD_*</c> range.
+    /// </summary>
+    Fallocate = 0x100,
 }

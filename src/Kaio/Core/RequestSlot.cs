@@ -81,6 +81,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal AioRwFlags RwFlags;
     internal short PollEvents;
     internal ushort Priority;
+    /// <summary>Fallocate's mode (<c>FALLOC_FL_*</c>); None for every other command. Its length is <see cref="TotalLength"/>.</summary>
+    internal FallocateMode FallocateMode;
     /// <summary>The file is a pipe, FIFO, socket or character device (<see cref="HandleInfo.IsStream"/>).</summary>
     internal bool IsStream => HandleInfo.IsStreamType(FileType);
     /// <summary>The file's type, stx_mode &amp; S_IFMT (<see cref="HandleInfo.FileType"/>): a socket's offset must be 0, a pipe's is ignored.</summary>
@@ -538,6 +540,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
                 Handle = AwaitedHandle,
                 Offset = Offset,
                 Length = TotalLength,
+                FallocateMode = FallocateMode,
                 VectorCount = Command is IocbCommand.Preadv or IocbCommand.Pwritev ? VectorCount : 0,
                 IsDirect = IsDirect,
                 AddressBits = AddressBits,

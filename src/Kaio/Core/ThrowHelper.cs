@@ -23,6 +23,9 @@ internal readonly struct FailedRequest
 
     public long Length { get; init; }
 
+    /// <summary>Fallocate's mode; None for the other commands.</summary>
+    public FallocateMode FallocateMode { get; init; }
+
     /// <summary>The number of vectors of Preadv/Pwritev; 0 for the other commands.</summary>
     public int VectorCount { get; init; }
 
@@ -38,7 +41,7 @@ internal readonly struct FailedRequest
     /// <summary>The facts of an iocb as the caller gave it (a refusal at submit).</summary>
     public static FailedRequest Of(in Iocb cb)
     {
-        long length = cb.Buffer.Length;
+        long length = cb.Command == IocbCommand.Fallocate ? cb.Length : cb.Buffer.Length;
         int vectors = 0;
         if (cb.Command is IocbCommand.Preadv or IocbCommand.Pwritev)
         {
@@ -61,7 +64,7 @@ internal readonly struct FailedRequest
             }
         }
 
-        return new FailedRequest { Command = cb.Command, Handle = cb.Handle, Offset = cb.Offset, Length = length, VectorCount = vectors };
+        return new FailedRequest { Command = cb.Command, Handle = cb.Handle, Offset = cb.Offset, Length = length, FallocateMode = cb.FallocateMode, VectorCount = vectors };
     }
 }
 
@@ -151,6 +154,7 @@ internal static class ThrowHelper
             IocbCommand.Fdsync => "fdatasync",
             IocbCommand.Poll => "poll",
             IocbCommand.Noop => "noop",
+            IocbCommand.Fallocate => r.FallocateMode == FallocateMode.None ? "fallocate" : "fallocate (" + r.FallocateMode.ToString() + ")",
             _ => "command " + ((int)r.Command).ToString(CultureInfo.InvariantCulture),
         });
         if (IsReadWrite(r.Command))
@@ -162,6 +166,10 @@ internal static class ThrowHelper
             }
 
             sb.Append(CultureInfo.InvariantCulture, $" at offset {r.Offset}");
+        }
+        else if (r.Command == IocbCommand.Fallocate)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" of {r.Length} bytes at offset {r.Offset}");
         }
 
         if (r.Command != IocbCommand.Noop)

@@ -177,7 +177,12 @@ internal static unsafe partial class Interop
     internal static partial int flock(int fd, int operation);
 
     // fallocate(2) mode (include/uapi/linux/falloc.h).
+    internal const int FALLOC_FL_ALLOCATE_RANGE = 0x00;
     internal const int FALLOC_FL_KEEP_SIZE = 0x01;
+    internal const int FALLOC_FL_PUNCH_HOLE = 0x02;
+    internal const int FALLOC_FL_COLLAPSE_RANGE = 0x08;
+    internal const int FALLOC_FL_ZERO_RANGE = 0x10;
+    internal const int FALLOC_FL_INSERT_RANGE = 0x20;
 
     [LibraryImport(Libc, SetLastError = true)]
     internal static partial int fallocate(int fd, int mode, long offset, long len);

@@ -147,6 +147,7 @@ internal static unsafe partial class Interop
     internal const byte IORING_OP_POLL_ADD = 6;
     internal const byte IORING_OP_POLL_REMOVE = 7;
     internal const byte IORING_OP_ASYNC_CANCEL = 14;
+    internal const byte IORING_OP_FALLOCATE = 17;
     internal const byte IORING_OP_READ = 22;
     internal const byte IORING_OP_WRITE = 23;
 

@@ -54,6 +54,18 @@ public static unsafe class Native
         Kaio.Interop.posix_fadvise(raw, 0, 0, Kaio.Interop.POSIX_FADV_DONTNEED);
     }
 
+    /// <summary>A file's length, the bytes allocated to it (st_blocks × 512) and its block size (statx).</summary>
+    public static (long Length, long Allocated, int BlockSize) Space(string path)
+    {
+        Kaio.Interop.statx_t st;
+        if (Kaio.Interop.statx(Kaio.Interop.AT_FDCWD, path, 0, Kaio.Interop.STATX_BASIC_STATS, &st) != 0)
+        {
+            throw new IOException("statx failed: " + Marshal.GetLastPInvokeError());
+        }
+
+        return ((long)st.stx_size, (long)st.stx_blocks * 512, (int)st.stx_blksize);
+    }
+
     /// <summary>Bytes waiting in a pipe (FIONREAD).</summary>
     public static int BytesAvailable(SafeHandle fd)
     {

@@ -121,6 +121,7 @@ public sealed class IoUringLayoutTests
         Assert.Equal(6, IORING_OP_POLL_ADD);
         Assert.Equal(7, IORING_OP_POLL_REMOVE);
         Assert.Equal(14, IORING_OP_ASYNC_CANCEL);
+        Assert.Equal(17, IORING_OP_FALLOCATE);
         Assert.Equal(22, IORING_OP_READ);
         Assert.Equal(23, IORING_OP_WRITE);
     }
@@ -216,5 +217,23 @@ public sealed class IoUringLayoutTests
         Assert.Equal(RWF_SYNC, (int)AioRwFlags.Sync);
         Assert.Equal(RWF_NOWAIT, (int)AioRwFlags.NoWait);
         Assert.Equal(RWF_APPEND, (int)AioRwFlags.Append);
+    }
+
+    [Fact]
+    public void FallocateMode_Values_MatchFalloc()
+    {
+        Assert.Equal(0x00, FALLOC_FL_ALLOCATE_RANGE);
+        Assert.Equal(0x01, FALLOC_FL_KEEP_SIZE);
+        Assert.Equal(0x02, FALLOC_FL_PUNCH_HOLE);
+        Assert.Equal(0x08, FALLOC_FL_COLLAPSE_RANGE);
+        Assert.Equal(0x10, FALLOC_FL_ZERO_RANGE);
+        Assert.Equal(0x20, FALLOC_FL_INSERT_RANGE);
+
+        Assert.Equal(FALLOC_FL_ALLOCATE_RANGE, (int)FallocateMode.None);
+        Assert.Equal(FALLOC_FL_KEEP_SIZE, (int)FallocateMode.KeepSize);
+        Assert.Equal(FALLOC_FL_PUNCH_HOLE, (int)FallocateMode.PunchHole);
+        Assert.Equal(FALLOC_FL_COLLAPSE_RANGE, (int)FallocateMode.CollapseRange);
+        Assert.Equal(FALLOC_FL_ZERO_RANGE, (int)FallocateMode.ZeroRange);
+        Assert.Equal(FALLOC_FL_INSERT_RANGE, (int)FallocateMode.InsertRange);
     }
 }

@@ -17,6 +17,7 @@ internal sealed unsafe partial class IoUringEngine
         (Interop.IORING_OP_FSYNC, "IORING_OP_FSYNC"),
         (Interop.IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD"),
         (Interop.IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"),
+        (Interop.IORING_OP_FALLOCATE, "IORING_OP_FALLOCATE"),
         (Interop.IORING_OP_READ, "IORING_OP_READ"),
         (Interop.IORING_OP_WRITE, "IORING_OP_WRITE"),
     ];

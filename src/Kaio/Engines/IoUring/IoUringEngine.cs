@@ -271,6 +271,9 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
             case IocbCommand.Poll:
                 opcode = Interop.IORING_OP_POLL_ADD;
                 break;
+            case IocbCommand.Fallocate:
+                opcode = Interop.IORING_OP_FALLOCATE;
+                break;
             default:
                 return -Errno.EINVAL;
         }
@@ -344,6 +347,12 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                 break;
             case IocbCommand.Poll:
                 sqe->poll32_events = (ushort)slot.PollEvents; // little-endian: the low half is poll_events
+                break;
+            case IocbCommand.Fallocate:
+                // io_fallocate_prep(): the offset in off, the length in addr, the mode in len.
+                sqe->off = (ulong)slot.Offset;
+                sqe->addr = (ulong)slot.TotalLength;
+                sqe->len = (uint)slot.FallocateMode;
                 break;
         }
     }

@@ -30,6 +30,11 @@
 // state in its own array indexed by tag. Whether a slot is routed is read from its request
 // (IsRouted), so Cancel forwards the callback the inner engine registered.
 //
+// Fallocate goes to the same inner engine: the kernel's AIO has no command for it (io_submit
+// answers an unknown aio_lio_opcode with EINVAL), and a blocking fallocate(2) on a worker is what
+// io_uring does with IORING_OP_FALLOCATE too (always punted to io-wq). Queued, it is cancelled at
+// dequeue; started, it runs to its end, as on every engine.
+//
 // Threading contract:
 //  - Submit (many threads) fills the iocb at the slot's tag and queues the tag, under _submitLock.
 //  - Flush (many threads) takes queued tags in chunks under _submitLock and calls io_submit
@@ -42,7 +47,7 @@
 //  - The event ring is consumed by one thread at a time under _reapLock: the reaper thread
 //    blocking, TryReap (the caller's GetEvents) only trying.
 //  - Dispose (teardown, after every request completed): stop the reaper, io_destroy, close the
-//    eventfd, free the iocb array, dispose the inner stream engine.
+//    eventfd, free the iocb array, dispose the inner thread-pool engine.
 // fs/aio.c: io_setup(), io_submit_one(), aio_read_events_ring(), io_cancel(), io_destroy().
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -94,9 +99,9 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     private readonly int[] _quietStamps;          // tag → 1 | generation << 1 while a quiet request is in flight, else 0
     private int _quietInFlight;                   // Interlocked: Submit +1, Finish -1; read by the reaper
 
-    // ---- Streams (see the Design comment): created once under _streamsLock, read with Volatile. ----
-    private readonly Lock _streamsLock = new();
-    private ThreadPoolEngine? _streams;
+    // ---- Hosted requests, streams and Fallocate (see the Design comment): created once under _hostedLock, read with Volatile. ----
+    private readonly Lock _hostedLock = new();
+    private ThreadPoolEngine? _hosted;
 
     private long _inlineCompletions;              // Interlocked by Flush; diagnostics
     private long _submitCalls;                    // Interlocked by Flush; diagnostics
@@ -203,7 +208,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
         if (IsRouted(slot))
         {
-            return Streams().Submit(slot);
+            return Hosted().Submit(slot);
         }
 
         Interop.iocb* cb = &_iocbs[tag];
@@ -455,26 +460,30 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     private static int Stamp(RequestSlot slot, int state) => (int)(RequestKey.GenerationOf(slot.Key) << 4) | state;
 
-    /// <summary>A read or write on a stream: run by the inner thread-pool engine, never by io_submit.</summary>
+    /// <summary>
+    /// A read or write on a stream, or a Fallocate: run by the inner thread-pool engine, never by
+    /// io_submit (see the Design comment).
+    /// </summary>
     private static bool IsRouted(RequestSlot slot)
-        => slot.IsStream && slot.Command is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev;
+        => slot.Command == IocbCommand.Fallocate
+            || (slot.IsStream && slot.Command is IocbCommand.Pread or IocbCommand.Pwrite or IocbCommand.Preadv or IocbCommand.Pwritev);
 
-    /// <summary>The inner engine for streams, created by the first request that needs it.</summary>
-    private ThreadPoolEngine Streams()
+    /// <summary>The inner engine for streams and Fallocate, created by the first request that needs it.</summary>
+    private ThreadPoolEngine Hosted()
     {
         // Acquire: pairs with the release below; the engine is fully built before it is seen.
-        ThreadPoolEngine? streams = Volatile.Read(ref _streams);
-        if (streams is not null)
+        ThreadPoolEngine? hosted = Volatile.Read(ref _hosted);
+        if (hosted is not null)
         {
-            return streams;
+            return hosted;
         }
 
-        lock (_streamsLock)
+        lock (_hostedLock)
         {
-            // Workers start with requests, so the engine costs no thread until a stream is used.
-            streams = _streams ?? new ThreadPoolEngine(Completer, _capacity, maxWorkers: 0);
-            Volatile.Write(ref _streams, streams); // release: pairs with the acquire above
-            return streams;
+            // Workers start with requests, so the engine costs no thread until one is routed.
+            hosted = _hosted ?? new ThreadPoolEngine(Completer, _capacity, maxWorkers: 0);
+            Volatile.Write(ref _hosted, hosted); // release: pairs with the acquire above
+            return hosted;
         }
     }
 
@@ -483,7 +492,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         if (IsRouted(slot))
         {
             // Submitted there, so the inner engine exists; it registered this callback.
-            Volatile.Read(ref _streams)!.Cancel(slot);
+            Volatile.Read(ref _hosted)!.Cancel(slot);
             return;
         }
 
@@ -701,6 +710,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         NativeMemory.AlignedFree(_iocbs);
 
         // Every routed request completed too: its workers are idle and leave.
-        Volatile.Read(ref _streams)?.Dispose();
+        Volatile.Read(ref _hosted)?.Dispose();
     }
 }

@@ -1,6 +1,6 @@
 // Design: the null engine, like fio's: every request completes at once, inside Submit, with the
 // result a perfect device would give (the full length for reads and writes, the asked events
-// for Poll, 0 for syncs) and no I/O at all. What it measures is the core's own cost per request.
+// for Poll, 0 for syncs and Fallocate) and no I/O at all. What it measures is the core's own cost per request.
 // A request cancelled before it reached the engine completes with -ECANCELED, as on every engine.
 using Kaio.Core;
 

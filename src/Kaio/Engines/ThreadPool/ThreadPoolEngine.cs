@@ -1,7 +1,7 @@
 // Design: the portable engine. Requests go on one FIFO (a ring of tags, this engine's own array,
 // under a lock held for a few instructions); dedicated worker threads take
 // them and run the blocking call (pread/pwrite, preadv2/pwritev2 when flags are set, fsync,
-// fdatasync, poll). A request cancelled while still queued completes with -ECANCELED when a
+// fdatasync, poll, fallocate). A request cancelled while still queued completes with -ECANCELED when a
 // worker dequeues it, without starting — seed 002's block-layer case, which needs no callback.
 // Poll waits register a cancel callback: each worker owns an eventfd that it polls beside the
 // request's descriptor, and Cancel writes to it, so a Poll can be interrupted.
@@ -353,6 +353,9 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
                     break;
                 case IocbCommand.Poll:
                     res = self.Poll(slot);
+                    break;
+                case IocbCommand.Fallocate:
+                    res = Interop.ToRes(Interop.fallocate(slot.Fd, (int)slot.FallocateMode, slot.Offset, slot.TotalLength));
                     break;
                 default:
                     res = -Errno.EINVAL;
