@@ -38,6 +38,7 @@ public sealed partial class AioContext
 
         slot.Res = res;
         slot.Res2 = res2;
+
         if ((slot.NeedsDeferredSync && res >= 0) || (slot.Callback is not null && slot.CallbackIsBlocking))
         {
             DeferredWorkQueue.ForDevice(slot.Device).Queue(slot);
@@ -55,6 +56,19 @@ public sealed partial class AioContext
     internal void RunDeferred(RequestSlot slot) => Deliver(slot);
 
     private void Deliver(RequestSlot slot)
+    {
+        // A member of an ordered request's group (Iocb.StartsAfterPrevious): once its event is
+        // out, the last member hands that request on, so its event always follows theirs.
+        OrderedGroup? group = slot.Group;
+        slot.Group = null;
+        DeliverOne(slot);
+        if (group is not null && group.Release())
+        {
+            HandOffHeld(group);
+        }
+    }
+
+    private void DeliverOne(RequestSlot slot)
     {
         AssertNotFree(slot);
         var ev = new IoEvent(slot.Data, slot.Key, slot.Res, slot.Res2);

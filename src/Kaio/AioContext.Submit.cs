@@ -49,12 +49,24 @@ public sealed partial class AioContext
         int err = 0;
         try
         {
+            // Ordered requests (Iocb.StartsAfterPrevious): the requests before each form its
+            // group; a call without one pays one scan and allocates nothing.
+            OrderedGroup? group = HasOrderedRequest(iocbs) ? new OrderedGroup() : null;
             for (; accepted < iocbs.Length; accepted++)
             {
-                err = SubmitOne(ref iocbs[accepted], awaitable: false, haveBudget: false, default, out _, out _);
+                ref Iocb cb = ref iocbs[accepted];
+                bool hold = cb.StartsAfterPrevious && accepted > 0;
+                OrderedGroup? next = hold && HasOrderedRequest(iocbs[(accepted + 1)..]) ? new OrderedGroup() : null;
+                var order = new Ordering(hold ? next : group, hold ? group : null);
+                err = SubmitOne(ref cb, awaitable: false, haveBudget: false, default, out _, out _, order);
                 if (err < 0)
                 {
                     break;
+                }
+
+                if (hold)
+                {
+                    group = next;
                 }
             }
 
@@ -76,12 +88,31 @@ public sealed partial class AioContext
         return accepted;
     }
 
+    /// <summary>Some request after the first has <see cref="Iocb.StartsAfterPrevious"/>.</summary>
+    private static bool HasOrderedRequest(ReadOnlySpan<Iocb> iocbs)
+    {
+        for (int i = 1; i < iocbs.Length; i++)
+        {
+            if (iocbs[i].StartsAfterPrevious)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Where a request of a Submit call stands in its ordering (<see cref="OrderedGroup"/>).</summary>
+    /// <param name="MemberOf">The group of a later ordered request: this one joins it.</param>
+    /// <param name="HeldBy">This is the ordered request of that group: held until its members completed.</param>
+    private readonly record struct Ordering(OrderedGroup? MemberOf, OrderedGroup? HeldBy);
+
     /// <summary>
     /// fs/aio.c: io_submit_one(). Returns 0 when accepted (slot set), else -errno. The caller
     /// holds a user reference. Four steps — the budget, Prepare (validate and fill a slot), Arm,
     /// HandOff to the engine — and one undo path for a refusal at any of them.
     /// </summary>
-    private int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion)
+    private int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion, Ordering order = default)
     {
         accepted = null;
         awaitVersion = 0;
@@ -113,7 +144,7 @@ public sealed partial class AioContext
                 awaitVersion = pending.Slot!.OpenAwait(); // published by Arm's release store
             }
 
-            res = ArmAndHandOff(ref cb, awaitable, token, ref pending);
+            res = ArmAndHandOff(ref cb, awaitable, order, token, ref pending);
         }
 
         if (res < 0)
@@ -302,9 +333,10 @@ public sealed partial class AioContext
     }
 
     /// <summary>Arms the prepared slot (the key is written back) and hands it to the engine.</summary>
-    private int ArmAndHandOff(ref Iocb cb, bool awaitable, CancellationToken token, ref PendingRequest pending)
+    private int ArmAndHandOff(ref Iocb cb, bool awaitable, Ordering order, CancellationToken token, ref PendingRequest pending)
     {
         RequestSlot slot = pending.Slot!;
+        slot.Group = null;
         if (awaitable && token.CanBeCanceled)
         {
             // Registered while the slot is still ours; a callback that fires before Arm sees the
@@ -319,6 +351,27 @@ public sealed partial class AioContext
             slot.TryCancel(cb.Key); // marked: the engine finds it when it registers (CancelAsked)
         }
 
+        if (order.MemberOf is { } group)
+        {
+            // Joins before it can complete; an engine refusal below leaves it counted, but the
+            // call stops there, so the group's ordered request is never reached (never held).
+            group.Add();
+            slot.Group = group;
+        }
+
+        if (order.HeldBy is { } held)
+        {
+            // Accepted and keyed; handed on when its group's last member has completed.
+            held.Held = slot;
+            held.HeldCompletesAtArm = cb.Command == IocbCommand.Noop || pending.CompletesAtArm;
+            if (held.Release())
+            {
+                HandOffHeld(held);
+            }
+
+            return 0;
+        }
+
         if (cb.Command == IocbCommand.Noop || pending.CompletesAtArm)
         {
             // A departure: Noop completes at once with 0 (io_uring's NOP), on every engine. A
@@ -329,6 +382,37 @@ public sealed partial class AioContext
 
         // 0: the engine owns the request until it completes it; -errno: refused, not completed.
         return _engine.Submit(slot);
+    }
+
+    /// <summary>
+    /// An ordered request's turn (see <see cref="OrderedGroup"/>): from its Submit call, or from
+    /// the completion of its group's last member, on whatever thread delivered it. It was
+    /// accepted long ago, so an engine's refusal now becomes its event.
+    /// </summary>
+    private void HandOffHeld(OrderedGroup group)
+    {
+        RequestSlot slot = group.Held!;
+        if (slot.IsCancelRequested)
+        {
+            // Asked while it waited its turn: it never starts (as an engine answers CancelAsked).
+            CompleteRequest(slot.Key, -Errno.ECANCELED, 0);
+            return;
+        }
+
+        if (group.HeldCompletesAtArm)
+        {
+            CompleteRequest(slot.Key, 0, 0);
+            return;
+        }
+
+        int res = _engine.Submit(slot);
+        if (res < 0)
+        {
+            CompleteRequest(slot.Key, res, 0);
+            return;
+        }
+
+        _engine.Flush();
     }
 
     /// <summary>The one undo path of a refused request: gives back every reference, pin and tag it took.</summary>

@@ -85,6 +85,18 @@ public struct Iocb
     /// <summary>Written by submit: the key naming this request for cancel and in its event (<c>aio_key</c>).</summary>
     public ulong Key { get; set; }
 
+    /// <summary>
+    /// Starts only after every earlier request of the same <see cref="AioContext.Submit"/> call
+    /// has completed (back to the previous request with this flag, which is one of them), whatever
+    /// their results: io_uring's IOSQE_IO_DRAIN, scoped to one call, on every engine. A batch of
+    /// writes followed by an <see cref="IocbCommand.Fdsync"/> with this flag is a durable append in
+    /// one io_submit: the sync's event arrives only after a sync that began after every write
+    /// completed (check each write's own event: a failed write does not stop the sync). Until then
+    /// the request is accepted, keyed and cancellable (it then ends with -ECANCELED once its turn
+    /// comes). On the first request of a call it has no effect.
+    /// </summary>
+    public bool StartsAfterPrevious { get; set; }
+
     /// <summary>A read of <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> (<c>io_prep_pread</c>).</summary>
     public static Iocb PrepPread(SafeFileHandle handle, Memory<byte> buffer, long offset, ulong data = 0)
         => new() { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = offset, Data = data };

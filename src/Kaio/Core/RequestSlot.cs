@@ -114,6 +114,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// that a loop whose reads keep completing inside its own call never keeps others waiting.
     /// </summary>
     internal bool MayCompleteInline;
+    /// <summary>The group of a later ordered request (Iocb.StartsAfterPrevious) this request belongs to; cleared at completion.</summary>
+    internal OrderedGroup? Group;
     /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>
     internal IocbCommand DeferredSync;
     /// <summary>A successful completion waits for the group's sync (derived: <see cref="DeferredSync"/> is set).</summary>
