@@ -207,6 +207,38 @@ public class EndToEndTests
         Assert.True(clat.GetProperty("min").GetInt64() <= p50);
         Assert.Equal(read.GetProperty("total_ios").GetInt64(), clat.GetProperty("N").GetInt64());
         Assert.True(job.GetProperty("read").GetProperty("lat_ns").GetProperty("mean").GetDouble() >= clat.GetProperty("mean").GetDouble());
+
+        // fio's process counters and distributions.
+        foreach (string field in new[] { "ctx", "majf", "minf" })
+        {
+            Assert.True(job.GetProperty(field).GetInt64() >= 0, field);
+        }
+
+        // iodepth=4: the runner refills every free slot before it submits, so most submissions leave 4 in flight.
+        JsonElement depth = job.GetProperty("iodepth_level");
+        Assert.Equal(["1", "2", "4", "8", "16", "32", ">=64"], depth.EnumerateObject().Select(p => p.Name));
+        Assert.InRange(depth.EnumerateObject().Sum(p => p.Value.GetDouble()), 99.9, 100.1);
+        Assert.True(depth.GetProperty("4").GetDouble() > 50, depth.ToString());
+        double latencyTotal = 0;
+        foreach (string unit in new[] { "latency_ns", "latency_us", "latency_ms" })
+        {
+            latencyTotal += job.GetProperty(unit).EnumerateObject().Sum(p => p.Value.GetDouble());
+        }
+
+        Assert.InRange(latencyTotal, 99.9, 100.1); // every I/O in exactly one bucket
+        Assert.True(job.GetProperty("latency_ms").TryGetProperty(">=2000", out _));
+    }
+
+    [Fact]
+    public void Bench_AwaitedJson_IodepthLevelIsTheLoopsOutstanding()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("a"), "--rw=randread", "--time_based", "--size=1m", "--runtime=200ms",
+            "--iodepth=8", "--ioengine=threadpool:await", "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        JsonElement depth = Json(result).GetProperty("jobs")[0].GetProperty("iodepth_level");
+        Assert.InRange(depth.EnumerateObject().Sum(p => p.Value.GetDouble()), 99.9, 100.1);
+        Assert.Equal(0, depth.GetProperty("16").GetDouble()); // never more than the 8 loops
     }
 
     [Fact]

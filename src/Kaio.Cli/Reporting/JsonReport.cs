@@ -195,7 +195,69 @@ internal static class JsonReport
             writer.WriteNumber("sys_cpu", Round(system));
         }
 
+        if (result.ProcessCounters is { } counters)
+        {
+            writer.WriteNumber("ctx", counters.ContextSwitches);
+            writer.WriteNumber("majf", counters.MajorFaults);
+            writer.WriteNumber("minf", counters.MinorFaults);
+        }
+
+        WriteDepthLevels(writer, result.Stats);
+        WriteLatencyBuckets(writer, result.Stats);
         writer.WriteEndObject();
+    }
+
+    /// <summary>fio's iodepth_level: percent of submissions at each depth (see <see cref="ThreadStats.DepthLevels"/>).</summary>
+    private static void WriteDepthLevels(Utf8JsonWriter writer, ThreadStats stats)
+    {
+        long total = stats.DepthLevels.Sum();
+        writer.WriteStartObject("iodepth_level");
+        for (int i = 0; i < stats.DepthLevels.Length; i++)
+        {
+            writer.WriteNumber(ThreadStats.DepthLevelKeys[i], total > 0 ? Round(stats.DepthLevels[i] * 100.0 / total) : 0);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static readonly long[] s_latencyBounds = [2, 4, 10, 20, 50, 100, 250, 500, 750, 1000];
+    private static readonly long[] s_latencyBoundsMs = [.. s_latencyBounds, 2000];
+
+    /// <summary>
+    /// fio's latency_ns / latency_us / latency_ms: percent of I/Os (reads and writes) whose total
+    /// latency falls in each bucket (io_u_mark_lat_nsec/usec/msec). Each unit covers its own
+    /// range — ns below 1 µs, µs from 1 µs below 1 ms, ms from 1 ms — and a key is its bucket's
+    /// exclusive upper bound, the bucket starting at the key before it.
+    /// </summary>
+    private static void WriteLatencyBuckets(Utf8JsonWriter writer, ThreadStats stats)
+    {
+        var lat = new LatencyHistogram();
+        lat.Merge(stats.Read.Lat);
+        lat.Merge(stats.Write.Lat);
+        WriteBuckets(writer, lat, "latency_ns", 1, s_latencyBounds, tail: false);
+        WriteBuckets(writer, lat, "latency_us", 1_000, s_latencyBounds, tail: false);
+        WriteBuckets(writer, lat, "latency_ms", 1_000_000, s_latencyBoundsMs, tail: true);
+    }
+
+    private static void WriteBuckets(Utf8JsonWriter writer, LatencyHistogram lat, string name, long scale, long[] bounds, bool tail)
+    {
+        writer.WriteStartObject(name);
+        long low = scale == 1 ? 0 : scale;
+        foreach (long bound in bounds)
+        {
+            long high = bound * scale;
+            writer.WriteNumber(bound.ToString(CultureInfo.InvariantCulture), Percent(lat.CountBetween(low, high)));
+            low = high;
+        }
+
+        if (tail)
+        {
+            writer.WriteNumber(">=2000", Percent(lat.CountBetween(low, long.MaxValue)));
+        }
+
+        writer.WriteEndObject();
+
+        double Percent(long count) => lat.Count > 0 ? Round(count * 100.0 / lat.Count) : 0;
     }
 
     private static void WriteDirection(Utf8JsonWriter writer, string name, DirectionStats stats, TimeSpan runtime)

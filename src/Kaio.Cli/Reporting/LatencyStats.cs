@@ -4,6 +4,7 @@
 // max are exact; mean and standard deviation come from exact sums; percentiles come from an
 // HdrHistogram with three significant digits (0.1 %), finer than fio's own buckets.
 using HdrHistogram;
+using HdrHistogram.Iteration;
 
 namespace Kaio.Cli.Reporting;
 
@@ -100,6 +101,26 @@ internal sealed class LatencyHistogram : LatencyMoments
         }
     }
 
+    /// <summary>How many recorded latencies fall in [<paramref name="low"/>, <paramref name="high"/>) nanoseconds (within the histogram's 0.1 %).</summary>
+    public long CountBetween(long low, long high)
+    {
+        if (_histogram is null)
+        {
+            return 0;
+        }
+
+        long count = 0;
+        foreach (HistogramIterationValue value in _histogram.RecordedValues())
+        {
+            if (value.ValueIteratedTo >= low && value.ValueIteratedTo < high)
+            {
+                count += value.CountAtValueIteratedTo;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>The latency at <paramref name="percentile"/> (0–100), in nanoseconds; exact at 0 and 100.</summary>
     public long Percentile(double percentile)
     {
@@ -135,8 +156,8 @@ internal sealed class DirectionStats
     /// <summary>Completion latency: from submission to the completion being reaped.</summary>
     public LatencyHistogram Clat { get; } = new();
 
-    /// <summary>Total latency: slat + clat.</summary>
-    public LatencyMoments Lat { get; } = new();
+    /// <summary>Total latency: slat + clat (a histogram too: fio's latency_ns/us/ms buckets count it).</summary>
+    public LatencyHistogram Lat { get; } = new();
 
     public void Record(int bytes, long slatNs, long clatNs)
     {
@@ -170,11 +191,39 @@ internal sealed class ThreadStats
     /// <summary>From the first submission to the last completion.</summary>
     public TimeSpan Runtime { get; set; }
 
+    /// <summary>fio's iodepth_level keys: bucket i holds depths from the key up to the next key.</summary>
+    public static readonly string[] DepthLevelKeys = ["1", "2", "4", "8", "16", "32", ">=64"];
+
+    /// <summary>
+    /// fio's iodepth_level: how many requests were in flight right after each submission, in
+    /// fio's buckets (1, 2–3, 4–7, 8–15, 16–31, 32–63, 64 and more; io_u_mark_depth). The
+    /// effective depth a run reached, beside the iodepth it asked for.
+    /// </summary>
+    public long[] DepthLevels { get; } = new long[7];
+
+    /// <summary>Counts one submission after which <paramref name="inFlight"/> requests were outstanding.</summary>
+    public void RecordDepth(int inFlight)
+        => DepthLevels[inFlight switch
+        {
+            <= 1 => 0,
+            <= 3 => 1,
+            <= 7 => 2,
+            <= 15 => 3,
+            <= 31 => 4,
+            <= 63 => 5,
+            _ => 6,
+        }]++;
+
     public void Merge(ThreadStats other)
     {
         Read.Merge(other.Read);
         Write.Merge(other.Write);
         Sync.Merge(other.Sync);
+        for (int i = 0; i < DepthLevels.Length; i++)
+        {
+            DepthLevels[i] += other.DepthLevels[i];
+        }
+
         if (other.Runtime > Runtime)
         {
             Runtime = other.Runtime;

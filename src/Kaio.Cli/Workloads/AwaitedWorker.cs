@@ -124,6 +124,7 @@ internal sealed class AwaitedLoops<TFace>
     private readonly JobSpec _job;
     private readonly TFace _face;
     private readonly Lock _gate = new();
+    private int _outstanding; // loops with a request in flight; under _gate
     private int _writesSinceFsync;
     private int _writesSinceFdatasync;
     private bool _stopping;
@@ -232,6 +233,15 @@ internal sealed class AwaitedLoops<TFace>
                 continue;
             }
 
+            lock (_gate)
+            {
+                _outstanding++;
+                if (phaseRecords && Stopwatch.GetTimestamp() >= recordFrom)
+                {
+                    _thread.Stats.RecordDepth(_outstanding); // the job's effective depth: loops with a request out
+                }
+            }
+
             long prepared = Stopwatch.GetTimestamp();
             try
             {
@@ -239,9 +249,10 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     await _face.SyncAsync(dataOnly).ConfigureAwait(false);
                     long synced = Stopwatch.GetTimestamp();
-                    if (synced >= recordFrom)
+                    lock (_gate)
                     {
-                        lock (_gate)
+                        _outstanding--;
+                        if (synced >= recordFrom)
                         {
                             _thread.Stats.Sync.Record((long)((synced - prepared) * s_nanosecondsPerTick));
                         }
@@ -281,6 +292,7 @@ internal sealed class AwaitedLoops<TFace>
                 long completed = Stopwatch.GetTimestamp();
                 lock (_gate)
                 {
+                    _outstanding--;
                     release(offset);
                     if (transferred != _job.BlockSize)
                     {

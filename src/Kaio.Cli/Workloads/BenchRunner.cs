@@ -43,6 +43,12 @@ internal sealed class JobResult
     /// </summary>
     public double? UserCpu { get; set; }
 
+    /// <summary>
+    /// fio's ctx / majf / minf: the process's context switches and page faults while the group
+    /// ran (from /proc/self), given like <see cref="UserCpu"/> only when the job had its group to itself.
+    /// </summary>
+    public ProcessCounters? ProcessCounters { get; set; }
+
     /// <inheritdoc cref="UserCpu"/>
     public double? SystemCpu { get; set; }
 
@@ -213,6 +219,7 @@ internal sealed class BenchRunner
         // Every thread sets itself up (file handle, buffers, context), then the group starts at once.
         gate.WaitAllArrived(_stop);
         using var process = System.Diagnostics.Process.GetCurrentProcess();
+        ProcessCounters? countersBefore = ProcessCounters.Read();
         TimeSpan userBefore = process.UserProcessorTime;
         TimeSpan systemBefore = process.PrivilegedProcessorTime;
         DateTimeOffset started = DateTimeOffset.UtcNow;
@@ -230,6 +237,7 @@ internal sealed class BenchRunner
         }
 
         threads.ForEach(t => t.Join());
+        ProcessCounters? counters = ProcessCounters.Read() - countersBefore;
         process.Refresh();
         double wall = System.Diagnostics.Stopwatch.GetElapsedTime(wallBefore).TotalSeconds;
         double? userCpu = wall > 0 ? (process.UserProcessorTime - userBefore).TotalSeconds * 100 / wall : null;
@@ -248,6 +256,7 @@ internal sealed class BenchRunner
             if (cpuIsTheJobs && jobThreads.Length > 0)
             {
                 (result.UserCpu, result.SystemCpu) = (userCpu, systemCpu);
+                result.ProcessCounters = counters;
             }
 
             if (error is null && !result.NotRun)
@@ -275,6 +284,7 @@ internal sealed class BenchRunner
                 EngineReason = string.Join("; ", results.Select(r => r.EngineReason).Distinct()),
                 UserCpu = userCpu,
                 SystemCpu = systemCpu,
+                ProcessCounters = counters,
                 Started = results.Select(r => r.Started).FirstOrDefault(s => s is not null),
                 NotRun = results.All(r => r.NotRun),
             };

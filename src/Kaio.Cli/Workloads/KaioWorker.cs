@@ -150,7 +150,7 @@ internal sealed class KaioWorker
 
                 if (_queuedCount > 0)
                 {
-                    Submit(release);
+                    Submit(release, record && Stopwatch.GetTimestamp() >= recordFrom);
                 }
 
                 if (_inFlight == 0)
@@ -281,7 +281,7 @@ internal sealed class KaioWorker
         }
 
         /// <summary>Submits the queue, iodepth_batch_submit requests per call (all at once by default).</summary>
-        private void Submit(Action<long> release)
+        private void Submit(Action<long> release, bool record)
         {
             while (_queuedCount > 0)
             {
@@ -309,6 +309,14 @@ internal sealed class KaioWorker
                 }
 
                 _inFlight += submitted;
+                if (record)
+                {
+                    for (int i = 0; i < submitted; i++)
+                    {
+                        _thread.Stats.RecordDepth(_inFlight); // fio: each request submitted counts at the depth after the call
+                    }
+                }
+
                 int left = _queuedCount - submitted;
                 if (left > 0 && submitted > 0)
                 {
