@@ -18,13 +18,13 @@ public static class WriteAheadLogSample
     private const uint Magic = 0x4C41574B; // "KWAL"
 
     /// <summary>Writes <paramref name="records"/> records from 32 tasks into a new segment in <paramref name="directory"/>, then recovers them; 0 when every record came back in order.</summary>
-    public static async Task<int> RunAsync(string directory, int records, TextWriter output, CancellationToken ct)
+    public static async Task<int> RunAsync(string directory, int records, TextWriter output, CancellationToken ct, AioEngineKind engine = AioEngineKind.Auto)
     {
         Directory.CreateDirectory(directory);
         string segment = Path.Combine(directory, $"{DateTime.UtcNow:yyyyMMddHHmmssfff}.wal");
 
         // WhenFull = Wait: any number of appenders share a context of bounded size without EAGAIN.
-        await using (AioContext ctx = AioContext.Setup(64, new AioContextOptions { WhenFull = AioFullBehavior.Wait }))
+        await using (AioContext ctx = AioContext.Setup(64, new AioContextOptions { Engine = engine, WhenFull = AioFullBehavior.Wait }))
         {
             // 1. The segment: its blocks reserved up front, its name durable before the first append.
             using SafeFileHandle log = AioFile.Open(segment, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read,
@@ -59,7 +59,7 @@ public static class WriteAheadLogSample
 
         // 3. Recovery: read in order to the first record that does not check.
         int recovered = 0;
-        await using (AioContext ctx = AioContext.Setup(8))
+        await using (AioContext ctx = AioContext.Setup(8, new AioContextOptions { Engine = engine }))
         {
             using SafeFileHandle log = AioFile.Open(segment, FileMode.Open, FileAccess.Read, FileShare.Read);
             byte[] record = new byte[RecordSize];
