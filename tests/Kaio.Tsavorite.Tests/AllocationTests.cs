@@ -1,0 +1,74 @@
+using Kaio.Tsavorite.Tests.Infrastructure;
+using Tsavorite.core;
+
+namespace Kaio.Tsavorite.Tests;
+
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationCollection;
+
+/// <summary>
+/// The device allocates nothing per I/O once its request pool has grown: measured over the whole
+/// process (completions run on the thread pool), alone (no other test runs in parallel), after
+/// warm-up. On the null engine, whose requests complete inside the call, that is the device's whole
+/// path: 0 bytes. On engines that complete later the core's awaitable face adds one 32-byte
+/// thread-pool work item per I/O (ManualResetValueTaskSourceCore queues the continuation with
+/// ThreadPool.UnsafeQueueUserWorkItem(Action&lt;object&gt;, state), which allocates its wrapper);
+/// the bound below holds that and nothing more.
+/// </summary>
+[Collection(nameof(AllocationTests))]
+public sealed class AllocationTests
+{
+    [Theory]
+    [InlineData(AioEngineKind.Null, 0)]
+    [InlineData(AioEngineKind.IoUring, 32)]
+    [InlineData(AioEngineKind.LinuxAio, 32)]
+    [InlineData(AioEngineKind.ThreadPool, 32)]
+    public void ReadAsyncWriteAsync_SteadyState_AtMostTheCoresContinuationPerIo(AioEngineKind engine, int bytesPerIo)
+    {
+        const int Ops = 4000, Depth = 16, Size = 4096;
+        using var dir = new Scratch();
+        using AioContext ctx = TestEngines.Setup(engine, capacity: 64);
+        using var device = new KaioStorageDevice(dir.File("alloc.log"), ctx);
+        using var buffer = new NativeBuffer(Depth * Size, i => (byte)i);
+        using var done = new SemaphoreSlim(0);
+        DeviceIOCompletionCallback callback = (errorCode, _, _, _) =>
+        {
+            if (errorCode == 0)
+            {
+                done.Release();
+            }
+        };
+
+        Run(1000); // warm-up: the request pool, the context's slots, tiering
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        Run(Ops);
+        long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        TestContext.Current.SendDiagnosticMessage($"{engine}: {(double)bytes / Ops:F3} bytes per device I/O");
+        Assert.True(bytes <= (long)Ops * bytesPerIo + 4096, $"{bytes} bytes allocated for {Ops} device I/Os on {engine} (allowed {bytesPerIo} per I/O and 4 KiB of runtime noise: a thread injected, a queue segment)");
+
+        void Run(int n)
+        {
+            for (int i = 0; i < n; i += Depth)
+            {
+                for (int d = 0; d < Depth; d++)
+                {
+                    IntPtr p = buffer.Pointer + (d * Size);
+                    if (((i / Depth) & 1) == 0)
+                    {
+                        device.WriteAsync(p, 0, (ulong)(d * Size), Size, callback, null);
+                    }
+                    else
+                    {
+                        device.ReadAsync(0, (ulong)(d * Size), p, Size, callback, null);
+                    }
+                }
+
+                for (int d = 0; d < Depth; d++)
+                {
+                    Assert.True(done.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+                }
+            }
+        }
+    }
+}
