@@ -141,6 +141,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     // GetResult takes it with one CAS, so of two awaits of one ValueTask exactly one returns the
     // slot; a stale token can never match a newer request's claim (the version moved on).
     private int _awaitClaim;
+    private volatile bool _awaiterWaiting;  // OnCompleted was called: completion must run a continuation (see SetAwaitResult)
+    private int _awaitResult;              // the result a queued completion hands to the awaiter (see Execute)
 
     /// <summary>The owning context; set once when the page is created.</summary>
     internal AioContext Context = null!;
@@ -503,10 +505,25 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// <paramref name="inline"/>: then it runs on this thread, inside this call (see
     /// <see cref="Engines.AioEngine.InlineContinuations"/>).
     /// </summary>
+    /// <remarks>
+    /// Queued as this slot itself (an IThreadPoolWorkItem, no allocation), which then completes
+    /// the source with its continuation inline: letting ManualResetValueTaskSourceCore queue it
+    /// (RunContinuationsAsynchronously) allocated a 32-byte wrapper per completion, on every
+    /// engine whose requests complete after the call. When nobody waits yet (the awaiter has not
+    /// called OnCompleted: the request completed before its ValueTask was awaited) the source is
+    /// completed here, at once; an awaiter arriving in between is queued by the source, as before.
+    /// </remarks>
     internal void SetAwaitResult(int res, bool inline)
     {
-        _vts.RunContinuationsAsynchronously = !inline;
-        _vts.SetResult(res);
+        if (inline || !_awaiterWaiting)
+        {
+            _vts.RunContinuationsAsynchronously = !inline;
+            _vts.SetResult(res);
+            return;
+        }
+
+        _awaitResult = res;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     int IValueTaskSource<int>.GetResult(short token) => GetAwaitResult(token);
@@ -563,18 +580,39 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => _vts.GetStatus(token);
 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _vts.OnCompleted(continuation, state, token, flags);
+        => OnAwaitCompleted(continuation, state, token, flags);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _vts.OnCompleted(continuation, state, token, flags);
+        => OnAwaitCompleted(continuation, state, token, flags);
 
     void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _vts.OnCompleted(continuation, state, token, flags);
+        => OnAwaitCompleted(continuation, state, token, flags);
 
-    internal void ResetAwait() => _vts.Reset();
+    private void OnAwaitCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        _awaiterWaiting = true; // before the continuation is stored: a completion that misses it lets the source queue it
+        _vts.OnCompleted(continuation, state, token, flags);
+    }
 
-    /// <summary>Runs a user completion callback off the reaping thread (IThreadPoolWorkItem: no allocation).</summary>
-    void IThreadPoolWorkItem.Execute() => Context.RunCallback(this);
+    internal void ResetAwait()
+    {
+        _awaiterWaiting = false;
+        _vts.Reset();
+    }
+
+    /// <summary>Runs a user completion callback off the reaping thread, or a queued awaited completion with its continuation (IThreadPoolWorkItem: no allocation).</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (IsAwaitable)
+        {
+            // A queued awaited completion (SetAwaitResult): the continuation runs here, inline.
+            _vts.RunContinuationsAsynchronously = false;
+            _vts.SetResult(_awaitResult);
+            return;
+        }
+
+        Context.RunCallback(this);
+    }
 
     /// <summary>Runs this request's blocking completion step on a device work queue.</summary>
     void IDeferredWork.RunDeferred() => Context.RunDeferred(this);
