@@ -93,9 +93,10 @@ public sealed partial class AioContext
         IIoCompletionCallback? callback = slot.Callback;
         if (callback is not null)
         {
-            if (slot.CallbackIsBlocking)
+            if (slot.CallbackIsBlocking || slot.CallbackRunsInline)
             {
-                // Already on the device's work queue (RunDeferred): run it here.
+                // Blocking: already on the device's work queue (RunDeferred). Inline: on the
+                // delivering thread, which holds no engine lock (the one-way contract). Run it here.
                 FinishCallback(slot, callback, ev);
             }
             else

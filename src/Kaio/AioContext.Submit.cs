@@ -30,7 +30,7 @@ public sealed partial class AioContext
     /// Thrown only when the first iocb is refused, with the errno of that refusal:
     /// EAGAIN — the context is full (Capacity requests outstanding);
     /// EBADF — no handle, a closed or invalid handle, a read on a handle not open for reading or a write or Fallocate on one not open for writing, or a bad <see cref="Iocb.EventFd"/>;
-    /// EINVAL — an unknown command, a negative offset, an offset plus length that overflows, more than <see cref="MaxVectors"/> vectors,
+    /// EINVAL — an unknown command, <see cref="Iocb.CallbackRunsInline"/> with <see cref="Iocb.CallbackIsBlocking"/>, a negative offset, an offset plus length that overflows, more than <see cref="MaxVectors"/> vectors,
     /// Buffer/Buffers/WriteBuffers/Offset/RwFlags set on Fsync, Fdsync or Poll, Buffers or WriteBuffers set on Pread/Pwrite,
     /// Buffer on Preadv/Pwritev, WriteBuffers on Preadv, both Buffers and WriteBuffers on Pwritev,
     /// a Fallocate with a <see cref="Iocb.Length"/> ≤ 0 or with a buffer or RwFlags, a Length or FallocateMode on any other command;
@@ -284,6 +284,7 @@ public sealed partial class AioContext
         pending.Handle = pending.EventFd = null;
         slot.Callback = cb.Callback;
         slot.CallbackIsBlocking = cb.CallbackIsBlocking;
+        slot.CallbackRunsInline = cb.CallbackRunsInline;
         slot.IsAwaitable = awaitable;
         // Alone: budget taken (this one's included) and not given back is the context's whole
         // outstanding work, continuations not yet run included — not merely what an engine holds.
@@ -452,6 +453,11 @@ public sealed partial class AioContext
     /// <summary>The command's own argument checks: aio_prep_rw(), aio_fsync(), aio_poll(), and the opcode switch.</summary>
     private static int CheckCommand(ref Iocb cb, IocbCommand cmd, bool isRw)
     {
+        if (cb.CallbackRunsInline && cb.CallbackIsBlocking)
+        {
+            return -Errno.EINVAL; // a callback cannot both run inline and on the device work queue
+        }
+
         if (cmd != IocbCommand.Fallocate && (cb.Length != 0 || cb.FallocateMode != FallocateMode.None))
         {
             return -Errno.EINVAL; // Fallocate's own fields, on a command that has no use for them

@@ -82,6 +82,18 @@ public struct Iocb
     /// </summary>
     public bool CallbackIsBlocking { get; set; }
 
+    /// <summary>
+    /// When set, <see cref="Callback"/> runs on the thread that delivers the completion — an
+    /// engine's reaper or worker, a GetEvents caller, the device work queue, or the submitter when
+    /// the request completes inside <see cref="AioContext.Submit"/> — with no hop through the
+    /// thread pool: for cheap callbacks that hand the event on (a storage engine's completion
+    /// routine) on machines where a pool hop per completion costs too much. Such a callback must
+    /// not block or wait for other completions of the context (it would hold up their delivery)
+    /// and may not dispose the context (<see cref="InvalidOperationException"/>); it may submit.
+    /// With <see cref="CallbackIsBlocking"/> as well: EINVAL at submit.
+    /// </summary>
+    public bool CallbackRunsInline { get; set; }
+
     /// <summary>Written by submit: the key naming this request for cancel and in its event (<c>aio_key</c>).</summary>
     public ulong Key { get; set; }
 

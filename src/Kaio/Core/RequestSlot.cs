@@ -107,6 +107,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal SafeHandle? EventFdRef;         // DangerousAddRef'd at submit, released at final completion
     internal IIoCompletionCallback? Callback;
     internal bool CallbackIsBlocking;
+    internal bool CallbackRunsInline;
     internal bool IsAwaitable;
     /// <summary>
     /// The engine may complete it on the submitting thread, inside Submit (a cached read): a ring
