@@ -27,10 +27,11 @@
 // in steady state. Only the slow path of AioFullBehavior.Wait (which allocates anyway) copies the
 // vectors into an array of its own, since its submit happens after the call returned.
 //
-// Threads and ExecutionContext: a completion is never delivered to user code on the thread that
-// reaped it. The slot's value-task source runs continuations asynchronously, so the code after an
-// await runs on the thread pool, or on the SynchronizationContext/TaskScheduler captured at the
-// await unless ConfigureAwait(false) — as with RandomAccess. ExecutionContext flows from the call
+// Threads and ExecutionContext: a completion is never delivered to user code on an engine's
+// reaper. The code after an await runs on the thread pool — in the slot's own work item, or
+// inline in the engine's coalescing work item (AioEngine.DeliverInline), or synchronously when the
+// request was alone and completed inside the call — or on the SynchronizationContext/TaskScheduler
+// captured at the await unless ConfigureAwait(false) — as with RandomAccess. ExecutionContext flows from the call
 // to the continuation (AsyncLocal values set before the call are seen after the await): the
 // awaiter asks for it and ManualResetValueTaskSourceCore honours the flag. Iocb.Callback is
 // different: it runs on the thread pool (UnsafeQueueUserWorkItem), or on the device's deferred
@@ -363,6 +364,63 @@ public sealed partial class AioContext
     /// RandomAccess's argument checks, in its order and with its exception types: null handle,
     /// invalid handle, closed handle, negative offset. Thrown at the call, before the token is read.
     /// </summary>
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes at <paramref name="fileOffset"/> into native memory at
+    /// <paramref name="buffer"/> that the caller owns (a storage engine's aligned pages): nothing is
+    /// pinned or wrapped; the memory must stay valid until the ValueTask completes. Otherwise as
+    /// <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.
+    /// </summary>
+    /// <returns>The bytes read (0 at end of file).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null, or <paramref name="buffer"/> is 0 with a positive length.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> or <paramref name="length"/> is negative.</exception>
+    /// <exception cref="AioException">As the Memory overload; EFAULT at the call for an address outside user memory.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory, a list, or an address and a length), so no call binds ambiguously.")]
+    public ValueTask<int> ReadAsync(SafeFileHandle handle, nint buffer, int length, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        ValidateInput(handle, fileOffset);
+        ValidateNativeBuffer(buffer, length);
+        var cb = length == 0
+            ? new Iocb { Command = IocbCommand.Pread, Handle = handle, Offset = fileOffset }
+            : Iocb.PrepPread(handle, buffer, length, fileOffset);
+        return SubmitAwaitable(ref cb, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="length"/> bytes of native memory at <paramref name="buffer"/> at
+    /// <paramref name="fileOffset"/>, with per-request <paramref name="flags"/>; the memory must
+    /// stay valid until the ValueTask completes. Otherwise as
+    /// <see cref="WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, AioRwFlags, CancellationToken)"/>.
+    /// </summary>
+    /// <returns>The bytes written (a short write is possible, as with pwrite).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handle"/> is null, or <paramref name="buffer"/> is 0 with a positive length.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handle"/> is invalid.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed, or the context is disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> or <paramref name="length"/> is negative.</exception>
+    /// <exception cref="AioException">As the Memory overload; EFAULT at the call for an address outside user memory.</exception>
+    /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory, a list, or an address and a length), so no call binds ambiguously.")]
+    public ValueTask<int> WriteAsync(SafeFileHandle handle, nint buffer, int length, long fileOffset, AioRwFlags flags = AioRwFlags.None, CancellationToken cancellationToken = default)
+    {
+        ValidateInput(handle, fileOffset);
+        ValidateNativeBuffer(buffer, length);
+        var cb = length == 0
+            ? new Iocb { Command = IocbCommand.Pwrite, Handle = handle, Offset = fileOffset, RwFlags = flags }
+            : Iocb.PrepPwrite(handle, buffer, length, fileOffset, 0, flags);
+        return SubmitAwaitable(ref cb, cancellationToken);
+    }
+
+    private static void ValidateNativeBuffer(nint buffer, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (buffer == 0 && length > 0)
+        {
+            throw new ArgumentNullException(nameof(buffer), "A native buffer of a positive length cannot be at address 0.");
+        }
+    }
+
     private static void ValidateInput(SafeFileHandle handle, long fileOffset)
     {
         ArgumentNullException.ThrowIfNull(handle);

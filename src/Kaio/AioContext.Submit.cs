@@ -298,8 +298,16 @@ public sealed partial class AioContext
         {
             case IocbCommand.Pread:
             case IocbCommand.Pwrite:
-                slot.Pin(cb.Buffer);
-                slot.TotalLength = cb.Buffer.Length;
+                if (cb.BufferAddress != 0)
+                {
+                    slot.UseNativeBuffer(cb.BufferAddress, (int)cb.Length); // the caller's memory: no pin
+                }
+                else
+                {
+                    slot.Pin(cb.Buffer);
+                }
+
+                slot.TotalLength = slot.Length;
                 break;
             case IocbCommand.Preadv:
                 slot.PinVectors(cb.Buffers.Span);
@@ -458,9 +466,22 @@ public sealed partial class AioContext
             return -Errno.EINVAL; // a callback cannot both run inline and on the device work queue
         }
 
-        if (cmd != IocbCommand.Fallocate && (cb.Length != 0 || cb.FallocateMode != FallocateMode.None))
+        if (cb.BufferAddress != 0)
         {
-            return -Errno.EINVAL; // Fallocate's own fields, on a command that has no use for them
+            // A native buffer: a Pread/Pwrite's only buffer, its length in Length.
+            if (cmd is not (IocbCommand.Pread or IocbCommand.Pwrite) || !cb.Buffer.IsEmpty || cb.Length is < 0 or > int.MaxValue)
+            {
+                return -Errno.EINVAL;
+            }
+        }
+        else if (cmd != IocbCommand.Fallocate && cb.Length != 0)
+        {
+            return -Errno.EINVAL; // a length with no native buffer, on a command that has no use for one
+        }
+
+        if (cmd != IocbCommand.Fallocate && cb.FallocateMode != FallocateMode.None)
+        {
+            return -Errno.EINVAL; // Fallocate's own field, on a command that has no use for it
         }
 
         switch (cmd)

@@ -38,10 +38,21 @@ public struct Iocb
 
     /// <summary>
     /// The byte count of <see cref="IocbCommand.Fallocate"/> (fallocate(2)'s <c>len</c>): the range
-    /// is [<see cref="Offset"/>, <see cref="Offset"/> + Length). Must be positive for Fallocate
-    /// (EINVAL) and 0 for every other command (EINVAL), whose length is that of its buffers.
+    /// is [<see cref="Offset"/>, <see cref="Offset"/> + Length); or of a Pread/Pwrite whose buffer is
+    /// native memory (<see cref="BufferAddress"/>). Must be positive for Fallocate (EINVAL), within
+    /// 0..<see cref="int.MaxValue"/> with a BufferAddress (EINVAL), and 0 for every other request
+    /// (EINVAL), whose length is that of its buffers.
     /// </summary>
     public long Length { get; set; }
+
+    /// <summary>
+    /// A Pread/Pwrite's buffer as the address of native memory the caller owns (with
+    /// <see cref="Length"/> bytes), instead of <see cref="Buffer"/>: nothing is pinned, and the
+    /// memory must stay valid until the request's event. 0 (the default) when the buffer is
+    /// <see cref="Buffer"/>. Set with <see cref="Buffer"/>, or on another command: EINVAL at submit;
+    /// an address outside user memory: EFAULT at submit, as io_submit answers.
+    /// </summary>
+    public nint BufferAddress { get; set; }
 
     /// <summary>
     /// What <see cref="IocbCommand.Fallocate"/> does to its range (fallocate(2)'s <c>mode</c>);
@@ -110,12 +121,29 @@ public struct Iocb
     public bool StartsAfterPrevious { get; set; }
 
     /// <summary>A read of <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> (<c>io_prep_pread</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory or an address and a length), so no call binds ambiguously.")]
     public static Iocb PrepPread(SafeFileHandle handle, Memory<byte> buffer, long offset, ulong data = 0)
         => new() { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = offset, Data = data };
 
     /// <summary>A write of <paramref name="buffer"/> at <paramref name="offset"/> (<c>io_prep_pwrite</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory or an address and a length), so no call binds ambiguously.")]
     public static Iocb PrepPwrite(SafeFileHandle handle, ReadOnlyMemory<byte> buffer, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
         => new() { Command = IocbCommand.Pwrite, Handle = handle, Buffer = MemoryMarshal.AsMemory(buffer), Offset = offset, Data = data, RwFlags = flags };
+
+    /// <summary>
+    /// A read of <paramref name="length"/> bytes at <paramref name="offset"/> into native memory at
+    /// <paramref name="buffer"/> (sets <see cref="BufferAddress"/> and <see cref="Length"/>): for
+    /// callers that own unmanaged, aligned memory, with no pin and no wrapper. The memory must stay
+    /// valid until the request's event.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory or an address and a length), so no call binds ambiguously.")]
+    public static Iocb PrepPread(SafeFileHandle handle, nint buffer, int length, long offset, ulong data = 0)
+        => new() { Command = IocbCommand.Pread, Handle = handle, BufferAddress = buffer, Length = length, Offset = offset, Data = data };
+
+    /// <summary>A write of <paramref name="length"/> bytes of native memory at <paramref name="buffer"/> (see the pointer <see cref="PrepPread(SafeFileHandle, nint, int, long, ulong)"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory or an address and a length), so no call binds ambiguously.")]
+    public static Iocb PrepPwrite(SafeFileHandle handle, nint buffer, int length, long offset, ulong data = 0, AioRwFlags flags = AioRwFlags.None)
+        => new() { Command = IocbCommand.Pwrite, Handle = handle, BufferAddress = buffer, Length = length, Offset = offset, Data = data, RwFlags = flags };
 
     /// <summary>A scatter read into <paramref name="buffers"/> (<c>io_prep_preadv</c>).</summary>
     public static Iocb PrepPreadv(SafeFileHandle handle, ReadOnlyMemory<Memory<byte>> buffers, long offset, ulong data = 0)

@@ -377,6 +377,15 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
         LengthBits = Length;
     }
 
+    /// <summary>A buffer of native memory the caller owns until the event (Iocb.BufferAddress): nothing to pin.</summary>
+    internal void UseNativeBuffer(nint address, int length)
+    {
+        Buffer = (byte*)address;
+        Length = length;
+        AddressBits = (ulong)address;
+        LengthBits = length;
+    }
+
     /// <summary>Pins every vector and fills the slot's iovec array.</summary>
     internal void PinVectors(ReadOnlySpan<Memory<byte>> buffers)
     {

@@ -41,7 +41,7 @@ internal readonly struct FailedRequest
     /// <summary>The facts of an iocb as the caller gave it (a refusal at submit).</summary>
     public static FailedRequest Of(in Iocb cb)
     {
-        long length = cb.Command == IocbCommand.Fallocate ? cb.Length : cb.Buffer.Length;
+        long length = cb.Command == IocbCommand.Fallocate || cb.BufferAddress != 0 ? cb.Length : cb.Buffer.Length;
         int vectors = 0;
         if (cb.Command is IocbCommand.Preadv or IocbCommand.Pwritev)
         {
