@@ -16,6 +16,7 @@
 // Cost when nobody waits: one volatile read per returned unit; the waiting path allocates (one
 // waiter and its async state), only while the context is full.
 using Kaio.Core;
+using Kaio.Diagnostics;
 
 namespace Kaio;
 
@@ -96,6 +97,8 @@ public sealed partial class AioContext
 
             _slotWaiters.Enqueue(waiter);
         }
+
+        KaioMetrics.OnWaited(_engineName);
 
         CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
             static (state, token) => ((SlotWaiter)state!).TrySetCanceled(token), waiter);

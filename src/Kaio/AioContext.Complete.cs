@@ -14,6 +14,7 @@
 // fs/aio.c: aio_complete(), refill_reqs_available(); fs/direct-io.c: dio_complete() deferral.
 using System.Diagnostics;
 using Kaio.Core;
+using Kaio.Diagnostics;
 using Kaio.Engines;
 
 namespace Kaio;
@@ -61,6 +62,8 @@ public sealed partial class AioContext
         // out, the last member hands that request on, so its event always follows theirs.
         OrderedGroup? group = slot.Group;
         slot.Group = null;
+        // Before the result is out: once delivered, an awaiter may free and reuse the slot.
+        KaioMetrics.OnCompleted(_engineName, slot);
         DeliverOne(slot);
         if (group is not null && group.Release())
         {

@@ -2,6 +2,7 @@
 // and its engine, and publishes it in the table. Resources are acquired in order and unwound in
 // reverse when a later step fails. fs/aio.c: SYSCALL_DEFINE2(io_setup), ioctx_alloc().
 using Kaio.Core;
+using Kaio.Diagnostics;
 
 namespace Kaio;
 
@@ -59,6 +60,13 @@ public sealed partial class AioContext
         {
             ctx.Dispose();
             ThrowHelper.ThrowAio(Errno.EAGAIN, "io_setup: context id collision");
+        }
+
+        if (KaioEventSource.Log.IsEnabled())
+        {
+            // Auto prefers io_uring; anything else it took is a fallback, and the reason says why.
+            bool fallback = options.Engine == AioEngineKind.Auto && options.EngineOverride is null && ctx.Engine != AioEngineKind.IoUring;
+            KaioEventSource.Log.EngineSelected((long)ctx.Id, options.EngineOverride is null ? options.Engine.ToString() : "override", KaioMetrics.EngineName(ctx.Engine), fallback, ctx.EngineReason);
         }
 
         return ctx;

@@ -9,6 +9,7 @@
 // fs/aio.c: SYSCALL_DEFINE3(io_submit), io_submit_one(), __io_submit_one(), aio_prep_rw().
 using System.Runtime.InteropServices;
 using Kaio.Core;
+using Kaio.Diagnostics;
 using Kaio.Engines;
 
 namespace Kaio;
@@ -125,14 +126,14 @@ public sealed partial class AioContext
                 PutReqs(1);
             }
 
-            return -Errno.EINVAL;
+            return KaioMetrics.OnRefused(_engineName, cb.Command, -Errno.EINVAL);
         }
 
         // get_reqs_available(): never blocks; a full context refuses. A caller that waited for a
         // slot (AioFullBehavior.Wait) already owns its unit; either way Undo's caller returns it.
         if (!haveBudget && !_reqs.TryGet())
         {
-            return -Errno.EAGAIN;
+            return KaioMetrics.OnRefused(_engineName, cb.Command, -Errno.EAGAIN);
         }
 
         PendingRequest pending = default;
@@ -151,9 +152,10 @@ public sealed partial class AioContext
         {
             Undo(ref pending);
             PutReqs(1);
-            return res;
+            return KaioMetrics.OnRefused(_engineName, cb.Command, res);
         }
 
+        KaioMetrics.OnSubmitted(_engineName, cb.Command);
         accepted = pending.Slot;
         return 0;
     }
@@ -294,6 +296,7 @@ public sealed partial class AioContext
         slot.Token = token;
         slot.Res = 0;
         slot.Res2 = 0;
+        slot.SubmitTimestamp = KaioMetrics.SubmitTimestamp(); // before Arm: the request may complete inside the hand-off
         switch (cmd)
         {
             case IocbCommand.Pread:

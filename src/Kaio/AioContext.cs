@@ -8,7 +8,9 @@
 // completion side; the reaping side; teardown. The files beside this one hold one syscall each.
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Kaio.Core;
+using Kaio.Diagnostics;
 using Kaio.Engines;
 
 namespace Kaio;
@@ -30,6 +32,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     private readonly AioLimits _limits;
     private readonly AioEngine _engine;
     private readonly EngineFeatures _features;
+    private readonly string _engineName; // the kaio.io.engine attribute of this context's metrics
 
     // ---- Submit side. ----
     private readonly ReqsAvailable _reqs;
@@ -64,6 +67,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
         _ring = new BoundedQueue<IoEvent>(Capacity);
         _engine = EngineFactory.Create(kind, this, Capacity, options, out string reason);
         _features = _engine.Features;
+        _engineName = KaioMetrics.EngineName(_engine.Kind);
         _waitWhenFull = options.WhenFull == AioFullBehavior.Wait;
         EngineReason = reason;
         Id = (ulong)Interlocked.Increment(ref s_nextId);
@@ -167,6 +171,36 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
     /// number rarely, so the hot path keeps no shared counter for it. Exact when no call is in progress.
     /// </summary>
     internal int InFlight => CountSlots(static slot => !slot.IsIdleForTeardown);
+
+    /// <summary>
+    /// The kaio.io.in_flight observation (KaioMetrics): <see cref="InFlight"/> of every live context,
+    /// summed per engine. Runs only when a listener collects; scans every slot of every context.
+    /// </summary>
+    internal static IEnumerable<Measurement<long>> MeasureInFlight()
+    {
+        Span<long> byKind = stackalloc long[(int)AioEngineKind.Null + 1];
+        Span<bool> seen = stackalloc bool[byKind.Length];
+        foreach (KeyValuePair<ulong, AioContext> entry in s_table)
+        {
+            int kind = (int)entry.Value._engine.Kind;
+            if ((uint)kind < (uint)byKind.Length)
+            {
+                byKind[kind] += entry.Value.InFlight;
+                seen[kind] = true;
+            }
+        }
+
+        var measurements = new List<Measurement<long>>(byKind.Length);
+        for (int kind = 0; kind < byKind.Length; kind++)
+        {
+            if (seen[kind])
+            {
+                measurements.Add(new Measurement<long>(byKind[kind], new KeyValuePair<string, object?>(KaioMetrics.EngineTag, KaioMetrics.EngineName((AioEngineKind)kind))));
+            }
+        }
+
+        return measurements;
+    }
 
     /// <summary>Counts the slots that match, page by page (pages never used are skipped).</summary>
     private int CountSlots(Func<RequestSlot, bool> match)

@@ -124,6 +124,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal ulong Device;
     internal long Res;
     internal long Res2;
+    /// <summary>Stopwatch ticks at submit while kaio.io.duration has a listener, else 0 (KaioMetrics); written at prepare, cleared at delivery.</summary>
+    internal long SubmitTimestamp;
     /// <summary>An awaited request's result was handed to its source (the slot stays Completed until GetResult).</summary>
     internal bool Delivered;
     internal CancellationToken Token;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Kaio.Tests.Infrastructure;
 
 namespace Kaio.Tests.Context;
@@ -29,6 +30,65 @@ public sealed class AllocationTests
                 if (t.GetAwaiter().GetResult() != 4096)
                 {
                     throw new InvalidOperationException("bad result");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ReadAsyncAndSubmit_NullEngine_MetricsListened_ZeroBytesPerCall()
+    {
+        // Every Kaio instrument enabled, as an exporter would: recording must allocate nothing
+        // either (string tag values, the non-allocating Add/Record overloads, the clock read).
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Kaio")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+        listener.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+        listener.Start();
+
+        using var file = new TempFile(4096);
+        using SafeFileHandle h = file.OpenReadWrite();
+        using AioContext ctx = AioContext.Setup(64, new AioContextOptions { Engine = AioEngineKind.Null });
+        Assert.True(Kaio.Diagnostics.KaioMetrics.Duration.Enabled);
+        var buf = new byte[4096];
+        var iocbs = new Iocb[32];
+        var events = new IoEvent[32];
+        for (int i = 0; i < iocbs.Length; i++)
+        {
+            iocbs[i] = i % 2 == 0 ? Iocb.PrepPread(h, buf, 0, (ulong)i) : Iocb.PrepPwrite(h, buf, 0, (ulong)i);
+        }
+
+        Run(2000); // warm-up: pages, caches, tiering
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(Ops);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        TestContext.Current.SendDiagnosticMessage($"ReadAsync and Submit+GetEvents with a metrics listener: {(double)bytes / (2 * Ops):F3} bytes per request");
+        Assert.Equal(0, bytes);
+
+        void Run(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ValueTask<int> t = ctx.ReadAsync(h, buf, 0, CancellationToken.None);
+                if (t.GetAwaiter().GetResult() != 4096)
+                {
+                    throw new InvalidOperationException("bad result");
+                }
+            }
+
+            for (int r = 0; r < n / 32; r++)
+            {
+                int submitted = ctx.Submit(iocbs);
+                int got = 0;
+                while (got < submitted)
+                {
+                    got += ctx.GetEvents(1, events.AsSpan(got), null);
                 }
             }
         }
