@@ -1,6 +1,6 @@
 // Design: one Tsavorite read or write on its way through Kaio. A request is pooled by its device
-// and used by one I/O at a time: Start fills it, Issue hands its buffer (Tsavorite's pointer, as
-// a Memory<byte> through PointerMemory) to AioContext.ReadAsync/WriteAsync and registers a cached
+// and used by one I/O at a time: Start fills it, Issue hands its buffer (Tsavorite's pointer and
+// length, as they are: the context's native-buffer ReadAsync/WriteAsync) and registers a cached
 // continuation on the ValueTask's awaiter (no allocation: the awaiter passes the cached Action to the
 // context's pooled IValueTaskSource), OnAwaited takes the result, continues a short write, and
 // Deliver returns the request to the pool and invokes Tsavorite's callback exactly once.
@@ -10,7 +10,6 @@
 // submitting thread. Only one of these runs at a time for a request, each handing over to the
 // next through the context or the thread-pool queue (both publish with a full barrier), so its
 // fields need no further synchronisation.
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Tsavorite.core;
 
@@ -18,12 +17,11 @@ namespace Kaio.Tsavorite;
 
 public sealed partial class KaioStorageDevice
 {
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "PointerMemory owns nothing: it borrows Tsavorite's buffer, and its Dispose does nothing.")]
     private sealed class IoRequest : IThreadPoolWorkItem
     {
         private readonly KaioStorageDevice _device;
-        private readonly PointerMemory _memory = new();
         private readonly Action _onAwaited;
+        private IntPtr _buffer;
 
         private DeviceIOCompletionCallback? _callback;
         private object? _callbackContext;
@@ -79,7 +77,7 @@ public sealed partial class KaioStorageDevice
                 return;
             }
 
-            _memory.Set(buffer, (int)length);
+            _buffer = buffer;
             try
             {
                 _handle = _device.GetOrOpenSegment(segment);
@@ -98,11 +96,12 @@ public sealed partial class KaioStorageDevice
         {
             try
             {
-                Memory<byte> buffer = _memory.Memory.Slice((int)_done, (int)(_length - _done));
+                nint buffer = _buffer + (nint)_done;
+                int length = (int)(_length - _done);
                 long offset = (long)_offset + _done;
                 ValueTask<int> pending = _isWrite
-                    ? _device._context.WriteAsync(_handle!, buffer, offset)
-                    : _device._context.ReadAsync(_handle!, buffer, offset);
+                    ? _device._context.WriteAsync(_handle!, buffer, length, offset)
+                    : _device._context.ReadAsync(_handle!, buffer, length, offset);
                 _awaiter = pending.ConfigureAwait(false).GetAwaiter();
                 if (_awaiter.IsCompleted)
                 {
@@ -213,7 +212,7 @@ public sealed partial class KaioStorageDevice
             _callbackContext = null;
             _handle = null;
             _exception = null;
-            _memory.Set(IntPtr.Zero, 0);
+            _buffer = IntPtr.Zero;
             device.Return(this);
 
             Interlocked.Increment(ref isWrite ? ref device._completedWrites : ref device._completedReads);
@@ -249,31 +248,5 @@ public sealed partial class KaioStorageDevice
             UnauthorizedAccessException => Errno.EACCES,
             _ => Errno.EIO,
         };
-    }
-
-    /// <summary>Tsavorite's buffer (a pointer and a length) as a <see cref="Memory{T}"/>; rebound per request, never freed here.</summary>
-    private sealed unsafe class PointerMemory : MemoryManager<byte>
-    {
-        private byte* _pointer;
-        private int _length;
-
-        public void Set(IntPtr pointer, int length)
-        {
-            _pointer = (byte*)pointer;
-            _length = length;
-        }
-
-        public override Span<byte> GetSpan() => new(_pointer, _length);
-
-        // Tsavorite's buffers are native or pinned for the I/O's lifetime: nothing to pin.
-        public override MemoryHandle Pin(int elementIndex = 0) => new(_pointer + elementIndex);
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
     }
 }
