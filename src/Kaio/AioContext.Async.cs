@@ -68,6 +68,12 @@ public sealed partial class AioContext
     /// the errno, and for EINVAL on an O_DIRECT file the alignment rule the request broke.
     /// </exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <example>
+    /// <code>
+    /// using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+    /// int read = await ctx.ReadAsync(file, buffer, offset, timeout.Token);   // cancelled in flight after 500 ms
+    /// </code>
+    /// </example>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
     public ValueTask<int> ReadAsync(SafeFileHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
@@ -89,6 +95,12 @@ public sealed partial class AioContext
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative.</exception>
     /// <exception cref="AioException">As <see cref="ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/> (EBADF for a handle not open for writing); EOPNOTSUPP for unknown flags.</exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
+    /// <example>
+    /// <code>
+    /// // A log append, durable when it returns (group-committed with the appends around it):
+    /// int written = await ctx.WriteAsync(log, record, appendOffset, AioRwFlags.Dsync, cancellationToken);
+    /// </code>
+    /// </example>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "RandomAccess's shape: the overloads differ in a required parameter's type (one buffer or a list), so no call binds ambiguously.")]
     public ValueTask<int> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, AioRwFlags flags = AioRwFlags.None, CancellationToken cancellationToken = default)
     {

@@ -24,6 +24,14 @@ public sealed partial class AioContext
     /// <returns>The number of events read; fewer than <paramref name="minNr"/> only when the timeout passed or the context was destroyed while waiting.</returns>
     /// <exception cref="AioException">EINVAL: <paramref name="minNr"/> is negative or greater than <paramref name="events"/>.Length, or the timeout is negative.</exception>
     /// <exception cref="ObjectDisposedException">The context was destroyed before the call, or while waiting with no event read (the kernel's EINVAL).</exception>
+    /// <example>
+    /// <code>
+    /// IoEvent[] events = new IoEvent[32];
+    /// int n = ctx.GetEvents(minNr: 1, events, timeout: TimeSpan.FromSeconds(1));
+    /// foreach (IoEvent ev in events.AsSpan(0, n))
+    ///     Console.WriteLine(ev.Result >= 0 ? $"{ev.Data}: {ev.Result} bytes" : $"{ev.Data}: {Errno.Name((int)-ev.Result)}");
+    /// </code>
+    /// </example>
     public int GetEvents(int minNr, Span<IoEvent> events, TimeSpan? timeout)
     {
         long deadline = CheckGetEventsArgs(minNr, events.Length, timeout);

@@ -23,6 +23,19 @@ public sealed partial class AioContext
     /// EAGAIN: the events would exceed the budget's <see cref="AioLimits.MaxEvents"/> (<c>aio-max-nr</c>).
     /// ENOSYS/EPERM/ENOMEM and others: the engine asked for by name cannot work here (the message says why).
     /// </exception>
+    /// <remarks>
+    /// Sizing: <see cref="Capacity"/> bounds the requests outstanding at once (submitted and not yet
+    /// reaped or awaited). Size it to the depth the device is useful at — 32 to 128 for an SSD, a few
+    /// for a disk — not to the number of callers: with <see cref="AioFullBehavior.Wait"/> any number
+    /// of awaiting tasks share a small context (they wait, FIFO, for a slot); with the default
+    /// <see cref="AioFullBehavior.Refuse"/> a submit past it fails with EAGAIN, as io_submit does.
+    /// </remarks>
+    /// <example>
+    /// <code>
+    /// await using AioContext ctx = AioContext.Setup(64, new AioContextOptions { WhenFull = AioFullBehavior.Wait });
+    /// Console.WriteLine($"{ctx.Engine}: {ctx.EngineReason}");
+    /// </code>
+    /// </example>
     public static AioContext Setup(int maxEvents, AioContextOptions? options = null)
     {
         options ??= new AioContextOptions();

@@ -39,6 +39,12 @@ public sealed partial class AioContext
     /// the kernel refuses (PunchHole without KeepSize, two operations, KeepSize with CollapseRange or InsertRange).
     /// A later refusal ends the batch and is not reported; submit it again to see its error.
     /// </exception>
+    /// <example>
+    /// <code>
+    /// Iocb[] batch = [Iocb.PrepPread(file, bufferA, 0, data: 1), Iocb.PrepPread(file, bufferB, 4096, data: 2)];
+    /// int accepted = ctx.Submit(batch);     // keys written back into batch[i].Key
+    /// </code>
+    /// </example>
     public int Submit(Span<Iocb> iocbs)
     {
         if (!TryEnter())
