@@ -108,7 +108,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>The engine whose coalescing work item runs on this thread (a continuation it runs may dispose the context).</summary>
     [ThreadStatic]
     private static IoUringEngine? s_flushing;
-    private long _coalescedFlushes;        // work items that entered the kernel; diagnostics
 
     /// <summary>Creates the ring for <paramref name="capacity"/> requests in flight.</summary>
     /// <exception cref="AioException">io_uring cannot work here; the message says why.</exception>
@@ -449,9 +448,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         Flush();
     }
 
-    /// <summary>How many coalescing work items entered the kernel (diagnostics).</summary>
-    internal long CoalescedFlushes => Interlocked.Read(ref _coalescedFlushes);
-
     /// <summary>The coalescing work item (see FlushAwaited).</summary>
     void IThreadPoolWorkItem.Execute()
     {
@@ -470,10 +466,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
             // Before entering: an awaiter that publishes from now on queues a new work item.
             Interlocked.Exchange(ref _flushQueued, 0);
-            if (EnterPending())
-            {
-                Interlocked.Increment(ref _coalescedFlushes);
-            }
+            _ = EnterPending();
 
             // A continuation run inline may have disposed the context, and with it this engine
             // (Dispose does not wait for the work item it is called from): then the ring is gone.
