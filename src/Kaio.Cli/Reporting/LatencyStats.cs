@@ -201,8 +201,8 @@ internal sealed class ThreadStats
     /// </summary>
     public long[] DepthLevels { get; } = new long[7];
 
-    /// <summary>Counts one submission after which <paramref name="inFlight"/> requests were outstanding.</summary>
-    public void RecordDepth(int inFlight)
+    /// <summary>Counts <paramref name="requests"/> submitted by one call after which <paramref name="inFlight"/> were outstanding.</summary>
+    public void RecordDepth(int inFlight, int requests = 1)
         => DepthLevels[inFlight switch
         {
             <= 1 => 0,
@@ -212,7 +212,7 @@ internal sealed class ThreadStats
             <= 31 => 4,
             <= 63 => 5,
             _ => 6,
-        }]++;
+        }] += requests;
 
     public void Merge(ThreadStats other)
     {

@@ -181,7 +181,8 @@ internal sealed class AwaitedLoops<TFace>
             long generation = 0;
             lock (_gate)
             {
-                if (_stopping || _thread.Stop.IsCancellationRequested || Stopwatch.GetTimestamp() >= deadline)
+                long now = Stopwatch.GetTimestamp();
+                if (_stopping || _thread.Stop.IsCancellationRequested || now >= deadline)
                 {
                     _stopping = true;
                     return;
@@ -225,21 +226,21 @@ internal sealed class AwaitedLoops<TFace>
                         }
                     }
                 }
+
+                if (offset >= 0)
+                {
+                    _outstanding++;
+                    if (phaseRecords && now >= recordFrom)
+                    {
+                        _thread.Stats.RecordDepth(_outstanding); // the job's effective depth: loops with a request out
+                    }
+                }
             }
 
             if (offset < 0)
             {
                 await Task.Yield();
                 continue;
-            }
-
-            lock (_gate)
-            {
-                _outstanding++;
-                if (phaseRecords && Stopwatch.GetTimestamp() >= recordFrom)
-                {
-                    _thread.Stats.RecordDepth(_outstanding); // the job's effective depth: loops with a request out
-                }
             }
 
             long prepared = Stopwatch.GetTimestamp();

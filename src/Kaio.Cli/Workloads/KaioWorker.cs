@@ -311,10 +311,7 @@ internal sealed class KaioWorker
                 _inFlight += submitted;
                 if (record)
                 {
-                    for (int i = 0; i < submitted; i++)
-                    {
-                        _thread.Stats.RecordDepth(_inFlight); // fio: each request submitted counts at the depth after the call
-                    }
+                    _thread.Stats.RecordDepth(_inFlight, submitted); // fio: each request submitted counts at the depth after the call
                 }
 
                 int left = _queuedCount - submitted;
