@@ -30,7 +30,8 @@
 // Threads and ExecutionContext: a completion is never delivered to user code on an engine's
 // reaper. The code after an await runs on the thread pool — in the slot's own work item, or
 // inline in the engine's coalescing work item (AioEngine.DeliverInline), or synchronously when the
-// request was alone and completed inside the call — or on the SynchronizationContext/TaskScheduler
+// page cache held a read (AioContext.CachedRead.cs) or the request was alone and completed inside
+// the call — or on the SynchronizationContext/TaskScheduler
 // captured at the await unless ConfigureAwait(false) — as with RandomAccess. ExecutionContext flows from the call
 // to the continuation (AsyncLocal values set before the call are seen after the await): the
 // awaiter asks for it and ManualResetValueTaskSourceCore honours the flag. Iocb.Callback is
@@ -78,6 +79,11 @@ public sealed partial class AioContext
     public ValueTask<int> ReadAsync(SafeFileHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
         ValidateInput(handle, fileOffset);
+        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, buffer.Span, fileOffset, out int read))
+        {
+            return new ValueTask<int>(read); // the page cache held it all (AioContext.CachedRead.cs)
+        }
+
         var cb = new Iocb { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = fileOffset };
         return SubmitAwaitable(ref cb, cancellationToken);
     }
@@ -388,10 +394,15 @@ public sealed partial class AioContext
     /// <exception cref="AioException">As the Memory overload; EFAULT at the call for an address outside user memory.</exception>
     /// <exception cref="OperationCanceledException">The token cancelled the request.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the buffer's type (Memory, a list, or an address and a length), so no call binds ambiguously.")]
-    public ValueTask<int> ReadAsync(SafeFileHandle handle, nint buffer, int length, long fileOffset, CancellationToken cancellationToken = default)
+    public unsafe ValueTask<int> ReadAsync(SafeFileHandle handle, nint buffer, int length, long fileOffset, CancellationToken cancellationToken = default)
     {
         ValidateInput(handle, fileOffset);
         ValidateNativeBuffer(buffer, length);
+        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, (byte*)buffer, length, fileOffset, out int read))
+        {
+            return new ValueTask<int>(read); // the page cache held it all (AioContext.CachedRead.cs)
+        }
+
         var cb = length == 0
             ? new Iocb { Command = IocbCommand.Pread, Handle = handle, Offset = fileOffset }
             : Iocb.PrepPread(handle, buffer, length, fileOffset);

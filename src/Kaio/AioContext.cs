@@ -69,6 +69,7 @@ public sealed partial class AioContext : IDisposable, IAsyncDisposable, IRequest
         _features = _engine.Features;
         _engineName = KaioMetrics.EngineName(_engine.Kind);
         _waitWhenFull = options.WhenFull == AioFullBehavior.Wait;
+        _cachedReadsInline = options.CompleteCachedReadsInline && _engine.ReadsCachedInline;
         EngineReason = reason;
         Id = (ulong)Interlocked.Increment(ref s_nextId);
     }

@@ -43,6 +43,19 @@ public sealed class AioContextOptions
     /// </summary>
     public AioFullBehavior WhenFull { get; set; } = AioFullBehavior.Refuse;
 
+    /// <summary>
+    /// Whether an awaited read (<see cref="AioContext.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)">AioContext.ReadAsync</see>
+    /// with one buffer) of a buffered file whose data the page cache holds completes inside the
+    /// call — one preadv2(RWF_NOWAIT) on the calling thread, an already-completed ValueTask, the
+    /// code after the await running on at once — instead of going through the engine. True by
+    /// default: many tasks reading cached data then use every core, as RandomAccess does, at the cost
+    /// of one system call. A read the cache does not wholly hold goes through the engine as before
+    /// (and a thread yields through the engine after a run of inline completions, so that loops take
+    /// turns). O_DIRECT files, streams and <see cref="AioContext.Submit"/> are never affected. Set
+    /// false when every read must reach the engine.
+    /// </summary>
+    public bool CompleteCachedReadsInline { get; set; } = true;
+
     /// <summary>The process-wide budget to charge; null means <see cref="AioLimits.Default"/>.</summary>
     public AioLimits? Limits { get; set; }
 

@@ -48,6 +48,17 @@ internal sealed class HandleInfo
     /// <summary>Whether a file of this type (S_IFMT bits) is a stream; see <see cref="IsStream"/>.</summary>
     internal static bool IsStreamType(int fileType) => fileType is Interop.S_IFIFO or Interop.S_IFSOCK or Interop.S_IFCHR;
 
+    /// <summary>
+    /// A buffered read of this file may be tried inline with RWF_NOWAIT (AioContext.CachedRead.cs):
+    /// open for reading, not O_DIRECT (a direct read would wait for the device), a regular file or
+    /// a block device (a page cache; not a stream), and the file system has not refused RWF_NOWAIT.
+    /// </summary>
+    internal bool MayReadCachedInline
+        => CanRead && (OpenFlags & Interop.O_DIRECT) == 0 && FileType is Interop.S_IFREG or Interop.S_IFBLK && !RefusesNoWait;
+
+    /// <summary>Set once a preadv2(RWF_NOWAIT) answered EOPNOTSUPP: not asked again (idempotent, racy by design).</summary>
+    internal bool RefusesNoWait { get; set; }
+
     // 0 unknown, 1 an eventfd, 2 not; learned on first use as an EventFd (readlink is not free).
     private int _eventFd;
 

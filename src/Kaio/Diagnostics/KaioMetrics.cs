@@ -152,6 +152,34 @@ internal static class KaioMetrics
         }
     }
 
+    /// <summary>A read completed inside the call (the page cache held it: AioContext.CachedRead.cs): submitted and completed at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void OnCompletedInline(string engine, IocbCommand cmd, long bytes)
+    {
+        if (Submitted.Enabled || Completed.Enabled || Bytes.Enabled || Duration.Enabled)
+        {
+            RecordCompletedInline(engine, cmd, bytes);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RecordCompletedInline(string engine, IocbCommand cmd, long bytes)
+    {
+        var command = new KeyValuePair<string, object?>(CommandTag, CommandName(cmd));
+        var engineTag = new KeyValuePair<string, object?>(EngineTag, engine);
+        Submitted.Add(1, command, engineTag);
+        Completed.Add(1, command, engineTag);
+        if (Duration.Enabled)
+        {
+            Duration.Record(0, command, engineTag);
+        }
+
+        if (bytes > 0)
+        {
+            Bytes.Add(bytes, new(DirectionTag, "read"), engineTag);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RecordCompleted(string engine, RequestSlot slot)
     {

@@ -74,6 +74,13 @@ internal abstract class AioEngine : IDisposable
     public abstract EngineFeatures Features { get; }
 
     /// <summary>
+    /// The core may complete an awaited buffered read the page cache holds inside the call,
+    /// without this engine (AioContext.CachedRead.cs): true for the engines that read real files;
+    /// false for the null engine and test engines, whose requests must reach them.
+    /// </summary>
+    public virtual bool ReadsCachedInline => false;
+
+    /// <summary>
     /// Starts one prepared request. Returns 0 when accepted — the engine then owns the request
     /// until it calls Complete exactly once — or a negative errno when refused (-EAGAIN when its
     /// own queue is full), in which case it must not complete it.

@@ -13,6 +13,8 @@ public sealed class FaultInjectingIoUringConformanceTests : ConformanceTests
 {
     protected override AioEngineKind Kind => AioEngineKind.IoUring;
 
+    protected override bool CompletesCachedReadsInline => false; // the wrapper must see every read
+
     protected override bool CompletesInsideSubmit => true; // as IoUringConformanceTests: cached reads complete inside the enter
 
     protected override AioContextOptions Options() => new()
@@ -29,6 +31,8 @@ public sealed class FaultInjectingIoUringConformanceTests : ConformanceTests
 public sealed class FaultInjectingLinuxAioConformanceTests : ConformanceTests
 {
     protected override AioEngineKind Kind => AioEngineKind.LinuxAio;
+
+    protected override bool CompletesCachedReadsInline => false; // the wrapper must see every read
 
     protected override bool CompletesInsideSubmit => true; // as LinuxAioConformanceTests
 

@@ -145,6 +145,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
     public override AioEngineKind Kind => AioEngineKind.IoUring;
 
+    public override bool ReadsCachedInline => true;
+
     public override EngineFeatures Features
         => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
             | (_callerWaits ? EngineFeatures.WaitOnCaller : EngineFeatures.None);

@@ -182,6 +182,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     public override AioEngineKind Kind => AioEngineKind.LinuxAio;
 
+    public override bool ReadsCachedInline => true;
+
     /// <summary>
     /// RWF_DSYNC/RWF_SYNC travel in aio_rw_flags and the kernel makes the write durable before it
     /// completes. Reads and writes in flight cannot be cancelled (only Poll can), except on

@@ -79,6 +79,8 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
 
     public override AioEngineKind Kind => AioEngineKind.ThreadPool;
 
+    public override bool ReadsCachedInline => true;
+
     // DSYNC/SYNC go through the core's deferred completion (seed 003): this engine keeps to the
     // calls every Linux has, and the fdatasync runs on the device's work queue, not a worker.
     // On a stream the core leaves them in RwFlags, and pwritev2 hands them to write_iter.

@@ -1,0 +1,132 @@
+// Design: an awaited read the page cache already holds completes inside the call. ReadAsync on a
+// buffered regular file (or block device) first tries one preadv2(RWF_NOWAIT) on the calling
+// thread — the attempt io_uring's io_read() makes with IOCB_NOWAIT, made before any slot, budget
+// unit or token registration is taken — and when the whole answer came back returns an
+// already-completed ValueTask: the request never reaches the engine. Anything else (-EAGAIN: not
+// cached; a short read: partly cached, or at end of file; any error) goes the usual way and the
+// engine reads it all again and has the last word, so results, errors and where they arrive are
+// those of the engine path. A read is idempotent on its buffer, so reading a range twice is safe.
+//
+// Why (issue 9): N tasks each awaiting cached 4 KiB reads. Through any engine a read costs a
+// hand-off and a continuation on another thread; through io_uring the coalesced submissions of
+// all awaiters run on one thread (the ring's lock serializes them), so one core did every copy
+// while RandomAccess's work items (a pread each) used both. Inline, each task's read is one system
+// call on its own thread, on as many cores as there are.
+//
+// Fairness: a loop whose reads all complete inline never yields its thread, and with more loops
+// than pool threads the others would wait (RandomAccess's loops starve that way for seconds). So
+// a thread makes at most InlineRun inline completions in a row; the next read goes through the
+// engine, whose continuation is queued behind the other loops' work. Misses: where the cache
+// holds little (a large file read at random), every attempt costs a failed system call; after
+// MissesBeforeBackoff misses in a row the context tries only one read in BackoffPeriod until one
+// hits again. A file system that refuses RWF_NOWAIT (EOPNOTSUPP) is not asked again for that handle.
+//
+// Off when AioContextOptions.CompleteCachedReadsInline is false, and for engines that do no real
+// I/O (the null engine, test engines): their requests must reach them.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Kaio.Core;
+using Kaio.Diagnostics;
+
+namespace Kaio;
+
+public sealed partial class AioContext
+{
+    /// <summary>Inline completions a thread makes in a row before the next read yields through the engine.</summary>
+    internal const int InlineRun = 16;
+
+    private const int MissesBeforeBackoff = 8;
+    private const int BackoffPeriod = 16;
+
+    [ThreadStatic]
+    private static int s_inlineRun;
+
+    private readonly bool _cachedReadsInline; // set once: the option, and an engine that does real I/O
+    private int _inlineMisses;                // misses in a row (racy by design: a hint)
+    private int _inlineSkips;                 // counts attempts skipped while backing off (racy by design)
+
+    /// <summary>
+    /// One preadv2(RWF_NOWAIT) of <paramref name="length"/> bytes at <paramref name="buffer"/>;
+    /// true with the count when the page cache held all of it. The caller validated the arguments
+    /// and pinned the buffer.
+    /// </summary>
+    private unsafe bool TryReadCached(SafeFileHandle handle, byte* buffer, int length, long fileOffset, out int read)
+    {
+        read = 0;
+        if (!_cachedReadsInline || length == 0 || Volatile.Read(ref _dead) != 0)
+        {
+            return false;
+        }
+
+        if (++s_inlineRun > InlineRun)
+        {
+            s_inlineRun = 0; // this one yields through the engine
+            return false;
+        }
+
+        if (_inlineMisses >= MissesBeforeBackoff && ++_inlineSkips % BackoffPeriod != 0)
+        {
+            return false;
+        }
+
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
+            if (_handles.Get(handle, fd, out HandleInfo? info) < 0 || !info!.MayReadCachedInline)
+            {
+                return false;
+            }
+
+            Interop.iovec one = new() { iov_base = buffer, iov_len = (nuint)length };
+            long res = Interop.ToRes(Interop.preadv2(fd, &one, 1, fileOffset, Interop.RWF_NOWAIT));
+            if (res != length)
+            {
+                if (res == -Errno.EOPNOTSUPP)
+                {
+                    info.RefusesNoWait = true;
+                }
+
+                if (_inlineMisses < MissesBeforeBackoff)
+                {
+                    _inlineMisses++;
+                }
+
+                return false;
+            }
+
+            if (_inlineMisses != 0)
+            {
+                _inlineMisses = 0;
+            }
+
+            read = length;
+            KaioMetrics.OnCompletedInline(_engineName, IocbCommand.Pread, length);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // closed meanwhile: the usual path refuses it
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Resets this thread's run of inline completions (tests).</summary>
+    internal static void ResetInlineRun() => s_inlineRun = 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe bool TryReadCached(SafeFileHandle handle, Span<byte> buffer, long fileOffset, out int read)
+    {
+        fixed (byte* p = &MemoryMarshal.GetReference(buffer))
+        {
+            return TryReadCached(handle, p, buffer.Length, fileOffset, out read);
+        }
+    }
+}
