@@ -290,6 +290,86 @@ public sealed class IoUringEngineTests : NativeEngineTests
     protected override AioEngineKind Kind => AioEngineKind.IoUring;
 
     [Fact]
+    public async Task Poller_AContinuationThatBlocks_DoesNotHoldBackTheOtherAwaiters()
+    {
+        // The coalescing work item polls for awaiters' completions and runs their continuations
+        // inline while the reaper rests on its word. A continuation that blocks there must not
+        // stop everyone else's completions: the reaper stops trusting a poller that makes no
+        // round for PollStallMs, and what earlier continuations published is entered before the
+        // next one runs. Loop C keeps the poller busy with O_DIRECT reads (asynchronous in the
+        // kernel); A's pipe read completes in the poller and its continuation blocks for 3 s;
+        // C must go on reading meanwhile.
+        using AioContext ctx = NewContext(16);
+        using var file = new TempFile(1 << 20);
+        using SafeFileHandle direct = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var (readEnd, writeEnd) = Native.Pipe();
+            using (readEnd)
+            using (writeEnd)
+            {
+                using var release = new ManualResetEventSlim();
+                using var stop = new CancellationTokenSource();
+                var blocked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                long cReads = 0;
+                Task c = Task.Run(
+                    async () =>
+                    {
+                        nint buffer = AllocAligned();
+                        try
+                        {
+                            for (long i = 0; !stop.IsCancellationRequested; i++)
+                            {
+                                Assert.Equal(4096, await ctx.ReadAsync(direct, buffer, 4096, (i * 4096) % (1 << 20), ct));
+                                Interlocked.Increment(ref cReads);
+                            }
+                        }
+                        finally
+                        {
+                            FreeAligned(buffer);
+                        }
+                    },
+                    ct);
+                Task a = Task.Run(
+                    async () =>
+                    {
+                        await ctx.ReadAsync(readEnd, new byte[1], 0, ct);
+                        blocked.SetResult(Kaio.Engines.AioEngine.InlineContinuations);
+                        release.Wait(TimeSpan.FromSeconds(3), ct);
+                    },
+                    ct);
+                while (Interlocked.Read(ref cReads) < 200)
+                {
+                    await Task.Delay(5, ct);
+                }
+
+                Native.WriteByte(writeEnd, 1);
+                bool inPoller = await blocked.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+                long before = Interlocked.Read(ref cReads);
+                await Task.Delay(500, ct);
+                long during = Interlocked.Read(ref cReads) - before;
+                release.Set();
+                stop.Cancel();
+                await Task.WhenAll(a, c).WaitAsync(TimeSpan.FromSeconds(10), ct);
+                if (!inPoller)
+                {
+                    continue; // A's continuation ran on the pool, not inline: try again
+                }
+
+                Assert.True(during >= 20, $"loop C made {during} reads in 500 ms while A's continuation blocked the poller");
+                return;
+            }
+        }
+
+        Assert.Skip("A's continuation never ran inline in the poller in 5 attempts (a busy thread pool stops the polling)");
+    }
+
+    private static unsafe nint AllocAligned() => (nint)NativeMemory.AlignedAlloc(4096, 4096);
+
+    private static unsafe void FreeAligned(nint buffer) => NativeMemory.AlignedFree((void*)buffer);
+
+    [Fact]
     public void Setup_Capacity_RingsHoldRequestsAndTheirCancels()
     {
         using AioContext ctx = NewContext(100);

@@ -650,6 +650,13 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                 return true; // engine CQEs only, or a caller waits in the kernel and owns the CQ
             }
 
+            // What the continuations run so far published (they queue no work item: see
+            // FlushAwaited) goes to the kernel before the next one runs: it may block.
+            if (Volatile.Read(ref *_ring.SqTail) != Volatile.Read(ref *_ring.SqHead))
+            {
+                _ = EnterPending();
+            }
+
             DeliverInline(in one);
             if (_closing)
             {
