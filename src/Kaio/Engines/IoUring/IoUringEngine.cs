@@ -468,9 +468,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
             // Full fence (CAS) after the SQE's publication: pairs with the work item's exchange
             // of _flushQueued before it reads the SQ tail, so either it sees this SQE or this CAS
             // sees 0 and queues another work item.
+            // The global queue (FIFO), not this thread's (LIFO): an awaiter that is not alone
+            // yields here — the reads the page cache holds complete inside their calls
+            // (AioContext.CachedRead.cs), and a loop's every 17th read comes here so that the
+            // others get their turn. Queued locally, the work item ran next on the same thread and
+            // the same loop went on (8 tasks: a read waited 3.9 s).
             if (Interlocked.CompareExchange(ref _flushQueued, 1, 0) == 0)
             {
-                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
 
             return;
