@@ -163,7 +163,7 @@ internal static class Plots
         plot.YLabel(unit);
         double last = series.SelectMany(s => s.X).DefaultIfEmpty(1).Max();
         plot.Axes.SetLimits(0, Math.Max(last * 1.05, 0.6), 0, Math.Max(1, series.SelectMany(s => s.Y).DefaultIfEmpty(1).Max() * 1.1));
-        plot.ShowLegend(Alignment.LowerRight);
+        ShowLegend(plot, series.Count);
         plot.SavePng(path, Width, Height);
         return path;
     }
@@ -211,9 +211,22 @@ internal static class Plots
         plot.Title(title);
         plot.XLabel("percentile");
         plot.YLabel("latency");
-        plot.ShowLegend(Alignment.UpperLeft);
+        ShowLegend(plot, series.Count);
         plot.SavePng(path, Width, Height);
         return path;
+    }
+
+    /// <summary>A few lines: the legend inside; more (a --compare's engines): beside the chart, where it hides no line.</summary>
+    private static void ShowLegend(Plot plot, int lines)
+    {
+        if (lines > 3)
+        {
+            plot.ShowLegend(Edge.Right);
+        }
+        else
+        {
+            plot.ShowLegend(Alignment.UpperLeft);
+        }
     }
 
     /// <summary>fio's nines scale: p50 → 0.3, p90 → 1, p99 → 2, p99.9 → 3.</summary>
