@@ -537,9 +537,17 @@ internal static class KaioApp
 
             if (parsed.GetValue(_plot) is { } plotDirectory)
             {
-                foreach (string picture in Plots.ForRun(plotDirectory, results, compare))
+                try
                 {
-                    (json ? _stderr : _stdout).WriteLine("kaio: plot: " + picture);
+                    foreach (string picture in Plots.ForRun(plotDirectory, results, compare))
+                    {
+                        (json ? _stderr : _stdout).WriteLine("kaio: plot: " + picture);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _stderr.WriteLine("kaio: " + Printable($"--plot={plotDirectory}: cannot write the pictures: {e.Message}"));
+                    firstFailure ??= e.Message;
                 }
             }
 
@@ -583,6 +591,11 @@ internal static class KaioApp
             catch (SavedReportException e)
             {
                 return UsageError(e.Message, json: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _stderr.WriteLine("kaio: " + Printable($"plot: cannot write the pictures into {directory}: {e.Message}"));
+                return ExitFailed;
             }
         }
 

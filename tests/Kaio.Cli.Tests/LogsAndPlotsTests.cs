@@ -216,6 +216,11 @@ public sealed partial class LogsAndPlotsTests
             AssertPicture(Path.Combine(pictures, name));
         }
 
+        string aFile = dir.WriteJobFile("plain", "x");
+        result = KaioCli.Run("plot", Path.Combine(s_samples, "randread.json"), "-o", Path.Combine(aFile, "pics"));
+        Assert.Equal(KaioApp.ExitFailed, result.Exit);
+        Assert.Contains("cannot write the pictures", result.Err, StringComparison.Ordinal);
+
         result = KaioCli.Run("plot", dir.File("nothing.log"), "-o", pictures);
         Assert.Equal(KaioApp.ExitUsage, result.Exit);
         Assert.Contains("nothing.log", result.Err, StringComparison.Ordinal);
