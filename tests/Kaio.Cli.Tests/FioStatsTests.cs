@@ -183,6 +183,28 @@ public sealed class FioStatsTests
     }
 
     [Fact]
+    public void Slat_BatchOfOne_HoldsOnlyItsOwnSubmitCall()
+    {
+        // io_uring reading the page cache completes each read inside io_uring_enter, so a submit
+        // call's time grows with the requests it carries. One request per call: each request's
+        // slat is one short call. Before each batch was prepared just before its call, a request
+        // prepared with 31 others waited for their calls too (slat ~ 16 calls on average), about
+        // what one call of all 32 takes.
+        AioEngineStatus status = AioContext.ProbeEngines().Single(s => s.Kind == AioEngineKind.IoUring);
+        if (!status.Available)
+        {
+            Assert.Skip("io_uring does not work here: " + status.Reason);
+        }
+
+        using var dir = new TempDirectory();
+        double Slat(string batch) => Json(KaioCli.Run("bench", "--filename=" + dir.File("s"), "--rw=randread", "--size=4m", "--runtime=300ms", "--time_based",
+            "--ioengine=io_uring", "--iodepth=32", "--iodepth_batch_submit=" + batch, "--output-format=json")).GetProperty("jobs")[0].GetProperty("read").GetProperty("slat_ns").GetProperty("mean").GetDouble();
+        double whole = Slat("0");
+        double one = Slat("1");
+        Assert.True(one * 4 < whole, $"slat mean: {one:0} ns with one request per call, {whole:0} ns with 32 per call");
+    }
+
+    [Fact]
     public void Json_WholeBatchSubmit_FillsTheLargerSubmitBuckets()
     {
         using var dir = new TempDirectory();
