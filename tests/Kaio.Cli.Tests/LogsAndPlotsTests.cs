@@ -187,6 +187,17 @@ public sealed partial class LogsAndPlotsTests
     }
 
     [Fact]
+    public void Plot_LineNames_ACompareReportsJobsByEngine()
+    {
+        string[] compare = ["bench@randomaccess", "bench@io_uring", "bench@io_uring:await"];
+        Assert.Equal(["randomaccess", "io_uring", "io_uring:await"], compare.Select(j => Kaio.Cli.Reporting.Plots.LineName(compare, j)));
+        string[] jobs = ["seq@1", "rand@2"];
+        Assert.Equal(jobs, jobs.Select(j => Kaio.Cli.Reporting.Plots.LineName(jobs, j)));
+        string[] one = ["bench@io_uring"];
+        Assert.Equal("bench@io_uring", Kaio.Cli.Reporting.Plots.LineName(one, "bench@io_uring"));
+    }
+
+    [Fact]
     public void Plot_BenchRun_WritesIopsBandwidthAndLatencyPictures()
     {
         using var dir = new TempDirectory();

@@ -87,12 +87,15 @@ internal static class Plots
         foreach (string file in reports)
         {
             SavedReport report = SavedReport.Load(file);
+
+            List<string> jobs = [.. report.Directions.Select(d => d.Job)];
             foreach (SavedDirection d in report.Directions)
             {
                 var points = d.Percentiles.Where(p => p.Percentile is >= 50 and < 100).ToList();
                 if (points.Count > 0)
                 {
-                    string name = (reports.Count > 1 ? Path.GetFileName(file) + ": " : "") + d.Job + (report.Directions.Count(x => x.Job == d.Job) > 1 ? " " + d.Direction : "");
+                    string job = LineName(jobs, d.Job);
+                    string name = (reports.Count > 1 ? Path.GetFileName(file) + ": " : "") + job + (report.Directions.Count(x => x.Job == d.Job) > 1 ? " " + d.Direction : "");
                     latency.Add(new Series(name, [.. points.Select(p => p.Percentile)], [.. points.Select(p => (double)p.Nanoseconds)]));
                 }
             }
@@ -130,7 +133,7 @@ internal static class Plots
         var written = new List<string>();
         if (latency.Count > 0)
         {
-            written.Add(LatencyCurve(Path.Combine(directory, "latency.png"), latency, reports.Count > 1 ? "Latency: " + string.Join(" vs ", reports.Select(Path.GetFileName)) : "Latency"));
+            written.Add(LatencyCurve(Path.Combine(directory, "latency.png"), latency, reports.Count > 1 ? "Completion latency: " + string.Join(" vs ", reports.Select(Path.GetFileName)) : "Completion latency"));
         }
 
         if (iops.Count > 0)
@@ -144,6 +147,14 @@ internal static class Plots
         }
 
         return written;
+    }
+
+    /// <summary>A job's line name: the engine when the jobs are one --compare's (JOB@ENGINE, one JOB), else the job's name.</summary>
+    internal static string LineName(IReadOnlyList<string> jobs, string job)
+    {
+        static string? Prefix(string name) => name.IndexOf('@', StringComparison.Ordinal) is > 0 and int at ? name[..at] : null;
+        bool byEngine = jobs.Distinct().Count() > 1 && jobs.All(j => Prefix(j) is not null) && jobs.Select(Prefix).Distinct().Count() == 1;
+        return byEngine ? job[(job.IndexOf('@', StringComparison.Ordinal) + 1)..] : job;
     }
 
     /// <summary>A line per series over time in seconds.</summary>
