@@ -63,6 +63,22 @@ public sealed partial class LogsAndPlotsTests
     }
 
     [Fact]
+    public void IntervalLog_FullChunk_GoesToTheFileAndLeavesMemory()
+    {
+        using var dir = new TempDirectory();
+        var log = new Kaio.Cli.Reporting.IntervalLog("clat", dir.File("x_clat.1.log"), flushAt: 3);
+        for (int i = 0; i < 7; i++)
+        {
+            log.Add(new Kaio.Cli.Reporting.LogEntry(i, 100 + i, i % 2, 4096, i * 4096L));
+        }
+
+        Assert.Equal(6, File.ReadAllLines(log.Path).Length); // two full chunks written
+        Assert.Single(log.Entries);                            // one waiting
+        log.Flush();
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i}, {100 + i}, {i % 2}, 4096, {i * 4096}")), File.ReadAllLines(log.Path));
+    }
+
+    [Fact]
     public void Logs_Averaged_AnEntryPerWindowAndDirection_PerJobThread()
     {
         using var dir = new TempDirectory();

@@ -1,6 +1,6 @@
 // Design: fio's per-interval logs (write_bw_log, write_lat_log, write_iops_log; stat.c
 // add_log_sample(), iolog.c flush_samples()): one file per job thread and kind, named
-// PREFIX_KIND.N.log with N the thread's number in the run from 1, each line
+// PREFIX_KIND.N.log with N the thread's number in the run from 1, written in chunks as they fill, each line
 // "msec, value, direction, bs, offset" with direction 0 read, 1 write. msec counts from the
 // start of recording (after ramp_time). With log_avg_msec = 0 every I/O is an entry (bw:
 // bytes * 10^6 / clat ns, as fio computes it; iops: 1; latencies in ns); otherwise an entry per
@@ -19,19 +19,45 @@ namespace Kaio.Cli.Reporting;
 /// <summary>One line of a fio log.</summary>
 internal readonly record struct LogEntry(long Msec, long Value, int Direction, int BlockSize, long Offset);
 
-/// <summary>The entries of one log file.</summary>
+/// <summary>
+/// One log file: entries gather in memory and go to the file in chunks (as fio flushes its log
+/// buffers), so a per-I/O log of a long run holds at most <see cref="FlushAt"/> entries at a time.
+/// One writer at a time: the job thread, or the sampler.
+/// </summary>
 internal sealed class IntervalLog
 {
-    public IntervalLog(string kind) => Kind = kind;
+    private bool _created;
+
+    public IntervalLog(string kind, string path, int flushAt = 65536)
+    {
+        Kind = kind;
+        Path = path;
+        FlushAt = flushAt;
+    }
 
     /// <summary>fio's file kind: bw, iops, clat, slat, lat.</summary>
     public string Kind { get; }
 
+    public string Path { get; }
+
+    public int FlushAt { get; }
+
+    /// <summary>Entries not yet in the file.</summary>
     public List<LogEntry> Entries { get; } = [];
 
-    public string FileName(string prefix, int threadNumber) => string.Create(CultureInfo.InvariantCulture, $"{prefix}_{Kind}.{threadNumber}.log");
+    public static string FileName(string prefix, string kind, int threadNumber) => string.Create(CultureInfo.InvariantCulture, $"{prefix}_{kind}.{threadNumber}.log");
 
-    public void WriteTo(string path)
+    public void Add(LogEntry entry)
+    {
+        Entries.Add(entry);
+        if (Entries.Count >= FlushAt)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Appends the gathered entries to the file (creating it the first time).</summary>
+    public void Flush()
     {
         var text = new StringBuilder(Entries.Count * 24);
         foreach (LogEntry e in Entries)
@@ -39,7 +65,17 @@ internal sealed class IntervalLog
             text.Append(CultureInfo.InvariantCulture, $"{e.Msec}, {e.Value}, {e.Direction}, {e.BlockSize}, {e.Offset}\n");
         }
 
-        File.WriteAllText(path, text.ToString());
+        if (_created)
+        {
+            File.AppendAllText(Path, text.ToString());
+        }
+        else
+        {
+            File.WriteAllText(Path, text.ToString());
+            _created = true;
+        }
+
+        Entries.Clear();
     }
 
     /// <summary>Reads a fio-format log (kaio's or fio's): the first two columns and the direction of each line.</summary>
@@ -72,30 +108,30 @@ internal sealed class JobLogs
     private long _start;
     private long _windowEnd;
 
-    private JobLogs(JobSpec job)
+    private JobLogs(JobSpec job, int threadNumber)
     {
         _avgMsec = job.LogAvgMsec;
         _windowTicks = (long)(job.LogAvgMsec / 1000.0 * Stopwatch.Frequency);
-        if (job.BwLog is not null)
+        if (job.BwLog is { } bw)
         {
-            Bw = new IntervalLog("bw");
+            Bw = new IntervalLog("bw", IntervalLog.FileName(bw, "bw", threadNumber));
         }
 
-        if (job.IopsLog is not null)
+        if (job.IopsLog is { } iops)
         {
-            Iops = new IntervalLog("iops");
+            Iops = new IntervalLog("iops", IntervalLog.FileName(iops, "iops", threadNumber));
         }
 
-        if (job.LatLog is not null)
+        if (job.LatLog is { } lat)
         {
-            Clat = new IntervalLog("clat");
-            Slat = new IntervalLog("slat");
-            Lat = new IntervalLog("lat");
+            Clat = new IntervalLog("clat", IntervalLog.FileName(lat, "clat", threadNumber));
+            Slat = new IntervalLog("slat", IntervalLog.FileName(lat, "slat", threadNumber));
+            Lat = new IntervalLog("lat", IntervalLog.FileName(lat, "lat", threadNumber));
         }
     }
 
-    /// <summary>The logs a job asks for; null when it asks for none.</summary>
-    public static JobLogs? For(JobSpec job) => job.BwLog is null && job.LatLog is null && job.IopsLog is null ? null : new JobLogs(job);
+    /// <summary>The logs a job asks for, for its thread number <paramref name="threadNumber"/> in the run; null when it asks for none.</summary>
+    public static JobLogs? For(JobSpec job, int threadNumber) => job.BwLog is null && job.LatLog is null && job.IopsLog is null ? null : new JobLogs(job, threadNumber);
 
     public IntervalLog? Bw { get; }
 
@@ -128,11 +164,11 @@ internal sealed class JobLogs
         if (!Averaged)
         {
             long msec = Msec(ticks);
-            Clat?.Entries.Add(new LogEntry(msec, clatNs, direction, bytes, offset));
-            Slat?.Entries.Add(new LogEntry(msec, slatNs, direction, bytes, offset));
-            Lat?.Entries.Add(new LogEntry(msec, slatNs + clatNs, direction, bytes, offset));
-            Bw?.Entries.Add(new LogEntry(msec, clatNs > 0 ? bytes * 1_000_000L / clatNs : 0, direction, bytes, offset));
-            Iops?.Entries.Add(new LogEntry(msec, 1, direction, bytes, offset));
+            Clat?.Add(new LogEntry(msec, clatNs, direction, bytes, offset));
+            Slat?.Add(new LogEntry(msec, slatNs, direction, bytes, offset));
+            Lat?.Add(new LogEntry(msec, slatNs + clatNs, direction, bytes, offset));
+            Bw?.Add(new LogEntry(msec, clatNs > 0 ? bytes * 1_000_000L / clatNs : 0, direction, bytes, offset));
+            Iops?.Add(new LogEntry(msec, 1, direction, bytes, offset));
             return;
         }
 
@@ -175,7 +211,7 @@ internal sealed class JobLogs
                 int i = (kind * 2) + direction;
                 if (_count[i] > 0)
                 {
-                    logs[kind].Entries.Add(new LogEntry(msec, _sum[i] / _count[i], direction, 0, 0));
+                    logs[kind].Add(new LogEntry(msec, _sum[i] / _count[i], direction, 0, 0));
                     _sum[i] = 0;
                     _count[i] = 0;
                 }
@@ -183,25 +219,19 @@ internal sealed class JobLogs
         }
     }
 
-    /// <summary>Writes the files of thread number <paramref name="threadNumber"/>; returns their paths.</summary>
-    public List<string> WriteFiles(JobSpec job, int threadNumber)
+    /// <summary>Writes what is left of each log to its file (after the job thread and the sampler are done); returns the files.</summary>
+    public List<string> WriteFiles()
     {
         var written = new List<string>();
-        void Write(IntervalLog? log, string? prefix)
+        foreach (IntervalLog? log in new[] { Bw, Iops, Clat, Slat, Lat })
         {
-            if (log is not null && prefix is not null)
+            if (log is not null)
             {
-                string path = log.FileName(prefix, threadNumber);
-                log.WriteTo(path);
-                written.Add(path);
+                log.Flush();
+                written.Add(log.Path);
             }
         }
 
-        Write(Bw, job.BwLog);
-        Write(Iops, job.IopsLog);
-        Write(Clat, job.LatLog);
-        Write(Slat, job.LatLog);
-        Write(Lat, job.LatLog);
         return written;
     }
 }

@@ -256,7 +256,7 @@ internal sealed class BenchRunner
         {
             if (all[i].Logs is { } logs)
             {
-                LogFiles.AddRange(logs.WriteFiles(all[i].Job, all[i].Number));
+                LogFiles.AddRange(logs.WriteFiles());
             }
         }
 
@@ -354,7 +354,7 @@ internal sealed class BenchRunner
                 Job = job,
                 Index = i,
                 Number = ++_threadsCreated,
-                Logs = JobLogs.For(job),
+                Logs = JobLogs.For(job, _threadsCreated),
                 Path = path,
                 RegionStart = slice ? i * sliceLength : 0,
                 RegionLength = sliceLength,

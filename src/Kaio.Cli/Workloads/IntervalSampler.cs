@@ -75,8 +75,8 @@ internal sealed class IntervalSampler : IDisposable
                     JobLogs logs = thread.Logs!;
                     next = Math.Min(next, Sample(logSchedule, thread, now, (direction, msec, kib, iops) =>
                     {
-                        logs.Bw?.Entries.Add(new LogEntry(msec, kib, direction, 0, 0));
-                        logs.Iops?.Entries.Add(new LogEntry(msec, iops, direction, 0, 0));
+                        logs.Bw?.Add(new LogEntry(msec, kib, direction, 0, 0));
+                        logs.Iops?.Add(new LogEntry(msec, iops, direction, 0, 0));
                     }));
                 }
             }
