@@ -161,6 +161,16 @@ public sealed class FioStatsTests
     }
 
     [Fact]
+    public void Normal_SampledRun_PrintsFiosBwAndIopsSampleLine()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = KaioCli.Run("bench", "--filename=" + dir.File("n"), "--rw=randread", "--size=4m", "--runtime=1100ms", "--time_based");
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Matches(@"bench read: bw \(KiB/s\): min=\d+, max=\d+, per=\d+\.\d\d%, avg=\d+\.\d\d, stdev=\d+\.\d\d, samples=2\s+bench read: iops: +min=\d+, max=\d+, avg=\d+\.\d\d, stdev=\d+\.\d\d, samples=2", result.Out);
+        Assert.DoesNotContain("bench write: bw", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Json_LatIsSlatPlusClat_AndSubmitCallsCarryIodepthBatchSubmit()
     {
         using var dir = new TempDirectory();

@@ -74,7 +74,34 @@ internal static class NormalReport
         }
 
         console.Write(table);
+        WriteSamples(console, results);
         WriteEngines(console, results.Select(r => (r.Engine, r.EngineReason)));
+    }
+
+    /// <summary>fio's "bw (KiB/s): min=…, max=…, per=…, avg=…, stdev=…, samples=…" and "iops: …" lines, from the 500 ms samples.</summary>
+    private static void WriteSamples(IAnsiConsole console, IReadOnlyList<JobResult> results)
+    {
+        foreach (JobResult result in results)
+        {
+            var group = results.Where(r => r.GroupId == result.GroupId).ToList();
+            double seconds = group.Max(r => r.Stats.Runtime.TotalSeconds);
+            foreach ((string dir, DirectionStats stats, long groupBytes) in new[] { ("read", result.Stats.Read, group.Sum(r => r.Stats.Read.Bytes)), ("write", result.Stats.Write, group.Sum(r => r.Stats.Write.Bytes)) })
+            {
+                LatencyMoments bw = stats.BwSamples;
+                LatencyMoments iops = stats.IopsSamples;
+                if (bw.Count == 0)
+                {
+                    continue;
+                }
+
+                double aggregateKiB = seconds > 0 ? groupBytes / seconds / 1024 : 0;
+                double per = aggregateKiB > 1 ? Math.Min(100, (long)bw.Mean * 100 / aggregateKiB) : 100;
+                console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Name} {dir}: bw (KiB/s): min={bw.Min}, max={bw.Max}, per={per:0.00}%, avg={bw.Mean:0.00}, stdev={bw.StdDev:0.00}, samples={bw.Count}")));
+                console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Name} {dir}: iops:        min={iops.Min}, max={iops.Max}, avg={iops.Mean:0.00}, stdev={iops.StdDev:0.00}, samples={iops.Count}")));
+            }
+        }
     }
 
     public static void WriteCompare(IAnsiConsole console, IReadOnlyList<CompareRow> rows)
