@@ -1,8 +1,9 @@
 using System.Diagnostics;
 // Design: the state one job thread works on and reports into. The thread that runs the worker
-// is its only writer; the progress display reads Ios/Bytes (Volatile, written only by the
-// owner, so a plain read-modify-write on the owner's side is enough); everything else is read
-// by the runner after the thread has been joined.
+// is its only writer; the progress display reads Ios/Bytes and the interval sampler the
+// per-direction counts (Counted) — Volatile, written only by the owner, so a plain
+// read-modify-write on the owner's side is enough; everything else is read by the runner after
+// the thread has been joined.
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
 using Kaio.Cli.Verify;
