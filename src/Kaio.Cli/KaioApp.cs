@@ -63,7 +63,13 @@ internal static class KaioApp
         private readonly Func<IReadOnlyList<AioEngineStatus>> _probeEngines;
         private readonly Dictionary<Option, JobOption> _jobOptions = [];
         private readonly List<string> _warnings = [];
-        private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal or json (fio-shaped)", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
+        private readonly Option<string> _outputFormat = new("--output-format") { Description = "normal, json (fio-shaped) or json+ (json with fio's latency bins)", HelpName = "normal|json|json+", DefaultValueFactory = _ => "normal" };
+        private readonly Option<string> _statusInterval = new("--status-interval") { Description = "every TIME, a line per job with what it did so far (works without a terminal; stderr in JSON mode)", HelpName = "TIME" };
+        private readonly Option<string> _repeat = new("--repeat") { Description = "run everything N times; report mean ± σ and min…max of each figure across the runs", HelpName = "N" };
+        private readonly Option<string> _plot = new("--plot") { Description = "write PNG pictures of the run into DIR: IOPS and bandwidth over time per job, the latency percentile curve", HelpName = "DIR" };
+        private readonly Argument<string[]> _compareFiles = new("file") { Description = "two JSON reports (kaio's or fio's): the first is the base", Arity = new ArgumentArity(2, 2) };
+        private readonly Argument<string[]> _plotFiles = new("file") { Description = "JSON reports (latency percentile curves; two or more side by side) and fio-format logs (*_bw.N.log, *_iops.N.log: over time)", Arity = ArgumentArity.OneOrMore };
+        private readonly Option<string> _plotOut = new("--out", "-o") { Description = "where to write the PNG files (default: the current directory)", HelpName = "DIR" };
         private readonly Option<bool> _compare = new("--compare") { Description = "run the job on every engine that works here, through Submit/GetEvents and awaited (ENGINE:await), and on .NET RandomAccess; one table with ratios against RandomAccess" };
         private readonly Argument<string[]> _jobFiles = new("jobfile") { Description = "fio job files ([global] and job sections)", Arity = ArgumentArity.ZeroOrMore };
         private readonly Option<string> _infoFormat = new("--output-format") { Description = "normal or json", HelpName = "normal|json", DefaultValueFactory = _ => "normal" };
@@ -158,6 +164,9 @@ internal static class KaioApp
 
             bench.Options.Add(_outputFormat);
             bench.Options.Add(_compare);
+            bench.Options.Add(_statusInterval);
+            bench.Options.Add(_repeat);
+            bench.Options.Add(_plot);
             bench.Arguments.Add(_jobFiles);
             bench.SetAction(Bench);
 
@@ -170,8 +179,19 @@ internal static class KaioApp
             var root = new Command("kaio", "kaio: run I/O workloads through Kaio (Linux AIO rebuilt in user space), the way fio does.");
             root.Options.Add(new HelpOption());
             root.Options.Add(new VersionOption());
+            var compare = new Command("compare", "Compare two saved JSON reports (kaio's or fio's): each job's IOPS, bandwidth and latency side by side, with the ratio of the second to the first.");
+            compare.Arguments.Add(_compareFiles);
+            compare.SetAction(CompareReports);
+
+            var plot = new Command("plot", "Draw PNG pictures from saved JSON reports (latency percentile curves, per job and per engine of a --compare; several reports side by side) and from fio-format bw/iops logs (over time).");
+            plot.Arguments.Add(_plotFiles);
+            plot.Options.Add(_plotOut);
+            plot.SetAction(Plot);
+
             root.Subcommands.Add(bench);
             root.Subcommands.Add(info);
+            root.Subcommands.Add(compare);
+            root.Subcommands.Add(plot);
             return root;
         }
 
@@ -232,6 +252,9 @@ internal static class KaioApp
             {
                 ["--output-format"] = ("output-format", true),
                 ["--compare"] = ("compare", false),
+                ["--status-interval"] = ("status-interval", true),
+                ["--repeat"] = ("repeat", true),
+                ["--plot"] = ("plot", true),
             };
             foreach (JobOption option in JobOptions.All)
             {
@@ -278,7 +301,7 @@ internal static class KaioApp
         {
             for (int i = 0; i < args.Length; i++)
             {
-                if (args[i] is "--output-format=json" or "--output-format:json" || (args[i] == "--output-format" && i + 1 < args.Length && args[i + 1] == "json"))
+                if (args[i] is "--output-format=json" or "--output-format:json" or "--output-format=json+" or "--output-format:json+" || (args[i] == "--output-format" && i + 1 < args.Length && args[i + 1] is "json" or "json+"))
                 {
                     return true;
                 }
@@ -372,16 +395,31 @@ internal static class KaioApp
         private int Bench(ParseResult parsed)
         {
             string format = parsed.GetValue(_outputFormat) ?? "normal";
-            if (format is not ("normal" or "json"))
+            if (format is not ("normal" or "json" or "json+"))
             {
-                return UsageError($"--output-format={format}: expected normal or json", json: false);
+                return UsageError($"--output-format={format}: expected normal, json or json+", json: false);
             }
 
-            bool json = format == "json";
+            bool json = format is "json" or "json+";
             List<JobSpec> jobs;
+            int repeat = 1;
+            TimeSpan? statusInterval = null;
             try
             {
                 jobs = BuildJobs(parsed);
+                if (parsed.GetValue(_repeat) is { } repeatText)
+                {
+                    repeat = FioValues.TryParseInt(repeatText, out long n) && n is >= 1 and <= 1000
+                        ? (int)n
+                        : throw new JobOptionException($"--repeat={repeatText}: expected a number of runs from 1 to 1000");
+                }
+
+                if (parsed.GetValue(_statusInterval) is { } intervalText)
+                {
+                    statusInterval = FioValues.TryParseTime(intervalText, out TimeSpan interval, out string? why) && interval > TimeSpan.Zero
+                        ? interval
+                        : throw new JobOptionException($"--status-interval={intervalText}: {why ?? "must be more than 0"}");
+                }
             }
             catch (JobOptionException e)
             {
@@ -396,7 +434,10 @@ internal static class KaioApp
             IAnsiConsole console = CreateConsole();
             string tempDirectory = TargetFile.ChooseTempDirectory();
             Action<string>? log = json ? null : line => console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
-            var runner = new BenchRunner(tempDirectory, log, _interactive && !json ? new LiveProgress(console) : null, _stop);
+            IProgressView? progress = statusInterval is { } every
+                ? new StatusInterval(json ? _stderr : _stdout, every)
+                : _interactive && !json ? new LiveProgress(console) : null;
+            var runner = new BenchRunner(tempDirectory, log, progress, _stop);
 
             List<string> skipped = [];
             bool compare = parsed.GetValue(_compare);
@@ -436,7 +477,16 @@ internal static class KaioApp
                 }
             }
 
-            List<JobResult> results = runner.Run(jobs);
+            var runs = new List<List<JobResult>>();
+            List<JobResult> results;
+            do
+            {
+                results = runner.Run(jobs);
+                runs.Add(results);
+            }
+            while (runs.Count < repeat && _stopSignals?.Signal is null && results.All(r => !r.Failed));
+
+            List<RepeatRow>? repeated = repeat > 1 ? RepeatRow.From(runs) : null;
 
             // Read once: a signal after the run ended must not make the report and the exit code disagree.
             PosixSignal? stoppedBy = _stopSignals?.Signal;
@@ -451,7 +501,7 @@ internal static class KaioApp
 
             if (json)
             {
-                _stdout.WriteLine(JsonReport.ForResults(results, rows, stoppedBy is null ? null : "interrupted", stoppedBy is { } signal ? StopSignals.Name(signal) : null));
+                _stdout.WriteLine(JsonReport.ForResults(results, rows, stoppedBy is null ? null : "interrupted", stoppedBy is { } signal ? StopSignals.Name(signal) : null, runner.DiskUtil, plus: format == "json+", repeated));
             }
             else
             {
@@ -462,6 +512,16 @@ internal static class KaioApp
                 else
                 {
                     NormalReport.WriteResults(console, results);
+                }
+
+                if (repeated is not null)
+                {
+                    NormalReport.WriteRepeat(console, repeated, runs.Count);
+                }
+
+                foreach (string logFile in runner.LogFiles.Distinct())
+                {
+                    console.MarkupLine("[grey]log: " + Markup.Escape(logFile) + "[/]");
                 }
 
                 foreach (string line in skipped)
@@ -475,12 +535,68 @@ internal static class KaioApp
                 }
             }
 
+            if (parsed.GetValue(_plot) is { } plotDirectory)
+            {
+                try
+                {
+                    foreach (string picture in Plots.ForRun(plotDirectory, results, compare))
+                    {
+                        (json ? _stderr : _stdout).WriteLine("kaio: plot: " + picture);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _stderr.WriteLine("kaio: " + Printable($"--plot={plotDirectory}: cannot write the pictures: {e.Message}"));
+                    firstFailure ??= e.Message;
+                }
+            }
+
             if (stoppedBy is { } stopSignal)
             {
                 return StopSignals.ExitCode(stopSignal);
             }
 
             return firstFailure is null ? ExitOk : ExitFailed;
+        }
+
+        private int CompareReports(ParseResult parsed)
+        {
+            string[] files = parsed.GetValue(_compareFiles) ?? [];
+            try
+            {
+                SavedReport a = SavedReport.Load(files[0]);
+                SavedReport b = SavedReport.Load(files[1]);
+                NormalReport.WriteSavedComparison(CreateConsole(), a, b);
+                return ExitOk;
+            }
+            catch (SavedReportException e)
+            {
+                return UsageError(e.Message, json: false);
+            }
+        }
+
+        private int Plot(ParseResult parsed)
+        {
+            string[] files = parsed.GetValue(_plotFiles) ?? [];
+            string directory = parsed.GetValue(_plotOut) ?? ".";
+            try
+            {
+                foreach (string picture in Plots.ForFiles(directory, files))
+                {
+                    _stdout.WriteLine(picture);
+                }
+
+                return ExitOk;
+            }
+            catch (SavedReportException e)
+            {
+                return UsageError(e.Message, json: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _stderr.WriteLine("kaio: " + Printable($"plot: cannot write the pictures into {directory}: {e.Message}"));
+                return ExitFailed;
+            }
         }
 
         /// <summary>The jobs: kaio's quick defaults plus the options, or the job files read over the options.</summary>

@@ -141,7 +141,7 @@ public class CommandLineTests
     [InlineData(new[] { "bench", "--ioengine=randomaccess:await" }, "ioengine=randomaccess:await: unsupported")]
     [InlineData(new[] { "bench", "--rw=sideways" }, "rw=sideways: unsupported")]
     [InlineData(new[] { "bench", "/nonexistent/job.fio" }, "job file '/nonexistent/job.fio' not found")]
-    [InlineData(new[] { "bench", "--output-format=xml" }, "--output-format=xml: expected normal or json")]
+    [InlineData(new[] { "bench", "--output-format=xml" }, "--output-format=xml: expected normal, json or json+")]
     [InlineData(new[] { "frobnicate" }, "frobnicate")]
     public void Run_BadInput_OneLineErrorAndNonZeroExit(string[] args, string expected)
     {

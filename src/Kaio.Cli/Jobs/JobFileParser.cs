@@ -96,6 +96,7 @@ internal static partial class JobFileParser
             {
                 target.Name = section;
                 target.Origin = $"{fileName} [{section}]";
+                target.GlobalOptions = [.. global.GivenOptions];
                 target.GivenOptions.Clear();
             }
 

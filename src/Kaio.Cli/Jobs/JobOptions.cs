@@ -65,6 +65,13 @@ internal static class JobOptions
         new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call; 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
         new("iodepth_batch_complete_min", ["iodepth_batch_complete"], false, "N", "minNr of each GetEvents (io_getevents)", (j, v) => j.BatchCompleteMin = (int)Int("iodepth_batch_complete_min", v, 0, 65536)),
         new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; 0: iodepth", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
+        new("write_bw_log", [], false, "PREFIX", "bandwidth log: PREFIX_bw.N.log per job thread, fio's format (msec, KiB/s, direction, bs, offset)", (j, v) => j.BwLog = Required("write_bw_log", v)),
+        new("write_lat_log", [], false, "PREFIX", "latency logs: PREFIX_clat.N.log, PREFIX_slat.N.log, PREFIX_lat.N.log (ns)", (j, v) => j.LatLog = Required("write_lat_log", v)),
+        new("write_iops_log", [], false, "PREFIX", "IOPS log: PREFIX_iops.N.log", (j, v) => j.IopsLog = Required("write_iops_log", v)),
+        new("log_avg_msec", [], false, "MS", "average log entries over this many ms (0: one entry per I/O)", (j, v) => j.LogAvgMsec = (int)Int("log_avg_msec", v, 0, int.MaxValue)),
+        new("clat_percentiles", [], true, "", "percentiles of completion latency (default 1)", (j, v) => j.ClatPercentiles = Bool("clat_percentiles", v)),
+        new("lat_percentiles", [], true, "", "percentiles of total latency too", (j, v) => j.LatPercentiles = Bool("lat_percentiles", v)),
+        new("percentile_list", [], false, "P:P:...", "the percentiles to report, ':'-separated (default 1:5:10:...:99.99)", (j, v) => j.PercentileList = ParsePercentiles(v)),
     ];
 
     private static readonly Dictionary<string, JobOption> s_byName = BuildIndex();
@@ -200,6 +207,29 @@ internal static class JobOptions
         "0" or "false" or "none" => VerifyMode.None,
         _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash or crc64)"),
     };
+
+    private static double[] ParsePercentiles(string? value)
+    {
+        string text = Required("percentile_list", value);
+        var list = new List<double>();
+        foreach (string part in text.Split(':'))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double percentile) || percentile is < 0 or > 100)
+            {
+                throw new JobOptionException($"percentile_list={text}: '{part}' is not a percentile between 0 and 100");
+            }
+
+            list.Add(percentile);
+        }
+
+        if (list.Count > 20)
+        {
+            throw new JobOptionException($"percentile_list={text}: at most 20 percentiles, as in fio");
+        }
+
+        list.Sort();
+        return [.. list];
+    }
 
     private static int ParseKbBase(string? value) => Required("kb_base", value) switch
     {

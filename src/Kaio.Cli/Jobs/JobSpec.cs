@@ -126,6 +126,30 @@ internal sealed class JobSpec
     /// <summary>The options as given, in order, for the report's "job options" (as fio writes them).</summary>
     public List<KeyValuePair<string, string>> GivenOptions { get; private set; } = [];
 
+    /// <summary>The [global] options that applied to this job, as given, for the report's "global options".</summary>
+    public List<KeyValuePair<string, string>> GlobalOptions { get; set; } = [];
+
+    /// <summary>fio's write_bw_log / write_lat_log / write_iops_log: the prefix of per-interval log files; null: none.</summary>
+    public string? BwLog { get; set; }
+
+    /// <inheritdoc cref="BwLog"/>
+    public string? LatLog { get; set; }
+
+    /// <inheritdoc cref="BwLog"/>
+    public string? IopsLog { get; set; }
+
+    /// <summary>fio's log_avg_msec: average log entries over this many ms; 0: one entry per I/O.</summary>
+    public int LogAvgMsec { get; set; }
+
+    /// <summary>fio's clat_percentiles (default on) and lat_percentiles: which latencies get percentiles.</summary>
+    public bool ClatPercentiles { get; set; } = true;
+
+    /// <inheritdoc cref="ClatPercentiles"/>
+    public bool LatPercentiles { get; set; }
+
+    /// <summary>fio's percentile_list, sorted; null: fio's default list.</summary>
+    public double[]? PercentileList { get; set; }
+
     /// <summary>Where this job came from, for errors ("job.fio [seqwrite]").</summary>
     public string Origin { get; set; } = "command line";
 
@@ -133,6 +157,7 @@ internal sealed class JobSpec
     {
         var copy = (JobSpec)MemberwiseClone();
         copy.GivenOptions = [.. GivenOptions];
+        copy.GlobalOptions = [.. GlobalOptions];
         return copy;
     }
 

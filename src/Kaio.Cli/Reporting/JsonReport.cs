@@ -22,7 +22,7 @@ internal static class JsonReport
     /// <summary>A document for a run that could not start: no jobs, the error as a field.</summary>
     public static string ForError(string error) => Write(writer =>
     {
-        WriteHeader(writer);
+        WriteHeader(writer, []);
         writer.WriteStartArray("jobs");
         writer.WriteEndArray();
         writer.WriteStartArray("disk_util");
@@ -31,17 +31,36 @@ internal static class JsonReport
     });
 
     /// <summary>A document for finished jobs, with an optional comparison, error and the signal that stopped them.</summary>
-    public static string ForResults(IReadOnlyList<JobResult> results, IReadOnlyList<CompareRow>? compare, string? error, string? signal = null) => Write(writer =>
+    public static string ForResults(IReadOnlyList<JobResult> results, IReadOnlyList<CompareRow>? compare, string? error, string? signal = null, IReadOnlyList<DiskUtil>? disks = null, bool plus = false, IReadOnlyList<RepeatRow>? repeat = null) => Write(writer =>
     {
-        WriteHeader(writer);
+        WriteHeader(writer, results.Count > 0 ? results[0].Job.GlobalOptions : []);
         writer.WriteStartArray("jobs");
         foreach (JobResult result in results)
         {
-            WriteJob(writer, result);
+            // fio's bw_agg: the job's mean sampled bandwidth as a percent of its group's aggregate (bytes over the group's longest runtime).
+            var group = results.Where(r => r.GroupId == result.GroupId).ToList();
+            double seconds = group.Max(r => r.Stats.Runtime.TotalSeconds);
+            double[] aggregate = seconds > 0 ? [group.Sum(r => r.Stats.Read.Bytes) / seconds, group.Sum(r => r.Stats.Write.Bytes) / seconds] : [0, 0];
+            WriteJob(writer, result, aggregate, plus);
         }
 
         writer.WriteEndArray();
         writer.WriteStartArray("disk_util");
+        foreach (DiskUtil disk in disks ?? [])
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", disk.Name);
+            writer.WriteNumber("read_ios", disk.ReadIos);
+            writer.WriteNumber("write_ios", disk.WriteIos);
+            writer.WriteNumber("read_merges", disk.ReadMerges);
+            writer.WriteNumber("write_merges", disk.WriteMerges);
+            writer.WriteNumber("read_ticks", disk.ReadTicks);
+            writer.WriteNumber("write_ticks", disk.WriteTicks);
+            writer.WriteNumber("in_queue", disk.InQueue);
+            WriteFloat(writer, "util", disk.Util);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndArray();
         if (compare is not null)
         {
@@ -52,19 +71,19 @@ internal static class JsonReport
                 writer.WriteString("engine", row.Engine);
                 writer.WriteString("engine_reason", row.Reason);
                 writer.WriteBoolean("baseline", row.IsBaseline);
-                writer.WriteNumber("iops", Round(row.Iops));
+                WriteFloat(writer, "iops", row.Iops);
                 writer.WriteNumber("bw", row.BandwidthKiB);
                 writer.WriteNumber("clat_p50_ns", row.P50);
                 writer.WriteNumber("clat_p99_ns", row.P99);
                 writer.WriteNumber("clat_p99_9_ns", row.P999);
                 if (row.IopsRatio is { } iopsRatio)
                 {
-                    writer.WriteNumber("iops_ratio", Round(iopsRatio));
+                    WriteFloat(writer, "iops_ratio", iopsRatio);
                 }
 
                 if (row.P99Ratio is { } p99Ratio)
                 {
-                    writer.WriteNumber("clat_p99_ratio", Round(p99Ratio));
+                    WriteFloat(writer, "clat_p99_ratio", p99Ratio);
                 }
 
                 if (row.Error is not null)
@@ -77,6 +96,34 @@ internal static class JsonReport
                     writer.WriteBoolean("not_run", true);
                 }
 
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (repeat is not null)
+        {
+            // kaio's: --repeat=N; "jobs" is the last run, this each figure over all of them.
+            writer.WriteStartArray("repeat");
+            foreach (RepeatRow row in repeat)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("jobname", row.Job);
+                writer.WriteString("direction", row.Direction);
+                writer.WriteString("figure", row.Figure);
+                writer.WriteNumber("runs", row.Values.Count);
+                WriteFloat(writer, "mean", row.Mean);
+                WriteFloat(writer, "stddev", row.StdDev);
+                WriteFloat(writer, "min", row.Min);
+                WriteFloat(writer, "max", row.Max);
+                writer.WriteStartArray("values");
+                foreach (double value in row.Values)
+                {
+                    writer.WriteRawValue(value.ToString("F6", CultureInfo.InvariantCulture), skipInputValidation: true);
+                }
+
+                writer.WriteEndArray();
                 writer.WriteEndObject();
             }
 
@@ -107,7 +154,7 @@ internal static class JsonReport
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteHeader(Utf8JsonWriter writer)
+    private static void WriteHeader(Utf8JsonWriter writer, IReadOnlyList<KeyValuePair<string, string>> globalOptions)
     {
         DateTimeOffset now = DateTimeOffset.Now;
         writer.WriteString("fio version", Version);
@@ -115,10 +162,34 @@ internal static class JsonReport
         writer.WriteNumber("timestamp_ms", now.ToUnixTimeMilliseconds());
         writer.WriteString("time", now.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
         writer.WriteStartObject("global options");
+        WriteOptions(writer, globalOptions);
         writer.WriteEndObject();
     }
 
-    private static void WriteJob(Utf8JsonWriter writer, JobResult result)
+    /// <summary>Options as given, each once with its last value, in the order first given (as fio applies and lists them).</summary>
+    private static void WriteOptions(Utf8JsonWriter writer, IEnumerable<KeyValuePair<string, string>> given)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var option in given)
+        {
+            if (options.TryAdd(option.Key, option.Value))
+            {
+                order.Add(option.Key);
+            }
+            else
+            {
+                options[option.Key] = option.Value;
+            }
+        }
+
+        foreach (string key in order)
+        {
+            writer.WriteString(key, options[key]);
+        }
+    }
+
+    private static void WriteJob(Utf8JsonWriter writer, JobResult result, double[] aggregate, bool plus)
     {
         writer.WriteStartObject();
         writer.WriteString("jobname", result.Name);
@@ -161,38 +232,20 @@ internal static class JsonReport
         writer.WriteString("filename", result.Path);
         writer.WriteNumber("numjobs", result.Threads);
         writer.WriteStartObject("job options");
-        // Later settings override earlier ones (defaults, [global], the section), as fio applies them.
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var order = new List<string>();
-        foreach (var option in result.Job.GivenOptions)
-        {
-            if (options.TryAdd(option.Key, option.Value))
-            {
-                order.Add(option.Key);
-            }
-            else
-            {
-                options[option.Key] = option.Value;
-            }
-        }
-
-        foreach (string key in order)
-        {
-            writer.WriteString(key, options[key]);
-        }
-
+        WriteOptions(writer, result.Job.GivenOptions);
         writer.WriteEndObject();
-        WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime);
-        WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime);
-        WriteDirection(writer, "trim", new DirectionStats(), result.Stats.Runtime);
+        var latency = new LatencyReport(result.Job.PercentileList ?? LatencyHistogram.FioPercentiles, result.Job.ClatPercentiles || result.Job.LatPercentiles, result.Job.LatPercentiles, plus);
+        WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime, aggregate[0], latency);
+        WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime, aggregate[1], latency);
+        WriteDirection(writer, "trim", new DirectionStats(), result.Stats.Runtime, 0, latency);
         writer.WriteStartObject("sync");
         writer.WriteNumber("total_ios", result.Stats.Sync.Count);
-        WriteLatency(writer, "lat_ns", result.Stats.Sync, withPercentiles: true);
+        WriteLatency(writer, "lat_ns", result.Stats.Sync, latency with { Clat = latency.Clat || latency.Lat });
         writer.WriteEndObject();
         if (result.UserCpu is { } user && result.SystemCpu is { } system)
         {
-            writer.WriteNumber("usr_cpu", Round(user));
-            writer.WriteNumber("sys_cpu", Round(system));
+            WriteFloat(writer, "usr_cpu", user);
+            WriteFloat(writer, "sys_cpu", system);
         }
 
         if (result.ProcessCounters is { } counters)
@@ -203,9 +256,34 @@ internal static class JsonReport
         }
 
         WriteDepthLevels(writer, result.Stats);
+        WriteCallSizes(writer, "iodepth_submit", result.Stats.SubmitLevels);
+        WriteCallSizes(writer, "iodepth_complete", result.Stats.CompleteLevels);
         WriteLatencyBuckets(writer, result.Stats);
+
+        // fio's latency_target mode (latency_target, latency_window, latency_percentile) is not
+        // supported; these are the values fio reports for a job without it.
+        writer.WriteNumber("latency_depth", result.Job.IoDepth);
+        writer.WriteNumber("latency_target", 0);
+        WriteFloat(writer, "latency_percentile", 100);
+        writer.WriteNumber("latency_window", 0);
         writer.WriteEndObject();
     }
+
+    /// <summary>fio's iodepth_submit / iodepth_complete: percent of calls by how many requests each carried.</summary>
+    private static void WriteCallSizes(Utf8JsonWriter writer, string name, long[] levels)
+    {
+        long total = levels.Sum();
+        writer.WriteStartObject(name);
+        for (int i = 0; i < levels.Length; i++)
+        {
+            WriteFloat(writer, ThreadStats.CallSizeKeys[i], total > 0 ? levels[i] * 100.0 / total : 0);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Which latencies get percentiles (fio's clat_percentiles, lat_percentiles, percentile_list), and json+'s bins.</summary>
+    private readonly record struct LatencyReport(double[] Percentiles, bool Clat, bool Lat, bool Bins);
 
     /// <summary>fio's iodepth_level: percent of submissions at each depth (see <see cref="ThreadStats.DepthLevels"/>).</summary>
     private static void WriteDepthLevels(Utf8JsonWriter writer, ThreadStats stats)
@@ -214,7 +292,7 @@ internal static class JsonReport
         writer.WriteStartObject("iodepth_level");
         for (int i = 0; i < stats.DepthLevels.Length; i++)
         {
-            writer.WriteNumber(ThreadStats.DepthLevelKeys[i], total > 0 ? Round(stats.DepthLevels[i] * 100.0 / total) : 0);
+            WriteFloat(writer, ThreadStats.DepthLevelKeys[i], total > 0 ? stats.DepthLevels[i] * 100.0 / total : 0);
         }
 
         writer.WriteEndObject();
@@ -246,64 +324,95 @@ internal static class JsonReport
         foreach (long bound in bounds)
         {
             long high = bound * scale;
-            writer.WriteNumber(bound.ToString(CultureInfo.InvariantCulture), Percent(lat.CountBetween(low, high)));
+            WriteFloat(writer, bound.ToString(CultureInfo.InvariantCulture), Percent(lat.CountBetween(low, high)));
             low = high;
         }
 
         if (tail)
         {
-            writer.WriteNumber(">=2000", Percent(lat.CountBetween(low, long.MaxValue)));
+            WriteFloat(writer, ">=2000", Percent(lat.CountBetween(low, long.MaxValue)));
         }
 
         writer.WriteEndObject();
 
-        double Percent(long count) => lat.Count > 0 ? Round(count * 100.0 / lat.Count) : 0;
+        double Percent(long count) => lat.Count > 0 ? count * 100.0 / lat.Count : 0;
     }
 
-    private static void WriteDirection(Utf8JsonWriter writer, string name, DirectionStats stats, TimeSpan runtime)
+    private static void WriteDirection(Utf8JsonWriter writer, string name, DirectionStats stats, TimeSpan runtime, double aggregateBytesPerSecond, LatencyReport latency)
     {
-        double seconds = stats.Ios > 0 ? runtime.TotalSeconds : 0;
-        double bytesPerSecond = seconds > 0 ? stats.Bytes / seconds : 0;
-        double iops = seconds > 0 ? stats.Ios / seconds : 0;
+        // As fio: bw_bytes = bytes * 1000 / runtime ms, bw = bw_bytes / 1024, both integers.
+        long milliseconds = stats.Ios > 0 ? (long)runtime.TotalMilliseconds : 0;
+        long bytesPerSecond = milliseconds > 0 ? stats.Bytes * 1000 / milliseconds : 0;
+        double iops = milliseconds > 0 ? stats.Ios * 1000.0 / milliseconds : 0;
         writer.WriteStartObject(name);
         writer.WriteNumber("io_bytes", stats.Bytes);
         writer.WriteNumber("io_kbytes", stats.Bytes / 1024);
-        writer.WriteNumber("bw_bytes", (long)bytesPerSecond);
-        writer.WriteNumber("bw", (long)(bytesPerSecond / 1024));
-        writer.WriteNumber("iops", Round(iops));
-        writer.WriteNumber("runtime", stats.Ios > 0 ? (long)runtime.TotalMilliseconds : 0);
+        writer.WriteNumber("bw_bytes", bytesPerSecond);
+        writer.WriteNumber("bw", bytesPerSecond / 1024);
+        WriteFloat(writer, "iops", iops);
+        writer.WriteNumber("runtime", milliseconds);
         writer.WriteNumber("total_ios", stats.Ios);
         writer.WriteNumber("short_ios", 0);
         writer.WriteNumber("drop_ios", 0);
-        WriteLatency(writer, "slat_ns", stats.Slat, withPercentiles: false);
-        WriteLatency(writer, "clat_ns", stats.Clat, withPercentiles: true);
-        WriteLatency(writer, "lat_ns", stats.Lat, withPercentiles: false);
-        writer.WriteNumber("bw_mean", Round(bytesPerSecond / 1024));
-        writer.WriteNumber("iops_mean", Round(iops));
+        WriteLatency(writer, "slat_ns", stats.Slat, latency with { Clat = false });
+        WriteLatency(writer, "clat_ns", stats.Clat, latency);
+        WriteLatency(writer, "lat_ns", stats.Lat, latency with { Clat = latency.Lat });
+
+        // fio's bw_* and iops_* come from the interval samples (IntervalSampler), 0 without any.
+        LatencyMoments bw = stats.BwSamples;
+        LatencyMoments iopsSamples = stats.IopsSamples;
+        double agg = bw.Count > 0 && aggregateBytesPerSecond > 1024 ? Math.Min(100, (long)bw.Mean * 100.0 / (aggregateBytesPerSecond / 1024)) : bw.Count > 0 ? 100 : 0;
+        writer.WriteNumber("bw_min", bw.Count > 0 ? bw.Min : 0);
+        writer.WriteNumber("bw_max", bw.Max);
+        WriteFloat(writer, "bw_agg", agg);
+        WriteFloat(writer, "bw_mean", bw.Mean);
+        WriteFloat(writer, "bw_dev", bw.StdDev);
+        writer.WriteNumber("bw_samples", bw.Count);
+        writer.WriteNumber("iops_min", iopsSamples.Count > 0 ? iopsSamples.Min : 0);
+        writer.WriteNumber("iops_max", iopsSamples.Max);
+        WriteFloat(writer, "iops_mean", iopsSamples.Mean);
+        WriteFloat(writer, "iops_stddev", iopsSamples.StdDev);
+        writer.WriteNumber("iops_samples", iopsSamples.Count);
         writer.WriteEndObject();
     }
 
-    private static void WriteLatency(Utf8JsonWriter writer, string name, LatencyMoments latency, bool withPercentiles)
+    /// <summary>min, max, mean, stddev, N; with <see cref="LatencyReport.Clat"/> the percentiles (and json+'s bins).</summary>
+    private static void WriteLatency(Utf8JsonWriter writer, string name, LatencyMoments latency, LatencyReport report)
     {
         writer.WriteStartObject(name);
         writer.WriteNumber("min", latency.Count > 0 ? latency.Min : 0);
         writer.WriteNumber("max", latency.Max);
-        writer.WriteNumber("mean", Round(latency.Mean));
-        writer.WriteNumber("stddev", Round(latency.StdDev));
+        WriteFloat(writer, "mean", latency.Mean);
+        WriteFloat(writer, "stddev", latency.StdDev);
         writer.WriteNumber("N", latency.Count);
-        if (withPercentiles && latency is LatencyHistogram histogram && histogram.Count > 0)
+        if (report.Clat && latency is LatencyHistogram histogram && histogram.Count > 0)
         {
             writer.WriteStartObject("percentile");
-            foreach (double percentile in LatencyHistogram.FioPercentiles)
+            foreach (double percentile in report.Percentiles)
             {
                 writer.WriteNumber(percentile.ToString("F6", CultureInfo.InvariantCulture), histogram.Percentile(percentile));
             }
 
             writer.WriteEndObject();
+            if (report.Bins)
+            {
+                writer.WriteStartObject("bins");
+                foreach ((long value, long count) in histogram.FioBins())
+                {
+                    writer.WriteNumber(value.ToString(CultureInfo.InvariantCulture), count);
+                }
+
+                writer.WriteEndObject();
+            }
         }
 
         writer.WriteEndObject();
     }
 
-    private static double Round(double value) => Math.Round(value, 6);
+    /// <summary>A float as fio writes one (printf's %f: six decimals, "100.000000").</summary>
+    internal static void WriteFloat(Utf8JsonWriter writer, string name, double value)
+    {
+        writer.WritePropertyName(name);
+        writer.WriteRawValue(double.IsFinite(value) ? value.ToString("F6", CultureInfo.InvariantCulture) : "0.000000", skipInputValidation: true);
+    }
 }

@@ -121,6 +121,29 @@ internal sealed class LatencyHistogram : LatencyMoments
         return count;
     }
 
+    /// <summary>
+    /// fio's json+ "bins": the recorded latencies counted in fio's histogram buckets (stat.h
+    /// io_u_plat: 64 buckets per power of two above 128 ns), keyed by the bucket's middle value
+    /// in nanoseconds as fio keys them, in increasing order. Built from this histogram's finer
+    /// buckets (0.1 %), each counted in the fio bucket its value falls in.
+    /// </summary>
+    public SortedDictionary<long, long> FioBins()
+    {
+        var bins = new SortedDictionary<long, long>();
+        if (_histogram is null)
+        {
+            return bins;
+        }
+
+        foreach (HistogramIterationValue value in _histogram.RecordedValues())
+        {
+            long key = FioPlat.BucketValue(FioPlat.BucketIndex(_histogram.MedianEquivalentValue(value.ValueIteratedTo)));
+            bins[key] = bins.GetValueOrDefault(key) + value.CountAtValueIteratedTo;
+        }
+
+        return bins;
+    }
+
     /// <summary>The latency at <paramref name="percentile"/> (0–100), in nanoseconds; exact at 0 and 100.</summary>
     public long Percentile(double percentile)
     {
@@ -159,6 +182,16 @@ internal sealed class DirectionStats
     /// <summary>Total latency: slat + clat (a histogram too: fio's latency_ns/us/ms buckets count it).</summary>
     public LatencyHistogram Lat { get; } = new();
 
+    /// <summary>
+    /// fio's bw samples: the direction's KiB/s over each sampling interval (500 ms, fio's
+    /// bw_avg_time), an interval with no I/O of this direction skipped as fio skips it; numjobs
+    /// threads' samples pooled, as fio pools them when it sums threads. bw_min/max/mean/dev/samples.
+    /// </summary>
+    public LatencyMoments BwSamples { get; } = new();
+
+    /// <summary>fio's iops samples: I/Os per second over each sampling interval, like <see cref="BwSamples"/>.</summary>
+    public LatencyMoments IopsSamples { get; } = new();
+
     public void Record(int bytes, long slatNs, long clatNs)
     {
         Ios++;
@@ -175,6 +208,8 @@ internal sealed class DirectionStats
         Slat.Merge(other.Slat);
         Clat.Merge(other.Clat);
         Lat.Merge(other.Lat);
+        BwSamples.Merge(other.BwSamples);
+        IopsSamples.Merge(other.IopsSamples);
     }
 }
 
@@ -214,6 +249,36 @@ internal sealed class ThreadStats
             _ => 6,
         }] += requests;
 
+    /// <summary>fio's iodepth_submit / iodepth_complete keys: bucket i holds call sizes from the key before it (exclusive) up to the key.</summary>
+    public static readonly string[] CallSizeKeys = ["0", "4", "8", "16", "32", "64", ">=64"];
+
+    /// <summary>
+    /// fio's iodepth_submit: how many requests each submit call carried, in fio's buckets (0,
+    /// 1–4, 5–8, 9–16, 17–32, 33–64, more; io_u_mark_submit). A runner without batches (one
+    /// request per call, as fio's sync engines) counts 1 per request.
+    /// </summary>
+    public long[] SubmitLevels { get; } = new long[7];
+
+    /// <summary>fio's iodepth_complete: how many completions each reaping call returned, in the buckets of <see cref="SubmitLevels"/>.</summary>
+    public long[] CompleteLevels { get; } = new long[7];
+
+    /// <summary>Counts one submit call that carried <paramref name="requests"/>.</summary>
+    public void RecordSubmit(int requests) => SubmitLevels[CallSizeBucket(requests)]++;
+
+    /// <summary>Counts one reaping call that returned <paramref name="completions"/>.</summary>
+    public void RecordComplete(int completions) => CompleteLevels[CallSizeBucket(completions)]++;
+
+    private static int CallSizeBucket(int count) => count switch
+    {
+        <= 0 => 0,
+        <= 4 => 1,
+        <= 8 => 2,
+        <= 16 => 3,
+        <= 32 => 4,
+        <= 64 => 5,
+        _ => 6,
+    };
+
     public void Merge(ThreadStats other)
     {
         Read.Merge(other.Read);
@@ -222,11 +287,53 @@ internal sealed class ThreadStats
         for (int i = 0; i < DepthLevels.Length; i++)
         {
             DepthLevels[i] += other.DepthLevels[i];
+            SubmitLevels[i] += other.SubmitLevels[i];
+            CompleteLevels[i] += other.CompleteLevels[i];
         }
 
         if (other.Runtime > Runtime)
         {
             Runtime = other.Runtime;
         }
+    }
+}
+
+/// <summary>
+/// fio's latency histogram layout (stat.h, FIO_IO_U_PLAT_BITS = 6): values below 128 have a
+/// bucket each; above, each power of two is cut into 64 equal buckets, so a bucket is at most
+/// 1/64 (1.6 %) wide; 29 groups, the last bucket holding everything beyond.
+/// </summary>
+internal static class FioPlat
+{
+    private const int Bits = 6;
+    private const int PerGroup = 1 << Bits;
+    private const int Count = 29 * PerGroup;
+
+    /// <summary>The bucket holding <paramref name="value"/>.</summary>
+    public static int BucketIndex(long value)
+    {
+        if (value < 2 * PerGroup)
+        {
+            return (int)Math.Max(value, 0);
+        }
+
+        int highBit = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)value);
+        int dropped = highBit - Bits;
+        int index = ((dropped + 1) << Bits) + (int)((value >> dropped) & (PerGroup - 1));
+        return Math.Min(index, Count - 1);
+    }
+
+    /// <summary>The middle of bucket <paramref name="index"/> (its value below 128), as fio reports it.</summary>
+    public static long BucketValue(int index)
+    {
+        if (index < 2 * PerGroup)
+        {
+            return index;
+        }
+
+        int dropped = (index >> Bits) - 1;
+        long low = 1L << (dropped + Bits);
+        int k = index % PerGroup;
+        return low + (long)((k + 0.5) * (1L << dropped));
     }
 }

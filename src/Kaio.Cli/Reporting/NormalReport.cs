@@ -74,7 +74,34 @@ internal static class NormalReport
         }
 
         console.Write(table);
+        WriteSamples(console, results);
         WriteEngines(console, results.Select(r => (r.Engine, r.EngineReason)));
+    }
+
+    /// <summary>fio's "bw (KiB/s): min=…, max=…, per=…, avg=…, stdev=…, samples=…" and "iops: …" lines, from the 500 ms samples.</summary>
+    private static void WriteSamples(IAnsiConsole console, IReadOnlyList<JobResult> results)
+    {
+        foreach (JobResult result in results)
+        {
+            var group = results.Where(r => r.GroupId == result.GroupId).ToList();
+            double seconds = group.Max(r => r.Stats.Runtime.TotalSeconds);
+            foreach ((string dir, DirectionStats stats, long groupBytes) in new[] { ("read", result.Stats.Read, group.Sum(r => r.Stats.Read.Bytes)), ("write", result.Stats.Write, group.Sum(r => r.Stats.Write.Bytes)) })
+            {
+                LatencyMoments bw = stats.BwSamples;
+                LatencyMoments iops = stats.IopsSamples;
+                if (bw.Count == 0)
+                {
+                    continue;
+                }
+
+                double aggregateKiB = seconds > 0 ? groupBytes / seconds / 1024 : 0;
+                double per = aggregateKiB > 1 ? Math.Min(100, (long)bw.Mean * 100 / aggregateKiB) : 100;
+                console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Name} {dir}: bw (KiB/s): min={bw.Min}, max={bw.Max}, per={per:0.00}%, avg={bw.Mean:0.00}, stdev={bw.StdDev:0.00}, samples={bw.Count}")));
+                console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Name} {dir}: iops:        min={iops.Min}, max={iops.Max}, avg={iops.Mean:0.00}, stdev={iops.StdDev:0.00}, samples={iops.Count}")));
+            }
+        }
     }
 
     public static void WriteCompare(IAnsiConsole console, IReadOnlyList<CompareRow> rows)
@@ -108,6 +135,81 @@ internal static class NormalReport
         console.Write(table);
         WriteEngines(console, rows.Select(r => (r.Engine, r.Reason)));
     }
+
+    /// <summary>--repeat: each figure's mean ± σ and range over the runs (hyperfine's way).</summary>
+    public static void WriteRepeat(IAnsiConsole console, IReadOnlyList<RepeatRow> rows, int runs)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(string.Create(CultureInfo.InvariantCulture, $"{runs} runs"));
+        table.AddColumn("job");
+        table.AddColumn("dir");
+        table.AddColumn("figure");
+        foreach (string column in new[] { "mean", "± σ", "min", "max" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (RepeatRow row in rows)
+        {
+            table.AddRow(Markup.Escape(row.Job), row.Direction, Markup.Escape(row.Figure), Figure(row.Mean), Figure(row.StdDev), Figure(row.Min), Figure(row.Max));
+        }
+
+        console.Write(table);
+    }
+
+    /// <summary>kaio compare: the jobs of two saved reports side by side (matched by job name and direction, else by position), with B/A ratios.</summary>
+    public static void WriteSavedComparison(IAnsiConsole console, SavedReport a, SavedReport b)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"A = {Markup.Escape(a.Path)}, B = {Markup.Escape(b.Path)}");
+        table.AddColumn("job");
+        table.AddColumn("dir");
+        table.AddColumn("figure");
+        foreach (string column in new[] { "A", "B", "B/A" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        int matched = 0;
+        for (int i = 0; i < a.Directions.Count; i++)
+        {
+            SavedDirection x = a.Directions[i];
+            SavedDirection? y = b.Directions.FirstOrDefault(d => d.Job == x.Job && d.Direction == x.Direction)
+                ?? (i < b.Directions.Count && b.Directions[i].Direction == x.Direction ? b.Directions[i] : null);
+            if (y is null)
+            {
+                continue;
+            }
+
+            matched++;
+            string job = x.Job == y.Job ? x.Job : x.Job + " / " + y.Job;
+            void Row(string figure, double first, double second, Func<double, string> format)
+                => table.AddRow(Markup.Escape(job), x.Direction, figure, format(first), format(second), first > 0 ? FormatRatio(second / first) : "-");
+            Row("IOPS", x.Iops, y.Iops, FormatCount);
+            Row("MiB/s", x.BandwidthKiB / 1024, y.BandwidthKiB / 1024, v => v.ToString("0.0", CultureInfo.InvariantCulture));
+            Row("clat mean", x.ClatMeanNs, y.ClatMeanNs, v => FormatLatency((long)v));
+            foreach (double percentile in new[] { 50, 99, 99.9 })
+            {
+                if (x.At(percentile) is { } p && y.At(percentile) is { } q)
+                {
+                    Row("clat p" + percentile.ToString(CultureInfo.InvariantCulture), p, q, v => FormatLatency((long)v));
+                }
+            }
+
+            Row("lat mean", x.LatMeanNs, y.LatMeanNs, v => FormatLatency((long)v));
+        }
+
+        console.Write(table);
+        if (matched == 0)
+        {
+            console.MarkupLine("[yellow]no job of A has a match in B (by name and direction, or position)[/]");
+        }
+    }
+
+    private static string Figure(double value) => value switch
+    {
+        >= 1000 => value.ToString("0", CultureInfo.InvariantCulture),
+        >= 10 => value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => value.ToString("0.00", CultureInfo.InvariantCulture),
+    };
 
     private static void WriteEngines(IAnsiConsole console, IEnumerable<(string Engine, string Reason)> engines)
     {

@@ -233,6 +233,7 @@ internal sealed class AwaitedLoops<TFace>
                     if (phaseRecords && now >= recordFrom)
                     {
                         _thread.Stats.RecordDepth(_outstanding); // the job's effective depth: loops with a request out
+                        _thread.Stats.RecordSubmit(1); // one request per call, as fio's sync engines count it
                     }
                 }
             }
@@ -314,8 +315,8 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
-                        (isWrite ? _thread.Stats.Write : _thread.Stats.Read).Record(_job.BlockSize, slat, clat);
-                        _thread.AddProgress(_job.BlockSize);
+                        _thread.RecordIo(isWrite, _job.BlockSize, slat, clat, offset, completed);
+                        _thread.Stats.RecordComplete(1);
                     }
                 }
             }

@@ -55,6 +55,9 @@ internal sealed class JobResult
     /// <summary>When the group's gate opened (fio's job_start); null when no thread of the job was started.</summary>
     public DateTimeOffset? Started { get; set; }
 
+    /// <summary>Each job thread's bandwidth/IOPS samples over time (see <see cref="IntervalSampler"/>), for plots.</summary>
+    public List<List<RateSample>> RateSamples { get; } = [];
+
     /// <summary>A stop signal came before the job started: it did nothing and did not fail.</summary>
     public bool NotRun { get; set; }
 
@@ -94,6 +97,13 @@ internal sealed class BenchRunner
     private readonly IProgressView? _progress;
     private readonly CancellationToken _stop;
     private readonly List<string> _tempFiles = [];
+    private int _threadsCreated;
+
+    /// <summary>fio's disk_util of the last run: the devices under its files, over the whole run.</summary>
+    public List<DiskUtil> DiskUtil { get; private set; } = [];
+
+    /// <summary>The log files the last run wrote (write_bw_log, write_lat_log, write_iops_log).</summary>
+    public List<string> LogFiles { get; } = [];
 
     public BenchRunner(string tempDirectory, Action<string>? log, IProgressView? progress, CancellationToken stop)
     {
@@ -117,6 +127,7 @@ internal sealed class BenchRunner
     public List<JobResult> Run(IReadOnlyList<JobSpec> jobs)
     {
         var results = new List<JobResult>();
+        DiskUtil.Snapshot disks = Reporting.DiskUtil.Snapshot.Take(jobs.Select(j => j.FileName ?? System.IO.Path.Combine(j.Directory ?? _tempDirectory, "x")).Distinct());
         try
         {
             int groupId = 0;
@@ -136,6 +147,8 @@ internal sealed class BenchRunner
             {
                 results.AddRange(RunGroup(group, groupId));
             }
+
+            DiskUtil = disks.Finish();
         }
         finally
         {
@@ -231,12 +244,22 @@ internal sealed class BenchRunner
             Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
             TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
         };
+        using var sampler = new IntervalSampler(all, wallBefore);
         if (_progress is not null && all.Length > 0)
         {
             _progress.Watch(running);
         }
 
         threads.ForEach(t => t.Join());
+        sampler.Dispose();
+        for (int i = 0; i < all.Length; i++)
+        {
+            if (all[i].Logs is { } logs)
+            {
+                LogFiles.AddRange(logs.WriteFiles());
+            }
+        }
+
         ProcessCounters? counters = ProcessCounters.Read() - countersBefore;
         process.Refresh();
         double wall = System.Diagnostics.Stopwatch.GetElapsedTime(wallBefore).TotalSeconds;
@@ -262,6 +285,7 @@ internal sealed class BenchRunner
             if (error is null && !result.NotRun)
             {
                 Merge(result, jobThreads);
+                result.RateSamples.AddRange(jobThreads.Select(t => sampler.Samples[Array.IndexOf(all, t)]));
             }
             else
             {
@@ -291,6 +315,7 @@ internal sealed class BenchRunner
             foreach (JobResult result in results)
             {
                 merged.Stats.Merge(result.Stats);
+                merged.RateSamples.AddRange(result.RateSamples);
                 merged.Error ??= result.Error;
                 if (merged.ErrorErrno == 0)
                 {
@@ -328,6 +353,8 @@ internal sealed class BenchRunner
             {
                 Job = job,
                 Index = i,
+                Number = ++_threadsCreated,
+                Logs = JobLogs.For(job, _threadsCreated),
                 Path = path,
                 RegionStart = slice ? i * sliceLength : 0,
                 RegionLength = sliceLength,

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 // Design: the state one job thread works on and reports into. The thread that runs the worker
-// is its only writer; the progress display reads Ios/Bytes (Volatile, written only by the
-// owner, so a plain read-modify-write on the owner's side is enough); everything else is read
-// by the runner after the thread has been joined.
+// is its only writer; the progress display reads Ios/Bytes and the interval sampler the
+// per-direction counts (Counted) — Volatile, written only by the owner, so a plain
+// read-modify-write on the owner's side is enough; everything else is read by the runner after
+// the thread has been joined.
 using Kaio.Cli.Jobs;
 using Kaio.Cli.Reporting;
 using Kaio.Cli.Verify;
@@ -33,12 +34,19 @@ internal sealed class JobThread
 {
     private long _ios;
     private long _bytes;
+    private long _readIos;
+    private long _readBytes;
+    private long _writeIos;
+    private long _writeBytes;
     private volatile bool _finished;
     private bool _arrived;
 
     public required JobSpec Job { get; init; }
 
     public required int Index { get; init; }
+
+    /// <summary>The thread's number in the whole run, from 1 (fio's N in PREFIX_bw.N.log).</summary>
+    public int Number { get; init; }
 
     public required string Path { get; init; }
 
@@ -82,6 +90,42 @@ internal sealed class JobThread
 
     public ThreadStats Stats { get; } = new();
 
+    /// <summary>This thread's per-I/O logs (write_lat_log, and per-I/O bw/iops logs); null when the job writes none.</summary>
+    public JobLogs? Logs { get; init; }
+
+    /// <summary>Stopwatch ticks from which completions are recorded (the gate's opening plus ramp_time); set before the workload starts.</summary>
+    public long RecordFrom { get; private set; }
+
+    /// <summary>When a job's recording starts, given when its group's gate opened.</summary>
+    public static long RecordStart(long gateOpened, JobSpec job) => gateOpened + ToTicks(job.RampTime ?? TimeSpan.Zero);
+
+    /// <summary>
+    /// Records one completed read or write: the stats, the progress and interval counters, and the
+    /// latency logs. On the owning worker thread only (or under the runner's lock).
+    /// </summary>
+    public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks)
+    {
+        (isWrite ? Stats.Write : Stats.Read).Record(bytes, slatNs, clatNs);
+        AddProgress(bytes);
+        if (isWrite)
+        {
+            Volatile.Write(ref _writeIos, _writeIos + 1);
+            Volatile.Write(ref _writeBytes, _writeBytes + bytes);
+        }
+        else
+        {
+            Volatile.Write(ref _readIos, _readIos + 1);
+            Volatile.Write(ref _readBytes, _readBytes + bytes);
+        }
+
+        Logs?.Record(isWrite ? 1 : 0, bytes, offset, slatNs, clatNs, completedTicks);
+    }
+
+    /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write); read by the interval sampler.</summary>
+    public (long Ios, long Bytes) Counted(int direction) => direction == 0
+        ? (Volatile.Read(ref _readIos), Volatile.Read(ref _readBytes))
+        : (Volatile.Read(ref _writeIos), Volatile.Read(ref _writeBytes));
+
     private static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>
@@ -95,9 +139,12 @@ internal sealed class JobThread
         ArriveAtGate();
         long started = Gate.WaitOpen();
         Started = started;
-        long recordFrom = started + ToTicks(Job.RampTime ?? TimeSpan.Zero);
+        long recordFrom = RecordStart(started, Job);
+        RecordFrom = recordFrom;
+        Logs?.Start(recordFrom);
         long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
         run(source.TryNext, source.Release, deadline, recordFrom);
+        Logs?.Finish(Stopwatch.GetTimestamp());
         Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
 
         if (!VerifyPass || Error is not null || VerifyFailure is not null || Stop.IsCancellationRequested)

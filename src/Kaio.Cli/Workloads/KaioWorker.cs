@@ -6,6 +6,11 @@
 // in O(1). Requests the context refuses with EAGAIN stay queued for the next round. fsync /
 // fdatasync every N writes are requests like the others, taking a slot of the depth as in fio.
 // On the first failed request the thread stops issuing, drains what is in flight, and reports.
+// Latencies as fio takes them for its async engines (io_u.c get_io_u(), engines/libaio.c and
+// io_uring.c *_queued(), FIO_ASYNCIO_SETS_ISSUE_TIME): a request's start is when it is prepared,
+// its issue when the submit call that carried it returned; slat = issue - start, clat =
+// completion reaped - issue, lat = slat + clat. A request the kernel completes inside the submit
+// call (io_uring on the page cache) has its time in slat, in fio as here.
 // Threading: everything here runs on the job thread; the progress display only reads counters.
 using System.Diagnostics;
 using System.Globalization;
@@ -148,9 +153,17 @@ internal sealed class KaioWorker
                     done = Prepare(next, record);
                 }
 
-                if (_queuedCount > 0)
+                while (_queuedCount > 0)
                 {
                     Submit(release, record && Stopwatch.GetTimestamp() >= recordFrom);
+                    if (_queuedCount > 0 || stopping || done || _free.Count == 0)
+                    {
+                        break;
+                    }
+
+                    // iodepth_batch_submit: the next batch is prepared after this one went in, as fio
+                    // prepares each request just before queueing it, so its slat holds no earlier call.
+                    done = Prepare(next, record);
                 }
 
                 if (_inFlight == 0)
@@ -180,6 +193,11 @@ internal sealed class KaioWorker
                 }
 
                 lastProgress = now;
+                if (record && now >= recordFrom)
+                {
+                    _thread.Stats.RecordComplete(reaped);
+                }
+
                 for (int i = 0; i < reaped; i++)
                 {
                     Complete(_events[i], now, release, record && now >= recordFrom);
@@ -190,8 +208,12 @@ internal sealed class KaioWorker
         /// <summary>Queues requests for the free slots; returns true when the phase has issued everything.</summary>
         private bool Prepare(NextRequest next, bool record)
         {
+            int limit = _job.BatchSubmit > 0 ? _job.BatchSubmit : int.MaxValue;
+
+            // fio's start_time, one clock read for the batch: what separates its requests' starts
+            // is only choosing their offsets, and the batch goes to the kernel right after.
             long now = Stopwatch.GetTimestamp();
-            while (_free.Count > 0)
+            while (_free.Count > 0 && _queuedCount < limit)
             {
                 Op op;
                 long offset = 0;
@@ -312,6 +334,10 @@ internal sealed class KaioWorker
                 if (record)
                 {
                     _thread.Stats.RecordDepth(_inFlight, submitted); // fio: each request submitted counts at the depth after the call
+                    if (submitted > 0)
+                    {
+                        _thread.Stats.RecordSubmit(submitted);
+                    }
                 }
 
                 int left = _queuedCount - submitted;
@@ -371,8 +397,7 @@ internal sealed class KaioWorker
 
                 if (record)
                 {
-                    (op == Op.Read ? _thread.Stats.Read : _thread.Stats.Write).Record(_job.BlockSize, slat, clat);
-                    _thread.AddProgress(_job.BlockSize);
+                    _thread.RecordIo(op == Op.Write, _job.BlockSize, slat, clat, offset, now);
                 }
             }
             finally
