@@ -159,7 +159,7 @@ public class JobFileParserTests
     [InlineData("[j]\nzonemode=zbd\n", "test.fio:2: unsupported option 'zonemode' in [j]")]
     [InlineData("[j]\nrate_iops=100\n", "test.fio:2: unsupported option 'rate_iops' in [j]")]
     [InlineData("[j]\nbs=4x\n", "test.fio:2: bs=4x:")]
-    [InlineData("[j]\nbs=4k,8k\n", "test.fio:2: bs=4k,8k: separate read/write values")]
+    [InlineData("[j]\nbs=4k,8k,1k,2k\n", "test.fio:2: bs=4k,8k,1k,2k: at most three comma-separated values")]
     [InlineData("[j]\nrw=trim\n", "test.fio:2: rw=trim: unsupported")]
     [InlineData("[j]\nioengine=spdk\n", "test.fio:2: ioengine=spdk: unsupported")]
     [InlineData("[j]\nverify=md5\n", "test.fio:2: verify=md5: unsupported")]

@@ -32,11 +32,15 @@ internal static class JobOptions
     [
         new("name", [], false, "NAME", "the job's name", (j, v) => j.Name = Required("name", v)),
         new("description", [], false, "TEXT", "a description of the job, shown in the report", (j, v) => j.Description = Required("description", v)),
-        new("rw", ["readwrite"], false, "MODE", "read, write, randread, randwrite, rw/readwrite, randrw", (j, v) => j.ReadWrite = ParseReadWrite(v)),
-        new("bs", ["blocksize"], false, "SIZE", "block size of each I/O (fio suffixes: 4k, 1m)", (j, v) => j.BlockSize = (int)Size("bs", v, j.KbBase, 1, int.MaxValue)),
+        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw; ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
+        new("bs", ["blocksize"], false, "SIZE[,SIZE][,SIZE]", "block size of each I/O (fio suffixes: 4k, 1m); comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseBs(Required("bs", v), j.KbBase))),
+        new("bsrange", ["blocksize_range"], false, "MIN-MAX[,MIN-MAX]", "request sizes: multiples of MIN up to MAX; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseRange(Required("bsrange", v), j.KbBase))),
+        new("bssplit", [], false, "SIZE/PCT:...[,...]", "request sizes by share (4k/60:64k/40); blank shares split the rest; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseSplit(Required("bssplit", v), j.KbBase))),
+        new("blockalign", ["ba"], false, "SIZE[,SIZE][,SIZE]", "random offsets are multiples of this (default: the smallest block size)", (j, v) => j.SetAlignment(BlockSizes.ParseAlign(Required("blockalign", v), j.KbBase))),
+        new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
         new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
         new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => j.Size = Size("size", v, j.KbBase, 1, long.MaxValue)),
-        new("runtime", [], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
+        new("runtime", ["timeout"], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
         new("time_based", [], true, "", "run for the whole runtime, repeating the workload", (j, v) => j.TimeBased = Bool("time_based", v)),
         new("direct", [], true, "", "O_DIRECT: bypass the page cache (aligned buffers)", (j, v) => j.Direct = Bool("direct", v)),
         new("buffered", [], true, "", "the opposite of direct", (j, v) => j.Direct = !Bool("buffered", v)),
@@ -56,6 +60,9 @@ internal static class JobOptions
         new("group_reporting", [], true, "", "report a group's jobs (and numjobs threads) together", (j, v) => j.GroupReporting = Bool("group_reporting", v)),
         new("kb_base", [], false, "1024|1000", "meaning of size suffixes, as in fio", (j, v) => j.KbBase = ParseKbBase(v)),
         new("thread", [], true, "", "accepted: kaio always runs jobs as threads", (j, v) => Bool("thread", v)),
+        new("threads", [], false, "N", "accepted and without effect, as in fio: an option of fio's tiobench profile, which kaio does not have", (j, v) => Int("threads", v, 0, int.MaxValue)),
+        new("gtod_reduce", [], true, "", "accepted: fio then skips most clock reads; kaio's clock reads are cheap and it still reports latencies", (j, v) => Bool("gtod_reduce", v)),
+        new("create_serialize", [], true, "", "accepted: kaio lays files out one at a time", (j, v) => Bool("create_serialize", v)),
         new("ramp_time", [], false, "TIME", "run this long before recording; runtime counts after it", (j, v) => j.RampTime = Time("ramp_time", v)),
         new("loops", [], false, "N", "repeat a size-bound job N times", (j, v) => j.Loops = (int)Int("loops", v, 1, int.MaxValue)),
         new("io_size", ["io_limit"], false, "SIZE", "bytes each job thread moves, when not size", (j, v) => j.IoSize = Size("io_size", v, j.KbBase, 1, long.MaxValue)),
@@ -156,7 +163,34 @@ internal static class JobOptions
             ? result
             : throw new JobOptionException($"{name}={value}: expected 0 or 1");
 
-    private static ReadWriteMode ParseReadWrite(string? value) => Required("rw", value).ToLowerInvariant() switch
+    /// <summary>fio's rw, with its offset modifier (options.c str_rw_cb): a size for sequential modes, a count for random ones.</summary>
+    private static void ParseReadWrite(JobSpec job, string? value)
+    {
+        string text = Required("rw", value);
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        ReadWriteMode mode = ParseMode(colon < 0 ? text : text[..colon]);
+        long skip = 0;
+        int run = 0;
+        if (colon >= 0)
+        {
+            string modifier = text[(colon + 1)..].Trim();
+            if (mode.IsRandom())
+            {
+                run = (int)Int("rw", modifier, 0, int.MaxValue);
+            }
+            else
+            {
+                bool negative = modifier.StartsWith('-');
+                skip = Size("rw", negative ? modifier[1..] : modifier, job.KbBase, 0, int.MaxValue) * (negative ? -1 : 1);
+            }
+        }
+
+        job.ReadWrite = mode;
+        job.RwSkip = skip;
+        job.RandomRun = run;
+    }
+
+    private static ReadWriteMode ParseMode(string value) => value.Trim().ToLowerInvariant() switch
     {
         "read" => ReadWriteMode.Read,
         "write" => ReadWriteMode.Write,

@@ -73,7 +73,48 @@ internal sealed class JobSpec
     public string Name { get; set; } = "kaio";
     public string? Description { get; set; }
     public ReadWriteMode ReadWrite { get; set; } = ReadWriteMode.Read;
-    public int BlockSize { get; set; } = 4096;
+
+    /// <summary>
+    /// The largest request the job issues in the directions it uses (buffers are this big);
+    /// setting it is fio's <c>bs=N</c>: that size, fixed, for every direction.
+    /// </summary>
+    public int BlockSize
+    {
+        get => Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasWrites() ? _sizes[1].Max : 0);
+        set => _sizes = [BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value)];
+    }
+
+    private BlockSizeChoice[] _sizes = [BlockSizeChoice.Fixed(BlockSizeChoice.Default), BlockSizeChoice.Fixed(BlockSizeChoice.Default), BlockSizeChoice.Fixed(BlockSizeChoice.Default)];
+    private int[] _align = [0, 0, 0];
+
+    /// <summary>How requests of <paramref name="direction"/> choose their size (bs, bsrange, bssplit).</summary>
+    public BlockSizeChoice Sizes(Direction direction) => _sizes[(int)direction];
+
+    /// <summary>Sets the three directions' size choices (fio's comma-separated bs, bsrange, bssplit).</summary>
+    public void SetSizes(BlockSizeChoice[] sizes) => _sizes = [.. sizes];
+
+    /// <summary>Sets fio's blockalign per direction (0: the direction's smallest block size).</summary>
+    public void SetAlignment(int[] align) => _align = [.. align];
+
+    /// <summary>fio's blockalign: random offsets of <paramref name="direction"/> are multiples of this.</summary>
+    public int Alignment(Direction direction) => _align[(int)direction] > 0 ? _align[(int)direction] : _sizes[(int)direction].Min;
+
+    /// <summary>Whether every request the job issues has the same size.</summary>
+    public bool FixedBlockSize
+        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasWrites() || _sizes[1].IsFixed)
+            && (!ReadWrite.HasReads() || !ReadWrite.HasWrites() || _sizes[0].Min == _sizes[1].Min);
+
+    /// <summary>The smallest request the job issues.</summary>
+    public int MinBlockSize => Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasWrites() ? _sizes[1].Min : int.MaxValue);
+
+    /// <summary>fio's random_distribution.</summary>
+    public RandomDistribution Distribution { get; set; } = RandomDistribution.Uniform;
+
+    /// <summary>rw's modifier on sequential jobs (<c>rw=write:4k</c>): bytes added between requests; negative goes backwards.</summary>
+    public long RwSkip { get; set; }
+
+    /// <summary>rw's modifier on random jobs (<c>rw=randread:8</c>): requests per random offset, sequential in between.</summary>
+    public int RandomRun { get; set; }
     public int IoDepth { get; set; } = 1;
 
     /// <summary>The region of the file the job works on and, unless time based, the bytes each job thread moves; null: the file's size.</summary>
@@ -133,6 +174,8 @@ internal sealed class JobSpec
     {
         var copy = (JobSpec)MemberwiseClone();
         copy.GivenOptions = [.. GivenOptions];
+        copy._sizes = [.. _sizes];
+        copy._align = [.. _align];
         return copy;
     }
 
@@ -144,9 +187,9 @@ internal sealed class JobSpec
             return "bs must be positive";
         }
 
-        if (Size is { } size && size < BlockSize)
+        if (Size is { } size && size < MinBlockSize)
         {
-            return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+            return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
         if (RwMixRead is < 0 or > 100)
@@ -171,6 +214,11 @@ internal sealed class JobSpec
 
         if (Verify != VerifyMode.None || VerifyOnly)
         {
+            if (!FixedBlockSize)
+            {
+                return "verify needs one fixed block size (not bsrange, bssplit or different read and write sizes)";
+            }
+
             if (BlockSize < BlockHeader.Size)
             {
                 return $"verify needs bs of at least {BlockHeader.Size} bytes for the block header";
@@ -187,9 +235,9 @@ internal sealed class JobSpec
             return "time_based needs runtime";
         }
 
-        if (IoSize is { } ioSize && ioSize < BlockSize)
+        if (IoSize is { } ioSize && ioSize < MinBlockSize)
         {
-            return $"io_size={FioValues.FormatSize(ioSize)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+            return $"io_size={FioValues.FormatSize(ioSize)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
         if (BatchSubmit > IoDepth || BatchCompleteMin > IoDepth || BatchCompleteMax > IoDepth)
@@ -210,8 +258,8 @@ internal sealed class JobSpec
     {
         var parts = new List<string>
         {
-            "rw=" + ReadWrite.FioName(),
-            "bs=" + FioValues.FormatSize(BlockSize),
+            "rw=" + ReadWrite.FioName() + (RwSkip != 0 ? ":" + RwSkip.ToString(CultureInfo.InvariantCulture) : RandomRun > 0 ? ":" + RandomRun.ToString(CultureInfo.InvariantCulture) : ""),
+            "bs=" + (FixedBlockSize ? FioValues.FormatSize(BlockSize) : Sizes(Direction.Read).Describe() + "," + Sizes(Direction.Write).Describe()),
             "iodepth=" + IoDepth.ToString(CultureInfo.InvariantCulture),
         };
         if (Size is { } size)
@@ -242,6 +290,11 @@ internal sealed class JobSpec
         if (BatchSubmit > 0 || BatchCompleteMin > 1 || BatchCompleteMax > 0)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"iodepth_batch={BatchSubmit}/{BatchCompleteMin}-{BatchCompleteMax}"));
+        }
+
+        if (Distribution.Kind != DistributionKind.Random)
+        {
+            parts.Add("random_distribution=" + Distribution.Describe());
         }
 
         if (NumJobs > 1)

@@ -175,6 +175,7 @@ internal sealed class AwaitedLoops<TFace>
         while (true)
         {
             long offset;
+            int length = 0;
             bool isWrite;
             bool sync = false;
             bool dataOnly = false;
@@ -206,7 +207,7 @@ internal sealed class AwaitedLoops<TFace>
                 }
                 else
                 {
-                    NextIo result = next(out offset, out isWrite);
+                    NextIo result = next(out offset, out length, out isWrite);
                     if (result == NextIo.Done)
                     {
                         return;
@@ -264,14 +265,15 @@ internal sealed class AwaitedLoops<TFace>
 
                 int transferred;
                 long submitted;
+                Memory<byte> request = buffer[..length];
                 if (isWrite)
                 {
                     if (_thread.Generations is not null)
                     {
-                        BlockVerifier.Fill(buffer.Span, offset, _job.Seed, generation, _job.Verify);
+                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job.Verify);
                     }
 
-                    PendingWrite pending = _face.WriteAsync(buffer, offset);
+                    PendingWrite pending = _face.WriteAsync(request, offset);
                     submitted = Stopwatch.GetTimestamp();
                     if (pending.IsCounted)
                     {
@@ -280,12 +282,12 @@ internal sealed class AwaitedLoops<TFace>
                     else
                     {
                         await pending.Whole.ConfigureAwait(false);
-                        transferred = buffer.Length;
+                        transferred = request.Length;
                     }
                 }
                 else
                 {
-                    ValueTask<int> pending = _face.ReadAsync(buffer, offset);
+                    ValueTask<int> pending = _face.ReadAsync(request, offset);
                     submitted = Stopwatch.GetTimestamp();
                     transferred = await pending.ConfigureAwait(false);
                 }
@@ -295,15 +297,15 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     _outstanding--;
                     release(offset);
-                    if (transferred != _job.BlockSize)
+                    if (transferred != length)
                     {
-                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {_job.BlockSize} bytes"), Errno.EIO);
+                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {length} bytes"), Errno.EIO);
                         return;
                     }
 
                     if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                     {
-                        _thread.VerifyFailure = BlockVerifier.Check(buffer.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, scratch);
+                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, scratch);
                         if (_thread.VerifyFailure is not null)
                         {
                             _stopping = true;
@@ -314,8 +316,8 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
-                        (isWrite ? _thread.Stats.Write : _thread.Stats.Read).Record(_job.BlockSize, slat, clat);
-                        _thread.AddProgress(_job.BlockSize);
+                        (isWrite ? _thread.Stats.Write : _thread.Stats.Read).Record(length, slat, clat);
+                        _thread.AddProgress(length);
                     }
                 }
             }

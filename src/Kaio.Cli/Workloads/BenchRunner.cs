@@ -229,7 +229,7 @@ internal sealed class BenchRunner
             Threads = all,
             Started = started.UtcDateTime,
             Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
-            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
+            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalBytes)) : 0,
         };
         if (_progress is not null && all.Length > 0)
         {
@@ -331,7 +331,7 @@ internal sealed class BenchRunner
                 Path = path,
                 RegionStart = slice ? i * sliceLength : 0,
                 RegionLength = sliceLength,
-                TotalIos = job.TimeBased ? -1 : (job.IoSize ?? sliceLength) / bs * job.Loops,
+                TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? (job.IoSize ?? sliceLength) / bs * bs : job.IoSize ?? sliceLength) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
                 VerifyPass = verifying && writes,

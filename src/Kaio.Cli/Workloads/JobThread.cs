@@ -22,8 +22,8 @@ internal sealed class WorkloadException : Exception
     public int Errno { get; init; }
 }
 
-/// <summary>Where a runner gets its next request: an offset and whether it writes.</summary>
-internal delegate NextIo NextRequest(out long offset, out bool isWrite);
+/// <summary>Where a runner gets its next request: an offset, a length and whether it writes.</summary>
+internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite);
 
 /// <summary>One runner's loop: issue from <paramref name="next"/> until done or the deadline; record completions from <paramref name="recordFrom"/> on (long.MaxValue: never).</summary>
 internal delegate void RunPhase(NextRequest next, Action<long> release, long deadline, long recordFrom);
@@ -46,8 +46,8 @@ internal sealed class JobThread
 
     public required long RegionLength { get; init; }
 
-    /// <summary>Requests to issue; negative when time based.</summary>
-    public required long TotalIos { get; init; }
+    /// <summary>Bytes to issue; negative when time based.</summary>
+    public required long TotalBytes { get; init; }
 
     /// <summary>
     /// The last write of each block of the file (index = offset / bs) this run made; 0 = laid out
@@ -106,10 +106,11 @@ internal sealed class JobThread
         }
 
         using IEnumerator<long> written = WrittenBlockOffsets().GetEnumerator();
-        NextIo NextWritten(out long offset, out bool isWrite)
+        NextIo NextWritten(out long offset, out int length, out bool isWrite)
         {
             isWrite = false;
             offset = 0;
+            length = Job.BlockSize;
             if (!written.MoveNext())
             {
                 return NextIo.Done;
@@ -153,8 +154,7 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(
-        RegionStart, RegionLength, Job.BlockSize, Job.ReadWrite, Job.RwMixRead, TotalIos, Job.Seed, Index, trackBusy);
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy);
 
     /// <summary>The generation a read of <paramref name="offset"/> should find, or null when unknown.</summary>
     public long? ExpectedGeneration(long offset)

@@ -94,6 +94,7 @@ internal sealed class KaioWorker
         private readonly IoEvent[] _events;
         private readonly Stack<int> _free;
         private readonly long[] _offsets;
+        private readonly int[] _lengths;
         private readonly Op[] _ops;
         private readonly long[] _preparedAt;
         private readonly long[] _submittedAt;
@@ -116,6 +117,7 @@ internal sealed class KaioWorker
             _events = new IoEvent[depth];
             _free = new Stack<int>(Enumerable.Range(0, depth).Reverse());
             _offsets = new long[depth];
+            _lengths = new int[depth];
             _ops = new Op[depth];
             _preparedAt = new long[depth];
             _submittedAt = new long[depth];
@@ -195,6 +197,7 @@ internal sealed class KaioWorker
             {
                 Op op;
                 long offset = 0;
+                int length = 0;
                 if (record && _job.FsyncEvery > 0 && _writesSinceFsync >= _job.FsyncEvery)
                 {
                     op = Op.Fsync;
@@ -207,7 +210,7 @@ internal sealed class KaioWorker
                 }
                 else
                 {
-                    NextIo result = next(out offset, out bool isWrite);
+                    NextIo result = next(out offset, out length, out bool isWrite);
                     if (result == NextIo.Done)
                     {
                         return true;
@@ -223,9 +226,10 @@ internal sealed class KaioWorker
 
                 int slot = _free.Pop();
                 _offsets[slot] = offset;
+                _lengths[slot] = length;
                 _ops[slot] = op;
                 _preparedAt[slot] = now;
-                Memory<byte> buffer = _buffers[slot];
+                Memory<byte> buffer = _buffers[slot][..length];
                 _queued[_queuedCount++] = op switch
                 {
                     Op.Read => Iocb.PrepPread(_handle, buffer, offset, (ulong)slot),
@@ -356,10 +360,11 @@ internal sealed class KaioWorker
                     return;
                 }
 
-                if (ioEvent.Result != _job.BlockSize)
+                int length = _lengths[slot];
+                if (ioEvent.Result != length)
                 {
                     _thread.Error ??= string.Create(CultureInfo.InvariantCulture,
-                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {_job.BlockSize} bytes");
+                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {length} bytes");
                     _thread.ErrorErrno = Errno.EIO;
                     return;
                 }
@@ -371,8 +376,8 @@ internal sealed class KaioWorker
 
                 if (record)
                 {
-                    (op == Op.Read ? _thread.Stats.Read : _thread.Stats.Write).Record(_job.BlockSize, slat, clat);
-                    _thread.AddProgress(_job.BlockSize);
+                    (op == Op.Read ? _thread.Stats.Read : _thread.Stats.Write).Record(length, slat, clat);
+                    _thread.AddProgress(length);
                 }
             }
             finally

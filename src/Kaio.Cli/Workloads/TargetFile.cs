@@ -259,9 +259,10 @@ internal static class TargetFile
         if (job.Direct)
         {
             DirectIoAlignment direct = AioFile.GetDirectIoAlignment(path);
-            if (direct.OffsetAlignment > 0 && job.BlockSize % direct.OffsetAlignment != 0)
+            int misaligned = RequestSizes(job).FirstOrDefault(size => direct.OffsetAlignment > 0 && size % direct.OffsetAlignment != 0);
+            if (misaligned > 0)
             {
-                throw new WorkloadException($"{path}: bs={job.BlockSize} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
+                throw new WorkloadException($"{path}: bs={misaligned} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
             }
 
             alignment = Math.Max(alignment, direct.MemoryAlignment);
@@ -285,6 +286,34 @@ internal static class TargetFile
         }
 
         return buffers;
+    }
+
+    /// <summary>Every request size and random-offset alignment the job can use (direct I/O needs each aligned).</summary>
+    private static IEnumerable<int> RequestSizes(JobSpec job)
+    {
+        foreach (Direction direction in (Direction[])[Direction.Read, Direction.Write])
+        {
+            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasWrites())
+            {
+                continue;
+            }
+
+            BlockSizeChoice sizes = job.Sizes(direction);
+            yield return sizes.Min;
+            yield return job.Alignment(direction);
+            if (sizes.Split is { } split)
+            {
+                foreach (BlockSplit entry in split)
+                {
+                    yield return entry.Size;
+                }
+            }
+        }
+
+        if (job.RwSkip != 0)
+        {
+            yield return (int)Math.Abs(job.RwSkip);
+        }
     }
 
     /// <summary>One line for a .NET I/O exception, naming the file and, where known, the errno.</summary>

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Kaio.Cli.Tests.Infrastructure;
+
+namespace Kaio.Cli.Tests;
+
+/// <summary>
+/// Job files of our own written with the options of fio's example files that kaio runs
+/// (bench/fio-examples.sh runs fio's own files; they are GPL and not checked in here), run
+/// end to end on small real files: each must run and do what its options say.
+/// </summary>
+public class FioExampleJobsTests
+{
+    private static JsonElement RunJson(TempDirectory dir, string jobFile, params string[] extra)
+    {
+        string path = dir.WriteJobFile("job.fio", jobFile.Replace("DIR", dir.Path, StringComparison.Ordinal));
+        KaioCli.Result result = KaioCli.Run(["bench", path, "--output-format=json", .. extra]);
+        Assert.True(result.Exit == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        return doc.RootElement.Clone();
+    }
+
+    private static JsonElement Job(JsonElement root, string name)
+        => root.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("jobname").GetString() == name);
+
+    /// <summary>iometer-file-access-server.fio: bssplit with sub-4k sizes, randrw, O_DIRECT, libaio.</summary>
+    [Fact]
+    public void Bssplit_IometerLike_MovesExactlyTheSizeInMixedRequests()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            description=an IOmeter-like mix of request sizes
+            [iometer]
+            bssplit=512/10:1k/5:2k/5:4k/60:8k/2:16k/4:32k/4:64k/10
+            rw=randrw
+            rwmixread=80
+            direct=1
+            size=2m
+            ioengine=libaio
+            iodepth=8
+            filename=DIR/data
+            """);
+        JsonElement job = Job(root, "iometer");
+        long readBytes = job.GetProperty("read").GetProperty("io_bytes").GetInt64();
+        long writeBytes = job.GetProperty("write").GetProperty("io_bytes").GetInt64();
+        long ios = job.GetProperty("read").GetProperty("total_ios").GetInt64() + job.GetProperty("write").GetProperty("total_ios").GetInt64();
+        Assert.InRange(readBytes + writeBytes, 2L << 20, (2L << 20) + 65536);
+        // Mean request about 0.1*0.5k + ... + 0.1*64k ≈ 11.7 KiB: far more requests than 2m/64k, far fewer than 2m/512.
+        Assert.InRange(ios, 100, 600);
+    }
+
+    /// <summary>tiobench-example.fio: bsrange, timeout (runtime's alias), numjobs, stonewalled groups.</summary>
+    [Fact]
+    public void Bsrange_AndTimeout_TiobenchLike_RunEveryGroup()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            direct=1
+            size=512k
+            bsrange=4k-4k
+            timeout=60
+            numjobs=2
+            directory=DIR
+            [f1]
+            rw=write
+            [f2]
+            stonewall
+            rw=randwrite
+            [f3]
+            stonewall
+            rw=read
+            """);
+        foreach (string name in (string[])["f1", "f2", "f3"])
+        {
+            JsonElement job = Job(root, name);
+            string direction = name == "f3" ? "read" : "write";
+            Assert.Equal(2 * 512 * 1024, job.GetProperty(direction).GetProperty("io_bytes").GetInt64());
+        }
+    }
+
+    /// <summary>zipf.fio and null.fio: the null engine, norandommap, random_distribution=zipf, gtod_reduce.</summary>
+    [Fact]
+    public void ZipfOnTheNullEngine_WithGtodReduce_Runs()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            bs=4k
+            gtod_reduce=1
+            [job]
+            ioengine=null
+            rw=randread
+            norandommap
+            size=64m
+            io_size=4m
+            random_distribution=zipf:0.5
+            directory=DIR
+            """);
+        Assert.Equal(1024, Job(root, "job").GetProperty("read").GetProperty("total_ios").GetInt64());
+    }
+
+    /// <summary>rand-zones.fio and jesd219.fio: zoned distribution, bssplit with blockalign, O_DIRECT.</summary>
+    [Fact]
+    public void ZonedWithBssplitAndBlockalign_JesdLike_Runs()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [JESD219]
+            ioengine=libaio
+            direct=1
+            rw=randrw
+            norandommap
+            randrepeat=0
+            rwmixread=40
+            rwmixwrite=60
+            iodepth=16
+            numjobs=2
+            bssplit=512/4:1024/1:1536/1:2048/1:2560/1:3072/1:3584/1:4k/67:8k/10:16k/7:32k/3:64k/3
+            blockalign=4k
+            random_distribution=zoned:50/5:30/15:20/80
+            filename=DIR/dev
+            size=4m
+            io_size=1m
+            group_reporting
+            """);
+        JsonElement job = root.GetProperty("jobs")[0];
+        long bytes = job.GetProperty("read").GetProperty("io_bytes").GetInt64() + job.GetProperty("write").GetProperty("io_bytes").GetInt64();
+        Assert.InRange(bytes, 2L << 20, (2L << 20) + (2 * 65536));
+    }
+
+    /// <summary>backwards-read.fio: rw=read with a negative skip reads the file backwards.</summary>
+    [Fact]
+    public void BackwardsRead_Runs()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [backwards-read]
+            bs=4k
+            rw=read:-8k
+            filename=DIR/128m
+            size=1m
+            """);
+        Assert.Equal(256, Job(root, "backwards-read").GetProperty("read").GetProperty("total_ios").GetInt64());
+    }
+}
