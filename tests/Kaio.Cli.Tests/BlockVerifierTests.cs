@@ -27,6 +27,36 @@ public class BlockVerifierTests
         Assert.Null(BlockVerifier.Check(block, 8192, Seed, null, kind, _scratch));
     }
 
+    [Theory]
+    [InlineData("crc32c")]
+    [InlineData("crc32c-intel")]
+    [InlineData("crc32")]
+    [InlineData("md5")]
+    [InlineData("sha1")]
+    [InlineData("sha256")]
+    [InlineData("sha512")]
+    public void Check_EveryFioChecksum_PassesIntactAndCatchesOneFlippedBit(string name)
+    {
+        var job = new JobSpec();
+        JobOptions.Apply(job, "verify", name);
+        VerifyMode kind = job.Verify;
+        byte[] block = Block(8192, 3, kind: kind);
+        Assert.True(BlockHeader.TryRead(block, out BlockHeader header));
+        Assert.Equal(kind, header.Kind);
+        Assert.Null(BlockVerifier.Check(block, 8192, Seed, 3, kind, _scratch));
+        block[3000] ^= 0x10;
+        VerifyFailure? failure = BlockVerifier.Check(block, 8192, Seed, 3, kind, _scratch);
+        Assert.NotNull(failure);
+        Assert.Equal("corrupted", failure.ProblemName);
+    }
+
+    [Fact]
+    public void Crc32C_GivesTheStandardCheckValue()
+    {
+        // CRC-32C of "123456789" is 0xE3069283 (RFC 3720, iSCSI).
+        Assert.Equal(0xE3069283u, ~BlockHeader.Crc32C(uint.MaxValue, "123456789"u8));
+    }
+
     [Fact]
     public void Fill_DependsOnOffsetSeedAndGeneration()
     {

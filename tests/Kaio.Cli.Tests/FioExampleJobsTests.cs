@@ -143,4 +143,88 @@ public class FioExampleJobsTests
             """);
         Assert.Equal(256, Job(root, "backwards-read").GetProperty("read").GetProperty("total_ios").GetInt64());
     }
+
+    /// <summary>basic-verify.fio: random writes verified with crc32c on a "device" (an existing file, no size), libaio, O_DIRECT.</summary>
+    [Fact]
+    public void BasicVerify_Crc32c_WritesAndReadsBackEveryBlock()
+    {
+        using var dir = new TempDirectory();
+        using (FileStream device = File.Create(dir.File("dev")))
+        {
+            device.SetLength(1 << 20);
+        }
+
+        JsonElement root = RunJson(dir, """
+            [write-and-verify]
+            rw=randwrite
+            bs=4k
+            direct=1
+            ioengine=libaio
+            iodepth=16
+            verify=crc32c
+            filename=DIR/dev
+            """);
+        JsonElement job = Job(root, "write-and-verify");
+        Assert.Equal(256, job.GetProperty("write").GetProperty("total_ios").GetInt64());
+        // Every block written carries a crc32c header (kind 3) for its own offset.
+        byte[] data = File.ReadAllBytes(dir.File("dev"));
+        int written = 0;
+        for (int offset = 0; offset < data.Length; offset += 4096)
+        {
+            if (BitConverter.ToUInt32(data, offset) == 0x4F49414B)
+            {
+                written++;
+                Assert.Equal(3u, BitConverter.ToUInt32(data, offset + 20));
+                Assert.Equal(offset, BitConverter.ToInt64(data, offset + 8));
+            }
+        }
+
+        Assert.InRange(written, 100, 256); // random offsets: some blocks twice, some never
+    }
+
+    /// <summary>do_verify=0 writes checked blocks without the read-back; a later job verifies them (surface-scan.fio's shape).</summary>
+    [Fact]
+    public void DoVerifyZero_ThenAReadJobWithVerify_ChecksTheFile()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            bs=64k
+            direct=1
+            ioengine=sync
+            verify=md5
+            filename=DIR/datafile.tmp
+            [write-phase]
+            rw=write
+            size=1m
+            do_verify=0
+            [verify-phase]
+            stonewall
+            create_serialize=0
+            rw=read
+            do_verify=1
+            """);
+        Assert.Equal(16, Job(root, "write-phase").GetProperty("write").GetProperty("total_ios").GetInt64());
+        Assert.Equal(16, Job(root, "verify-phase").GetProperty("read").GetProperty("total_ios").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("do_verify=0", false)]
+    [InlineData("do_verify=1", true)]
+    [InlineData("", true)]
+    public void DoVerify_DecidesTheReadBackPass(string option, bool readBack)
+    {
+        var job = new Kaio.Cli.Jobs.JobSpec();
+        Kaio.Cli.Jobs.JobOptions.Apply(job, "rw", "write");
+        Kaio.Cli.Jobs.JobOptions.Apply(job, "verify", "sha256");
+        if (option.Length > 0)
+        {
+            Kaio.Cli.Jobs.JobOptions.Apply(job, "do_verify", option[(option.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        }
+
+        using var gate = new Kaio.Cli.Workloads.StartGate(1);
+        var runner = new Kaio.Cli.Workloads.BenchRunner("/var/tmp", null, null, CancellationToken.None);
+        var threads = runner.CreateThreads(job, "/var/tmp/unused", 1 << 20, new long[256], gate);
+        Assert.Equal(readBack, threads[0].VerifyPass);
+    }
 }

@@ -53,7 +53,10 @@ internal static class JobOptions
         new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
         new("dsync", [], true, "", "every write's data durable (RWF_DSYNC)", (j, v) => j.Sync = Bool("dsync", v) ? SyncMode.Dsync : (j.Sync == SyncMode.Dsync ? SyncMode.None : j.Sync)),
-        new("verify", [], true, "0|1|crc64", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("verify", [], true, "0|1|crc64", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, crc32c, crc32, md5, sha1, sha256, sha512, meta, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("do_verify", [], true, "", "with verify, read back what was written when the writes end (default 1; 0: write verified blocks only)", (j, v) => j.DoVerify = Bool("do_verify", v)),
+        new("verify_fatal", [], true, "", "accepted: kaio stops a job at its first bad block either way and names it", (j, v) => Bool("verify_fatal", v)),
+        new("verify_dump", [], true, "", "0 only: kaio explains a bad block in its error (first bad byte, expected and found) and dumps no files", (j, v) => _ = !Bool("verify_dump", v) ? true : throw new JobOptionException("verify_dump=1: kaio does not dump bad blocks to files; its error names the block, the first bad byte and what it expected")),
         new("verify_only", [], true, "", "do not run the workload; only verify a file written earlier with verify", (j, v) => j.VerifyOnly = Bool("verify_only", v)),
         new("seed", ["randseed"], false, "N", "seed of the random offsets and of the verify data", (j, v) => j.Seed = (ulong)Int("seed", v, 0, long.MaxValue)),
         new("stonewall", ["wait_for_previous"], true, "", "wait for the jobs before this one to finish; starts a new group", (j, v) => j.Stonewall = Bool("stonewall", v)),
@@ -231,8 +234,15 @@ internal static class JobOptions
     {
         null or "" or "1" or "true" or "xxhash" or "xxhash64" => VerifyMode.XxHash64,
         "crc64" => VerifyMode.Crc64,
+        "meta" => VerifyMode.XxHash64, // kaio's header always carries the block's offset, seed and write number
+        "crc32c" or "crc32c-intel" => VerifyMode.Crc32c,
+        "crc32" => VerifyMode.Crc32,
+        "md5" => VerifyMode.Md5,
+        "sha1" => VerifyMode.Sha1,
+        "sha256" => VerifyMode.Sha256,
+        "sha512" => VerifyMode.Sha512,
         "0" or "false" or "none" => VerifyMode.None,
-        _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash or crc64)"),
+        _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash, crc64, crc32c, crc32, md5, sha1, sha256, sha512 or meta)"),
     };
 
     private static int ParseKbBase(string? value) => Required("kb_base", value) switch

@@ -40,6 +40,29 @@ internal enum VerifyMode
     XxHash64,
     /// <summary>CRC-64 (ECMA-182).</summary>
     Crc64,
+    /// <summary>CRC-32C (Castagnoli), fio's crc32c / crc32c-intel.</summary>
+    Crc32c,
+    /// <summary>CRC-32 (IEEE 802.3).</summary>
+    Crc32,
+    /// <summary>MD5 (the first 64 bits of the digest are kept).</summary>
+    Md5,
+    /// <summary>SHA-1 (first 64 bits kept).</summary>
+    Sha1,
+    /// <summary>SHA-256 (first 64 bits kept).</summary>
+    Sha256,
+    /// <summary>SHA-512 (first 64 bits kept).</summary>
+    Sha512,
+}
+
+internal static class VerifyModeExtensions
+{
+    /// <summary>fio's name for the checksum.</summary>
+    public static string FioName(this VerifyMode mode) => mode switch
+    {
+        VerifyMode.XxHash64 => "xxhash",
+        VerifyMode.None => "0",
+        _ => mode.ToString().ToLowerInvariant(),
+    };
 }
 
 internal static class ReadWriteModeExtensions
@@ -135,6 +158,9 @@ internal sealed class JobSpec
     public SyncMode Sync { get; set; }
     public VerifyMode Verify { get; set; }
     public bool VerifyOnly { get; set; }
+
+    /// <summary>fio's do_verify: a writing job with verify reads its blocks back at the end (false: only writes them).</summary>
+    public bool DoVerify { get; set; } = true;
     public ulong Seed { get; set; } = DefaultSeed;
     /// <summary>fio's ramp_time: run this long before recording anything; runtime counts after it.</summary>
     public TimeSpan? RampTime { get; set; }
@@ -329,7 +355,7 @@ internal sealed class JobSpec
 
         if (Verify != VerifyMode.None)
         {
-            parts.Add("verify=" + (Verify == VerifyMode.Crc64 ? "crc64" : "xxhash"));
+            parts.Add("verify=" + Verify.FioName());
         }
 
         if (VerifyOnly)

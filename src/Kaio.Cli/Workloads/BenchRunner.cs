@@ -306,7 +306,7 @@ internal sealed class BenchRunner
         return results;
     }
 
-    private JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate)
+    internal JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate)
     {
         int bs = job.BlockSize;
         bool verifying = generations is not null;
@@ -334,7 +334,7 @@ internal sealed class BenchRunner
                 TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? (job.IoSize ?? sliceLength) / bs * bs : job.IoSize ?? sliceLength) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
-                VerifyPass = verifying && writes,
+                VerifyPass = verifying && writes && job.DoVerify,
                 Stop = _stop,
                 Gate = gate,
             };
