@@ -227,4 +227,185 @@ public class FioExampleJobsTests
         var threads = runner.CreateThreads(job, "/var/tmp/unused", 1 << 20, new long[256], gate);
         Assert.Equal(readBack, threads[0].VerifyPass);
     }
+
+    /// <summary>waitfor.fio: filesize, new_group, wait_for; each reporting group merged with group_reporting.</summary>
+    [Fact]
+    public void WaitFor_StartsAfterTheNamedJob_NewGroupReportsSeparately()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            threads=1
+            group_reporting
+            filename=DIR/data
+            filesize=1m
+            [writers]
+            rw=write
+            bs=128k
+            numjobs=2
+            [readers]
+            new_group
+            wait_for=writers
+            rw=randread
+            bs=4k
+            numjobs=2
+            """);
+        Assert.Equal(1L << 20, new FileInfo(dir.File("data")).Length);
+        JsonElement writers = Job(root, "writers");
+        JsonElement readers = Job(root, "readers");
+        Assert.Equal(2L << 20, writers.GetProperty("write").GetProperty("io_bytes").GetInt64()); // filesize is each thread's size
+        Assert.Equal(2L << 20, readers.GetProperty("read").GetProperty("io_bytes").GetInt64());
+        Assert.NotEqual(writers.GetProperty("groupid").GetInt32(), readers.GetProperty("groupid").GetInt32());
+        long writersEnd = writers.GetProperty("job_start").GetInt64() + writers.GetProperty("write").GetProperty("runtime").GetInt64();
+        Assert.True(readers.GetProperty("job_start").GetInt64() >= writersEnd - 1, root.ToString());
+    }
+
+    [Fact]
+    public void Filesize_WithSize_SizeIsTheBytesToMove()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [j]
+            rw=read
+            filename=DIR/data
+            filesize=256k
+            size=1m
+            """);
+        Assert.Equal(256L << 10, new FileInfo(dir.File("data")).Length);
+        Assert.Equal(1L << 20, Job(root, "j").GetProperty("read").GetProperty("io_bytes").GetInt64());
+    }
+
+    [Fact]
+    public void WaitFor_ANameNotEarlierInTheFile_IsRefused()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.WriteJobFile("job.fio", "[a]\nwait_for=b\nsize=64k\n[b]\nsize=64k\n");
+        KaioCli.Result result = KaioCli.Run("bench", path);
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("wait_for=b: no job of that name before this one", result.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rate_iops=100")]
+    [InlineData("rate=400k")]
+    [InlineData("rate_iops=100\nrate_process=poisson")]
+    [InlineData("thinktime=10ms")]
+    [InlineData("thinktime=10000")]
+    public void Pacing_HoldsAOneSecondJobNearAHundredRequests(string pacing)
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, $"""
+            [paced]
+            ioengine=null
+            rw=randread
+            bs=4k
+            size=1m
+            runtime=1
+            time_based
+            directory=DIR
+            {pacing.Replace("\\n", "\n", StringComparison.Ordinal)}
+            """);
+        long ios = Job(root, "paced").GetProperty("read").GetProperty("total_ios").GetInt64();
+        // Rates hold to their mean; thinktime only adds gaps (each wait overshoots by the sleep's slack).
+        (int low, int high) = pacing.Contains("poisson", StringComparison.Ordinal) ? (60, 140) : pacing.Contains("thinktime", StringComparison.Ordinal) ? (40, 101) : (85, 102);
+        Assert.InRange(ios, low, high);
+    }
+
+    [Fact]
+    public void Rate_PerDirection_PacesReadsAndWritesApart()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [mixed]
+            ioengine=null
+            rw=randrw
+            bs=4k
+            size=1m
+            runtime=1
+            time_based
+            rate_iops=200,20
+            directory=DIR
+            """);
+        JsonElement job = Job(root, "mixed");
+        long reads = job.GetProperty("read").GetProperty("total_ios").GetInt64();
+        long writes = job.GetProperty("write").GetProperty("total_ios").GetInt64();
+        // The writes' cap holds; while writes wait, reads go (fio's rate_ddir()).
+        Assert.InRange(writes, 15, 22);
+        Assert.InRange(reads, 150, 205);
+    }
+
+    [Fact]
+    public void Ratemin_NotMet_FailsTheJobNamingTheRate()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.WriteJobFile("job.fio", $"[slow]\nioengine=null\nrw=read\nbs=4k\nsize=1m\nruntime=3\ntime_based\nrate_iops=10\nratemin=1m\ndirectory={dir.Path}\n");
+        KaioCli.Result result = KaioCli.Run("bench", path);
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("below ratemin=1048576", result.Err + result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NumberIos_StopsEachThreadAfterThatMany()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [j]
+            rw=randread
+            size=1m
+            numjobs=2
+            number_ios=10
+            directory=DIR
+            """);
+        Assert.Equal(20, Job(root, "j").GetProperty("read").GetProperty("total_ios").GetInt64());
+    }
+
+    [Fact]
+    public void Startdelay_StartsTheJobThatLongAfterItsGroup()
+    {
+        using var dir = new TempDirectory();
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        JsonElement root = RunJson(dir, """
+            [global]
+            ioengine=null
+            rw=read
+            size=64k
+            directory=DIR
+            [now]
+            [later]
+            startdelay=800ms
+            """);
+        Assert.True(wall.Elapsed >= TimeSpan.FromMilliseconds(800), wall.Elapsed.ToString());
+        Assert.Equal(16, Job(root, "later").GetProperty("read").GetProperty("total_ios").GetInt64());
+    }
+
+    /// <summary>exitwhat.fio: an exitall job ends its group (a 30 s job stops); exit_what=all skips later groups too.</summary>
+    [Fact]
+    public void Exitall_StopsTheGroup_ExitWhatAllSkipsLaterGroups()
+    {
+        using var dir = new TempDirectory();
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        JsonElement root = RunJson(dir, """
+            [global]
+            ioengine=null
+            size=1m
+            directory=DIR
+            [slow1]
+            rw=read
+            exitall=1
+            thinktime=2000
+            number_ios=50
+            exit_what=all
+            [fast1]
+            rw=randrw
+            runtime=30
+            time_based
+            [runsnever]
+            stonewall
+            rw=read
+            """);
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(15), wall.Elapsed.ToString());
+        Assert.Equal(50, Job(root, "slow1").GetProperty("read").GetProperty("total_ios").GetInt64());
+        Assert.True(Job(root, "fast1").GetProperty("read").GetProperty("total_ios").GetInt64() > 0);
+        Assert.True(Job(root, "runsnever").GetProperty("not_run").GetBoolean());
+    }
 }

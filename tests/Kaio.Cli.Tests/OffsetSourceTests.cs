@@ -223,4 +223,32 @@ public class OffsetSourceTests
         JobOptions.Apply(job, "verify", "crc64");
         Assert.Contains("fixed block size", job.Validate(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Pacer_Linear_SpacesRequestsEvenlyByRateAndRateIops()
+    {
+        long f = System.Diagnostics.Stopwatch.Frequency;
+        var iops = new Pacer(new RateLimits { Iops = [100, 0] }, () => 0.5);
+        Assert.Equal(1000, iops.Due(false, 4096, 1000));
+        Assert.Equal(1000 + (f / 100), iops.Due(false, 4096, 1000));
+        Assert.Equal(1000 + (2 * f / 100), iops.Due(false, 4096, 1000));
+        Assert.Equal(1000, iops.Due(true, 4096, 1000)); // writes are not limited
+
+        var bytes = new Pacer(new RateLimits { Bytes = [0, 8192] }, () => 0.5);
+        Assert.Equal(0, bytes.Due(true, 4096, 0));
+        Assert.Equal(f / 2, bytes.Due(true, 4096, 0));
+        Assert.Equal(f, bytes.Due(true, 4096, 0));
+    }
+
+    [Fact]
+    public void Pacer_Ratemin_FailsACycleBelowIt()
+    {
+        long f = System.Diagnostics.Stopwatch.Frequency;
+        var pacer = new Pacer(new RateLimits { MinBytes = [8192, 0] }, () => 0.5);
+        pacer.Due(false, 4096, 0);
+        Assert.Null(pacer.Issued(false, 4096, 0));
+        Assert.Null(pacer.Issued(false, 4096, f / 2)); // under a second: not judged yet
+        Assert.Null(pacer.Issued(false, 8192, f)); // 16 KiB in 1 s
+        Assert.Contains("below ratemin=8192", pacer.Issued(false, 4096, 3 * f), StringComparison.Ordinal); // 4 KiB in 2 s
+    }
 }

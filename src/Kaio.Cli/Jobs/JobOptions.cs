@@ -40,6 +40,19 @@ internal static class JobOptions
         new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
         new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
         new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => j.Size = Size("size", v, j.KbBase, 1, long.MaxValue)),
+        new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
+        new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
+        new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),
+        new("rate", [], false, "BYTES/S[,W]", "cap each job thread's bandwidth (reads, writes comma-separated; 0: none)", (j, v) => j.Rate = j.Rate with { Bytes = Rates("rate", v, j.KbBase, size: true) }),
+        new("rate_iops", [], false, "N[,W]", "cap each job thread's requests per second (reads, writes)", (j, v) => j.Rate = j.Rate with { Iops = Rates("rate_iops", v, j.KbBase, size: false) }),
+        new("ratemin", [], false, "BYTES/S[,W]", "fail the job when a thread moves less than this over a second", (j, v) => j.Rate = j.Rate with { MinBytes = Rates("ratemin", v, j.KbBase, size: true) }),
+        new("rate_iops_min", [], false, "N[,W]", "fail the job when a thread issues fewer requests per second", (j, v) => j.Rate = j.Rate with { MinIops = Rates("rate_iops_min", v, j.KbBase, size: false) }),
+        new("rate_process", [], false, "linear|poisson", "evenly spaced requests (linear) or exponential gaps of the same mean (poisson)", (j, v) => j.Rate = j.Rate with { Poisson = Required("rate_process", v).ToLowerInvariant() switch { "linear" => false, "poisson" => true, _ => throw new JobOptionException($"rate_process={v}: expected linear or poisson") } }),
+        new("thinktime", [], false, "TIME", "leave at least this long between requests (microseconds unless suffixed)", (j, v) => j.Rate = j.Rate with { ThinkTime = Microseconds("thinktime", v) }),
+        new("number_ios", [], false, "N", "each job thread stops after this many requests", (j, v) => j.NumberIos = Int("number_ios", v, 0, long.MaxValue)),
+        new("startdelay", [], false, "TIME[-TIME]", "start the job this long after its group (a range: a random time in it)", (j, v) => j.StartDelay = TimeRange("startdelay", v)),
+        new("exitall", [], true, "", "when this job finishes, stop the others (exit_what says which)", (j, v) => j.ExitAll = Bool("exitall", v)),
+        new("exit_what", [], false, "group|stonewall|all", "which jobs exitall stops: those running with it (group, stonewall) or all, later ones too", (j, v) => j.ExitWhat = Required("exit_what", v).ToLowerInvariant() switch { "group" => ExitWhat.Group, "stonewall" => ExitWhat.Stonewall, "all" => ExitWhat.All, _ => throw new JobOptionException($"exit_what={v}: expected group, stonewall or all") }),
         new("runtime", ["timeout"], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
         new("time_based", [], true, "", "run for the whole runtime, repeating the workload", (j, v) => j.TimeBased = Bool("time_based", v)),
         new("direct", [], true, "", "O_DIRECT: bypass the page cache (aligned buffers)", (j, v) => j.Direct = Bool("direct", v)),
@@ -159,6 +172,36 @@ internal static class JobOptions
         return FioValues.TryParseTime(text, out TimeSpan time, out string? error)
             ? time
             : throw new JobOptionException($"{name}={text}: {error}");
+    }
+
+    /// <summary>Per-direction rates: reads, writes (a trim value is refused: kaio has no trims).</summary>
+    private static long[] Rates(string name, string? value, int kbBase, bool size)
+    {
+        long[] all = BlockSizes.PerDirection(name, Required(name, value), 0L, part => size ? Size(name, part, kbBase, 0, long.MaxValue) : Int(name, part, 0, long.MaxValue));
+        return [all[0], all[1]];
+    }
+
+    /// <summary>A time whose bare number is microseconds (fio's thinktime).</summary>
+    private static TimeSpan Microseconds(string name, string? value)
+    {
+        string text = Required(name, value);
+        return FioValues.TryParseInt(text, out long us) ? TimeSpan.FromMicroseconds(us) : Time(name, text);
+    }
+
+    /// <summary>A time or a range of times (fio's startdelay=1-5).</summary>
+    private static (TimeSpan Min, TimeSpan Max) TimeRange(string name, string? value)
+    {
+        string text = Required(name, value);
+        int dash = text.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0)
+        {
+            TimeSpan single = Time(name, text);
+            return (single, single);
+        }
+
+        TimeSpan a = Time(name, text[..dash]);
+        TimeSpan b = Time(name, text[(dash + 1)..]);
+        return a <= b ? (a, b) : (b, a);
     }
 
     private static bool Bool(string name, string? value)

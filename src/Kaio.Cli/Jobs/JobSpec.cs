@@ -84,6 +84,30 @@ internal static class ReadWriteModeExtensions
     };
 }
 
+/// <summary>fio's rate limits and thinktime; per direction, index 0 reads, 1 writes.</summary>
+internal sealed record RateLimits
+{
+    public long[] Bytes { get; init; } = [0, 0];
+    public long[] Iops { get; init; } = [0, 0];
+    public long[] MinBytes { get; init; } = [0, 0];
+    public long[] MinIops { get; init; } = [0, 0];
+    public bool Poisson { get; init; }
+    public TimeSpan ThinkTime { get; init; }
+
+    public bool Any => Bytes.Any(v => v > 0) || Iops.Any(v => v > 0) || MinBytes.Any(v => v > 0) || MinIops.Any(v => v > 0) || ThinkTime > TimeSpan.Zero;
+}
+
+/// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
+internal enum ExitWhat
+{
+    /// <summary>The jobs running with it (fio's default, <c>group</c>).</summary>
+    Group,
+    /// <summary>The jobs of its stonewall group (in kaio the same as <see cref="Group"/>).</summary>
+    Stonewall,
+    /// <summary>Every job, including those not started yet.</summary>
+    All,
+}
+
 /// <summary>
 /// One job: what fio calls a job section, after [global] and the section's own options were applied.
 /// Defaults are fio's, except <see cref="IoEngine"/> (kaio's best engine) and <see cref="Seed"/>.
@@ -153,6 +177,36 @@ internal sealed class JobSpec
 
     /// <summary>The file; null: a temporary file, removed afterwards.</summary>
     public string? FileName { get; set; }
+
+    /// <summary>The file's path: a relative <see cref="FileName"/> is inside <see cref="Directory"/> when one is given, as in fio.</summary>
+    public string? FilePath => FileName is { } name && Directory is { } directory && !Path.IsPathRooted(name) ? Path.Combine(directory, name) : FileName;
+
+    /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
+    public long? FileSize { get; set; }
+
+    /// <summary>The region of the file the job works on: filesize, else size.</summary>
+    public long? RegionSize => FileSize ?? Size;
+
+    /// <summary>fio's wait_for: the job starts only when the named earlier job has finished.</summary>
+    public string? WaitFor { get; set; }
+
+    /// <summary>fio's new_group: this job starts a new reporting group (group_reporting merges within one).</summary>
+    public bool NewGroup { get; set; }
+
+    /// <summary>fio's rate, rate_iops, ratemin, rate_iops_min, rate_process and thinktime.</summary>
+    public RateLimits Rate { get; set; } = new();
+
+    /// <summary>fio's number_ios: each job thread stops after this many requests (0: no limit).</summary>
+    public long NumberIos { get; set; }
+
+    /// <summary>fio's startdelay: the job starts this long (a random time in the range) after its group.</summary>
+    public (TimeSpan Min, TimeSpan Max) StartDelay { get; set; }
+
+    /// <summary>fio's exitall: when this job finishes, the others stop (<see cref="ExitWhat"/> says which).</summary>
+    public bool ExitAll { get; set; }
+
+    /// <summary>fio's exit_what.</summary>
+    public ExitWhat ExitWhat { get; set; }
     public int FsyncEvery { get; set; }
     public int FdatasyncEvery { get; set; }
     public SyncMode Sync { get; set; }

@@ -213,9 +213,9 @@ internal sealed class AwaitedLoops<TFace>
                         return;
                     }
 
-                    if (result == NextIo.Busy)
+                    if (result is NextIo.Busy or NextIo.Later)
                     {
-                        offset = -1;
+                        offset = result == NextIo.Later ? -2 : -1;
                     }
                     else if (isWrite)
                     {
@@ -240,6 +240,8 @@ internal sealed class AwaitedLoops<TFace>
 
             if (offset < 0)
             {
+                // -2: paced by rate, rate_iops or thinktime; -1: the block is in flight.
+                await (offset == -2 ? Task.Delay(1) : Task.CompletedTask).ConfigureAwait(false);
                 await Task.Yield();
                 continue;
             }

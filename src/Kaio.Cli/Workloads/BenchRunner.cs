@@ -94,6 +94,7 @@ internal sealed class BenchRunner
     private readonly IProgressView? _progress;
     private readonly CancellationToken _stop;
     private readonly List<string> _tempFiles = [];
+    private volatile bool _exitAll; // an exitall job with exit_what=all finished: later groups do not run
 
     public BenchRunner(string tempDirectory, Action<string>? log, IProgressView? progress, CancellationToken stop)
     {
@@ -123,9 +124,11 @@ internal sealed class BenchRunner
             var group = new List<JobSpec>();
             foreach (JobSpec job in jobs)
             {
-                if (job.Stonewall && group.Count > 0)
+                // wait_for naming a job of the running group: start after that group (fio waits for that job alone).
+                bool waits = job.WaitFor is { } waitFor && group.Any(j => j.Name == waitFor);
+                if ((job.Stonewall || waits) && group.Count > 0)
                 {
-                    results.AddRange(RunGroup(group, groupId++));
+                    results.AddRange(RunGroup(group, ref groupId));
                     group.Clear();
                 }
 
@@ -134,7 +137,7 @@ internal sealed class BenchRunner
 
             if (group.Count > 0)
             {
-                results.AddRange(RunGroup(group, groupId));
+                results.AddRange(RunGroup(group, ref groupId));
             }
         }
         finally
@@ -155,18 +158,23 @@ internal sealed class BenchRunner
         return results;
     }
 
-    private List<JobResult> RunGroup(List<JobSpec> jobs, int groupId)
+    /// <summary>Runs one group; <paramref name="nextGroupId"/> is its first reporting group and is left at the next free one (new_group starts another).</summary>
+    private List<JobResult> RunGroup(List<JobSpec> jobs, ref int nextGroupId)
     {
+        int groupId = nextGroupId;
+
+        // exitall: the first exitall job to finish stops the group's other jobs (fio's exit_what=group).
+        using var groupStop = CancellationTokenSource.CreateLinkedTokenSource(_stop);
         using var gate = new StartGate(jobs.Sum(j => j.NumJobs));
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var notRun = new HashSet<JobSpec>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
-            string path = job.FileName ?? NewTempFile(job.Name, job.Directory);
+            string path = job.FilePath ?? NewTempFile(job.Name, job.Directory);
             try
             {
-                if (_stop.IsCancellationRequested)
+                if (_stop.IsCancellationRequested || _exitAll)
                 {
                     notRun.Add(job);
                     throw new WorkloadException("not run: stopped before it started");
@@ -177,11 +185,11 @@ internal sealed class BenchRunner
                 // Jobs of one group sharing a file share its layout (and, verifying, its generations).
                 if (prepared.TryGetValue(path, out var earlier)
                     && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly)
-                    && (job.Size ?? earlier.Size) <= earlier.Size
+                    && (job.RegionSize ?? earlier.Size) <= earlier.Size
                     && (earlier.Generations is null || earlier.BlockSize == job.BlockSize))
                 {
                     (size, generations, _) = earlier;
-                    size = Math.Min(size, job.Size ?? size) / job.BlockSize * job.BlockSize;
+                    size = Math.Min(size, job.RegionSize ?? size) / job.BlockSize * job.BlockSize;
                 }
                 else
                 {
@@ -189,7 +197,7 @@ internal sealed class BenchRunner
                     prepared[path] = (size, generations, job.BlockSize);
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate), null, 0));
+                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, groupStop.Token), null, 0));
             }
             catch (WorkloadException e)
             {
@@ -208,7 +216,15 @@ internal sealed class BenchRunner
         }
 
         JobThread[] all = [.. perJob.SelectMany(j => j.Threads)];
-        var threads = all.Select(t => new Thread(() => ThreadMain(t))
+        var threads = all.Select(t => new Thread(() =>
+        {
+            ThreadMain(t);
+            if (t.Job.ExitAll)
+            {
+                _exitAll |= t.Job.ExitWhat == ExitWhat.All;
+                groupStop.Cancel();
+            }
+        })
         {
             IsBackground = true,
             Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
@@ -247,6 +263,11 @@ internal sealed class BenchRunner
         var results = new List<JobResult>();
         foreach (var (job, path, jobThreads, error, errno) in perJob)
         {
+            if (job.NewGroup && results.Count > 0)
+            {
+                groupId++;
+            }
+
             var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = error is null ? 0 : errno, NotRun = notRun.Contains(job) };
             if (jobThreads.Length > 0)
             {
@@ -271,13 +292,20 @@ internal sealed class BenchRunner
             results.Add(result);
         }
 
-        if (jobs.Any(j => j.GroupReporting) && results.Count > 1)
+        nextGroupId = groupId + 1;
+        return [.. results.GroupBy(r => r.GroupId).SelectMany(g => MergeReportingGroup([.. g], userCpu, systemCpu, counters))];
+    }
+
+    /// <summary>With group_reporting, a reporting group's jobs as one result.</summary>
+    private static List<JobResult> MergeReportingGroup(List<JobResult> results, double? userCpu, double? systemCpu, ProcessCounters? counters)
+    {
+        if (results.Any(r => r.Job.GroupReporting) && results.Count > 1)
         {
             var merged = new JobResult
             {
                 Name = results[0].Name,
                 Job = results[0].Job,
-                GroupId = groupId,
+                GroupId = results[0].GroupId,
                 Path = string.Join(", ", results.Select(r => r.Path).Distinct()),
                 Threads = results.Sum(r => r.Threads),
                 Engine = string.Join(", ", results.Select(r => r.Engine).Distinct()),
@@ -306,7 +334,7 @@ internal sealed class BenchRunner
         return results;
     }
 
-    internal JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate)
+    internal JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate, CancellationToken? stop = null)
     {
         int bs = job.BlockSize;
         bool verifying = generations is not null;
@@ -321,6 +349,8 @@ internal sealed class BenchRunner
             throw new WorkloadException($"{path}: size={FioValues.FormatSize(size)} is too small to give each of numjobs={job.NumJobs} threads a block");
         }
 
+        // With filesize, size is the bytes to move (fio); io_size says it either way.
+        long bytes = job.IoSize ?? (job.FileSize is not null && job.Size is { } total ? total : sliceLength);
         var threads = new JobThread[job.NumJobs];
         for (int i = 0; i < threads.Length; i++)
         {
@@ -331,11 +361,11 @@ internal sealed class BenchRunner
                 Path = path,
                 RegionStart = slice ? i * sliceLength : 0,
                 RegionLength = sliceLength,
-                TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? (job.IoSize ?? sliceLength) / bs * bs : job.IoSize ?? sliceLength) * job.Loops,
+                TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
                 VerifyPass = verifying && writes && job.DoVerify,
-                Stop = _stop,
+                Stop = stop ?? _stop,
                 Gate = gate,
             };
         }

@@ -95,6 +95,14 @@ internal sealed class JobThread
         ArriveAtGate();
         long started = Gate.WaitOpen();
         Started = started;
+        TimeSpan delay = StartDelay();
+        if (delay > TimeSpan.Zero)
+        {
+            // fio's startdelay: the job (its ramp and runtime too) starts this long after its group.
+            Stop.WaitHandle.WaitOne(delay);
+            started = Stopwatch.GetTimestamp();
+        }
+
         long recordFrom = started + ToTicks(Job.RampTime ?? TimeSpan.Zero);
         long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
         run(source.TryNext, source.Release, deadline, recordFrom);
@@ -122,6 +130,23 @@ internal sealed class JobThread
 
         beforeVerify?.Invoke();
         run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
+    }
+
+    /// <summary>fio's startdelay for this thread: the value, or a time in its range drawn from the job's seed and the thread's number.</summary>
+    public TimeSpan StartDelay()
+    {
+        (TimeSpan min, TimeSpan max) = Job.StartDelay;
+        if (max <= min)
+        {
+            return min;
+        }
+
+        ulong z = Job.Seed + ((ulong)(Index + 1) * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        double u = (z >> 11) * (1.0 / (1UL << 53));
+        return min + ((max - min) * u);
     }
 
     public string? Error { get; set; }
@@ -154,7 +179,15 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy);
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy,
+        failure =>
+        {
+            if (Error is null)
+            {
+                Error = $"{Path}: {failure}";
+                ErrorErrno = Errno.EIO;
+            }
+        });
 
     /// <summary>The generation a read of <paramref name="offset"/> should find, or null when unknown.</summary>
     public long? ExpectedGeneration(long offset)

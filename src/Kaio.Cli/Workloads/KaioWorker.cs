@@ -104,6 +104,7 @@ internal sealed class KaioWorker
         private int _inFlight;
         private int _writesSinceFsync;
         private int _writesSinceFdatasync;
+        private bool _paced; // the last Prepare stopped at a rate limit or thinktime
 
         public Phase(KaioWorker worker, AioContext context, SafeFileHandle handle, AlignedBufferPool buffers)
         {
@@ -162,6 +163,13 @@ internal sealed class KaioWorker
                         return;
                     }
 
+                    if (_paced)
+                    {
+                        // rate, rate_iops or thinktime: the next request is due later.
+                        Thread.Sleep(1);
+                        continue;
+                    }
+
                     // Refused with EAGAIN while nothing of ours is in flight: the budget is shared; back off.
                     Thread.Yield();
                     continue;
@@ -216,10 +224,13 @@ internal sealed class KaioWorker
                         return true;
                     }
 
-                    if (result == NextIo.Busy)
+                    if (result is NextIo.Busy or NextIo.Later)
                     {
+                        _paced = result == NextIo.Later;
                         return false;
                     }
+
+                    _paced = false;
 
                     op = isWrite ? Op.Write : Op.Read;
                 }

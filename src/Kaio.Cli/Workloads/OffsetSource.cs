@@ -22,6 +22,8 @@ internal enum NextIo
     Busy,
     /// <summary>The job's I/O is all issued.</summary>
     Done,
+    /// <summary>Paced (rate, rate_iops, thinktime): the next request is due later; try again after a short sleep.</summary>
+    Later,
 }
 
 /// <summary>Offsets, lengths and directions for one job thread.</summary>
@@ -48,6 +50,15 @@ internal sealed class OffsetSource
     private int _readRun;
     private int _writeRun;
     private long _issuedBytes;
+    private long _issuedIos;
+    private readonly long _numberIos;
+    private readonly Pacer? _pacer;
+    private readonly Action<string>? _fail;
+    private bool _held;
+    private long _heldDue;
+    private long _heldOffset;
+    private int _heldLength;
+    private bool _heldIsWrite;
 
     /// <param name="regionStart">First byte of the region (a multiple of bs).</param>
     /// <param name="regionLength">Length of the region.</param>
@@ -56,8 +67,12 @@ internal sealed class OffsetSource
     /// <param name="seed">The job's seed.</param>
     /// <param name="thread">The thread's number within the job.</param>
     /// <param name="trackBusy">Refuse blocks with a request in flight (verify; the block size is then fixed).</param>
-    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy)
+    /// <param name="fail">Told why the job fails its ratemin / rate_iops_min; the source then reports <see cref="NextIo.Done"/>.</param>
+    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy, Action<string>? fail = null)
     {
+        _numberIos = job.NumberIos;
+        _fail = fail;
+        _pacer = Pacer.Applies(job.Rate) ? new Pacer(job.Rate, () => (NextRandom() >> 11) * (1.0 / (1UL << 53))) : null;
         _regionStart = regionStart;
         _regionLength = regionLength;
         _blockSize = job.BlockSize;
@@ -91,10 +106,56 @@ internal sealed class OffsetSource
     /// <summary>The next request's offset, length and direction.</summary>
     public NextIo TryNext(out long offset, out int length, out bool isWrite)
     {
+        if (_pacer is null)
+        {
+            return Draw(out offset, out length, out isWrite);
+        }
+
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!_held)
+        {
+            bool? force = null;
+            if (_mode is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite)
+            {
+                bool readWaits = _pacer.Peek(false, now) > now;
+                bool writeWaits = _pacer.Peek(true, now) > now;
+                force = readWaits == writeWaits ? null : readWaits;
+            }
+
+            NextIo drawn = Draw(out _heldOffset, out _heldLength, out _heldIsWrite, force);
+            if (drawn != NextIo.Ready)
+            {
+                (offset, length, isWrite) = (0, 0, false);
+                return drawn;
+            }
+
+            _held = true;
+            _heldDue = _pacer.Due(_heldIsWrite, _heldLength, now);
+        }
+
+        (offset, length, isWrite) = (_heldOffset, _heldLength, _heldIsWrite);
+        if (now < _heldDue)
+        {
+            return NextIo.Later;
+        }
+
+        _held = false;
+        if (_pacer.Issued(isWrite, length, now) is { } failure)
+        {
+            _fail?.Invoke(failure);
+            Release(offset);
+            return NextIo.Done;
+        }
+
+        return NextIo.Ready;
+    }
+
+    private NextIo Draw(out long offset, out int length, out bool isWrite, bool? forceWrite = null)
+    {
         offset = 0;
         length = 0;
         isWrite = false;
-        if (_totalBytes >= 0 && _issuedBytes >= _totalBytes)
+        if ((_totalBytes >= 0 && _issuedBytes >= _totalBytes) || (_numberIos > 0 && _issuedIos >= _numberIos))
         {
             return NextIo.Done;
         }
@@ -105,6 +166,7 @@ internal sealed class OffsetSource
             ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite => (long)NextBelow(100) >= _rwMixRead,
             _ => false,
         };
+        isWrite = forceWrite ?? isWrite;
 
         BlockSizeChoice sizes = isWrite ? _writeSizes : _readSizes;
         length = sizes.IsFixed ? sizes.Min : sizes.Next(NextRandom());
@@ -160,6 +222,7 @@ internal sealed class OffsetSource
 
         run--;
         _issuedBytes += length;
+        _issuedIos++;
         offset = _regionStart + position;
         return NextIo.Ready;
     }

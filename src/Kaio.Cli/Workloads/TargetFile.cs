@@ -109,7 +109,7 @@ internal static class TargetFile
         bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
         if (IsDevice(path))
         {
-            long deviceSize = job.Size ?? throw new WorkloadException($"{path}: size= is needed for a device");
+            long deviceSize = job.RegionSize ?? throw new WorkloadException($"{path}: size= is needed for a device");
             deviceSize -= deviceSize % bs;
             if (verifying)
             {
@@ -140,7 +140,7 @@ internal static class TargetFile
             throw new WorkloadException($"{path}: no such file to verify (verify_only)");
         }
 
-        long size = job.Size ?? (length > 0 ? length : throw new WorkloadException($"{path}: size= not given and the file is missing or empty"));
+        long size = job.RegionSize ?? (length > 0 ? length : throw new WorkloadException($"{path}: size= not given and the file is missing or empty"));
         size -= size % bs;
         if (size < bs)
         {
