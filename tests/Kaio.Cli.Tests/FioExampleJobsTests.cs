@@ -408,4 +408,36 @@ public class FioExampleJobsTests
         Assert.True(Job(root, "fast1").GetProperty("read").GetProperty("total_ios").GetInt64() > 0);
         Assert.True(Job(root, "runsnever").GetProperty("not_run").GetBoolean());
     }
+
+    /// <summary>flow.fio: two jobs with flow=1 and flow=8 share flow_id 0: about one write to eight reads.</summary>
+    [Fact]
+    public void Flow_KeepsJobsInTheRatioOfTheirWeights()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            norandommap
+            thread
+            time_based
+            runtime=1
+            ioengine=null
+            iodepth=4
+            size=16m
+            bs=8k
+            directory=DIR
+            flow_sleep=1000
+            [job2]
+            numjobs=1
+            rw=write
+            flow=1
+            [job1]
+            numjobs=1
+            rw=randread
+            flow=8
+            """);
+        double writes = Job(root, "job2").GetProperty("write").GetProperty("total_ios").GetInt64();
+        double reads = Job(root, "job1").GetProperty("read").GetProperty("total_ios").GetInt64();
+        Assert.True(writes > 100, root.ToString());
+        Assert.InRange(reads / writes, 7.0, 9.0);
+    }
 }

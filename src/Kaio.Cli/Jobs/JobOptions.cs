@@ -49,6 +49,9 @@ internal static class JobOptions
         new("rate_iops_min", [], false, "N[,W]", "fail the job when a thread issues fewer requests per second", (j, v) => j.Rate = j.Rate with { MinIops = Rates("rate_iops_min", v, j.KbBase, size: false) }),
         new("rate_process", [], false, "linear|poisson", "evenly spaced requests (linear) or exponential gaps of the same mean (poisson)", (j, v) => j.Rate = j.Rate with { Poisson = Required("rate_process", v).ToLowerInvariant() switch { "linear" => false, "poisson" => true, _ => throw new JobOptionException($"rate_process={v}: expected linear or poisson") } }),
         new("thinktime", [], false, "TIME", "leave at least this long between requests (microseconds unless suffixed)", (j, v) => j.Rate = j.Rate with { ThinkTime = Microseconds("thinktime", v) }),
+        new("flow", [], false, "N", "weight among the jobs of one flow_id: flow=8 and flow=1 run about 8 requests to 1", (j, v) => j.Flow = (int)SignedInt("flow", v)),
+        new("flow_id", [], false, "N", "the flow group this job's flow weight counts in (default 0)", (j, v) => j.FlowId = (int)Int("flow_id", v, 0, int.MaxValue)),
+        new("flow_sleep", [], false, "N", "accepted: a job ahead of its flow share waits and asks again every millisecond (fio: every flow_sleep microseconds)", (j, v) => Int("flow_sleep", v, 0, int.MaxValue)),
         new("number_ios", [], false, "N", "each job thread stops after this many requests", (j, v) => j.NumberIos = Int("number_ios", v, 0, long.MaxValue)),
         new("startdelay", [], false, "TIME[-TIME]", "start the job this long after its group (a range: a random time in it)", (j, v) => j.StartDelay = TimeRange("startdelay", v)),
         new("exitall", [], true, "", "when this job finishes, stop the others (exit_what says which)", (j, v) => j.ExitAll = Bool("exitall", v)),
@@ -179,6 +182,15 @@ internal static class JobOptions
     {
         long[] all = BlockSizes.PerDirection(name, Required(name, value), 0L, part => size ? Size(name, part, kbBase, 0, long.MaxValue) : Int(name, part, 0, long.MaxValue));
         return [all[0], all[1]];
+    }
+
+    /// <summary>An integer that may be negative (fio's flow weights: the sign does not change the share).</summary>
+    private static long SignedInt(string name, string? value)
+    {
+        string text = Required(name, value);
+        bool negative = text.StartsWith('-');
+        long magnitude = Int(name, negative ? text[1..] : text, 0, int.MaxValue);
+        return negative ? -magnitude : magnitude;
     }
 
     /// <summary>A time whose bare number is microseconds (fio's thinktime).</summary>

@@ -196,6 +196,12 @@ internal sealed class JobSpec
     /// <summary>fio's rate, rate_iops, ratemin, rate_iops_min, rate_process and thinktime.</summary>
     public RateLimits Rate { get; set; } = new();
 
+    /// <summary>fio's flow: the job's weight among the jobs of its flow_id (0: not in flow control).</summary>
+    public int Flow { get; set; }
+
+    /// <summary>fio's flow_id.</summary>
+    public int FlowId { get; set; }
+
     /// <summary>fio's number_ios: each job thread stops after this many requests (0: no limit).</summary>
     public long NumberIos { get; set; }
 

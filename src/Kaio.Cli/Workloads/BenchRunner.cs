@@ -94,6 +94,7 @@ internal sealed class BenchRunner
     private readonly IProgressView? _progress;
     private readonly CancellationToken _stop;
     private readonly List<string> _tempFiles = [];
+    private readonly Dictionary<int, FlowGroup> _flows = [];
     private volatile bool _exitAll; // an exitall job with exit_what=all finished: later groups do not run
 
     public BenchRunner(string tempDirectory, Action<string>? log, IProgressView? progress, CancellationToken stop)
@@ -366,11 +367,23 @@ internal sealed class BenchRunner
                 VerifyUnknownBlocks = verifying && !writes,
                 VerifyPass = verifying && writes && job.DoVerify,
                 Stop = stop ?? _stop,
+                Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
                 Gate = gate,
             };
         }
 
         return threads;
+    }
+
+    private FlowGroup FlowFor(int id)
+    {
+        if (!_flows.TryGetValue(id, out FlowGroup? group))
+        {
+            group = new FlowGroup();
+            _flows[id] = group;
+        }
+
+        return group;
     }
 
     private static void ThreadMain(JobThread thread)
@@ -409,6 +422,7 @@ internal sealed class BenchRunner
         }
         finally
         {
+            thread.Flow?.Leave();
             thread.ArriveAtGate();
             thread.Finished = true;
         }

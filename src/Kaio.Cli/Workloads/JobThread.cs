@@ -179,8 +179,10 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy,
-        failure =>
+    /// <summary>The thread's place in its flow group (fio's flow); left when the thread ends.</summary>
+    public FlowMember? Flow { get; init; }
+
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fail: failure =>
         {
             if (Error is null)
             {

@@ -54,6 +54,7 @@ internal sealed class OffsetSource
     private readonly long _numberIos;
     private readonly Pacer? _pacer;
     private readonly Action<string>? _fail;
+    private readonly FlowMember? _flow;
     private bool _held;
     private long _heldDue;
     private long _heldOffset;
@@ -68,8 +69,10 @@ internal sealed class OffsetSource
     /// <param name="thread">The thread's number within the job.</param>
     /// <param name="trackBusy">Refuse blocks with a request in flight (verify; the block size is then fixed).</param>
     /// <param name="fail">Told why the job fails its ratemin / rate_iops_min; the source then reports <see cref="NextIo.Done"/>.</param>
-    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy, Action<string>? fail = null)
+    /// <param name="flow">The thread's place in its flow group (fio's flow), or null.</param>
+    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy, Action<string>? fail = null, FlowMember? flow = null)
     {
+        _flow = flow;
         _numberIos = job.NumberIos;
         _fail = fail;
         _pacer = Pacer.Applies(job.Rate) ? new Pacer(job.Rate, () => (NextRandom() >> 11) * (1.0 / (1UL << 53))) : null;
@@ -106,6 +109,18 @@ internal sealed class OffsetSource
     /// <summary>The next request's offset, length and direction.</summary>
     public NextIo TryNext(out long offset, out int length, out bool isWrite)
     {
+        if (_flow is not null && !_held && _totalBytes >= 0 && _issuedBytes >= _totalBytes)
+        {
+            (offset, length, isWrite) = (0, 0, false);
+            return NextIo.Done;
+        }
+
+        if (_flow is not null && !_flow.TryIssue())
+        {
+            (offset, length, isWrite) = (0, 0, false);
+            return NextIo.Later;
+        }
+
         if (_pacer is null)
         {
             return Draw(out offset, out length, out isWrite);
