@@ -440,4 +440,64 @@ public class FioExampleJobsTests
         Assert.True(writes > 100, root.ToString());
         Assert.InRange(reads / writes, 7.0, 9.0);
     }
+
+    /// <summary>surface-scan.fio: verify=meta with verify_pattern and verify_interval=512, written with do_verify=0, checked by a later read job.</summary>
+    [Fact]
+    public void SurfaceScan_MetaPatternInterval_WritesThenVerifies()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [global]
+            thread
+            bs=64k
+            direct=1
+            ioengine=sync
+            verify=meta
+            verify_pattern=0xaa555aa5
+            verify_interval=512
+            [write-phase]
+            filename=DIR/datafile.tmp
+            rw=write
+            size=1m
+            do_verify=0
+            [verify-phase]
+            stonewall
+            create_serialize=0
+            filename=DIR/datafile.tmp
+            rw=read
+            do_verify=1
+            """);
+        Assert.Equal(16, Job(root, "verify-phase").GetProperty("read").GetProperty("total_ios").GetInt64());
+        byte[] data = File.ReadAllBytes(dir.File("datafile.tmp"));
+        Assert.Equal(1 << 20, data.Length);
+        Assert.Equal(777L * 512, BitConverter.ToInt64(data, (777 * 512) + 8)); // every 512 bytes a header for its own offset
+        Assert.Equal("AA555AA5", Convert.ToHexString(data, (777 * 512) + 64, 4));
+
+        // A flipped byte is found by a verify-only pass over the file.
+        data[(300 * 512) + 100] ^= 0x40;
+        File.WriteAllBytes(dir.File("datafile.tmp"), data);
+        string path = dir.WriteJobFile("check.fio", $"[check]\nfilename={dir.File("datafile.tmp")}\nrw=read\nbs=64k\nverify=meta\nverify_pattern=0xaa555aa5\nverify_interval=512\nverify_only\n");
+        KaioCli.Result result = KaioCli.Run("bench", path);
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("corrupted block at offset " + (300 * 512).ToString(System.Globalization.CultureInfo.InvariantCulture), result.Err + result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BufferPattern_FillsWhatIsWritten()
+    {
+        using var dir = new TempDirectory();
+        RunJson(dir, """
+            [j]
+            rw=write
+            bs=4k
+            size=64k
+            buffer_pattern=0xdeadbeef
+            filename=DIR/data
+            """);
+        byte[] data = File.ReadAllBytes(dir.File("data"));
+        for (int at = 0; at < data.Length; at += 4)
+        {
+            Assert.Equal("DEADBEEF", Convert.ToHexString(data, at, 4));
+        }
+    }
 }

@@ -70,6 +70,16 @@ internal static class JobOptions
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
         new("dsync", [], true, "", "every write's data durable (RWF_DSYNC)", (j, v) => j.Sync = Bool("dsync", v) ? SyncMode.Dsync : (j.Sync == SyncMode.Dsync ? SyncMode.None : j.Sync)),
         new("verify", [], true, "0|1|crc64", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, crc32c, crc32, md5, sha1, sha256, sha512, meta, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("verify_interval", [], false, "SIZE", "a verify header every this many bytes of a block (must divide bs)", (j, v) => j.VerifyInterval = (int)Size("verify_interval", v, j.KbBase, 1, int.MaxValue)),
+        new("verify_pattern", [], false, "PATTERN", "the bytes after each verify header (0xaa55, a number, \"text\"); without verify= turns it on (kaio keeps its header: fio's verify=pattern has none)", (j, v) =>
+        {
+            j.VerifyPattern = Pattern("verify_pattern", v);
+            if (!j.GivenOptions.Any(o => o.Key == "verify"))
+            {
+                j.Verify = VerifyMode.XxHash64;
+            }
+        }),
+        new("buffer_pattern", [], false, "PATTERN", "fill write buffers with this pattern instead of random bytes", (j, v) => j.BufferPattern = Pattern("buffer_pattern", v)),
         new("do_verify", [], true, "", "with verify, read back what was written when the writes end (default 1; 0: write verified blocks only)", (j, v) => j.DoVerify = Bool("do_verify", v)),
         new("verify_fatal", [], true, "", "accepted: kaio stops a job at its first bad block either way and names it", (j, v) => Bool("verify_fatal", v)),
         new("verify_dump", [], true, "", "0 only: kaio explains a bad block in its error (first bad byte, expected and found) and dumps no files", (j, v) => _ = !Bool("verify_dump", v) ? true : throw new JobOptionException("verify_dump=1: kaio does not dump bad blocks to files; its error names the block, the first bad byte and what it expected")),
@@ -182,6 +192,12 @@ internal static class JobOptions
     {
         long[] all = BlockSizes.PerDirection(name, Required(name, value), 0L, part => size ? Size(name, part, kbBase, 0, long.MaxValue) : Int(name, part, 0, long.MaxValue));
         return [all[0], all[1]];
+    }
+
+    private static byte[] Pattern(string name, string? value)
+    {
+        string text = Required(name, value);
+        return FioValues.TryParsePattern(text, out byte[] pattern, out string? error) ? pattern : throw new JobOptionException($"{name}={text}: {error}");
     }
 
     /// <summary>An integer that may be negative (fio's flow weights: the sign does not change the share).</summary>

@@ -219,6 +219,15 @@ internal sealed class JobSpec
     public VerifyMode Verify { get; set; }
     public bool VerifyOnly { get; set; }
 
+    /// <summary>fio's verify_interval: a header every this many bytes of a block (0: one per block).</summary>
+    public int VerifyInterval { get; set; }
+
+    /// <summary>fio's verify_pattern: the bytes after each verify header (null: data derived from seed, offset and write).</summary>
+    public byte[]? VerifyPattern { get; set; }
+
+    /// <summary>fio's buffer_pattern: what unverified writes carry (null: random bytes).</summary>
+    public byte[]? BufferPattern { get; set; }
+
     /// <summary>fio's do_verify: a writing job with verify reads its blocks back at the end (false: only writes them).</summary>
     public bool DoVerify { get; set; } = true;
     public ulong Seed { get; set; } = DefaultSeed;
@@ -303,6 +312,11 @@ internal sealed class JobSpec
             if (!FixedBlockSize)
             {
                 return "verify needs one fixed block size (not bsrange, bssplit or different read and write sizes)";
+            }
+
+            if (VerifyInterval > 0 && (VerifyInterval < BlockHeader.Size || BlockSize % VerifyInterval != 0))
+            {
+                return $"verify_interval={VerifyInterval.ToString(CultureInfo.InvariantCulture)} must divide bs={FioValues.FormatSize(BlockSize)} and be at least {BlockHeader.Size} bytes (the header)";
             }
 
             if (BlockSize < BlockHeader.Size)

@@ -272,7 +272,7 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     if (_thread.Generations is not null)
                     {
-                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job.Verify);
+                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job);
                     }
 
                     PendingWrite pending = _face.WriteAsync(request, offset);
@@ -307,7 +307,7 @@ internal sealed class AwaitedLoops<TFace>
 
                     if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                     {
-                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, scratch);
+                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
                         if (_thread.VerifyFailure is not null)
                         {
                             _stopping = true;

@@ -258,7 +258,7 @@ internal sealed class KaioWorker
             if (_thread.Generations is not null)
             {
                 _previousGeneration[slot] = _thread.Generations[offset / _job.BlockSize];
-                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job.Verify);
+                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job);
             }
 
             _writesSinceFsync++;
@@ -382,7 +382,7 @@ internal sealed class KaioWorker
 
                 if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                 {
-                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, _scratch);
+                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
                 }
 
                 if (record)

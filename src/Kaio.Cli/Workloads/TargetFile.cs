@@ -197,7 +197,7 @@ internal static class TargetFile
                     for (int at = 0; at + bs <= length; at += bs)
                     {
                         long blockOffset = offset + at;
-                        BlockVerifier.Fill(buffer.AsSpan(at, bs), blockOffset, job.Seed, 0, job.Verify == VerifyMode.None ? VerifyMode.XxHash64 : job.Verify);
+                        BlockVerifier.Fill(buffer.AsSpan(at, bs), blockOffset, job.Seed, 0, job);
                         generations[blockOffset / bs] = 0;
                     }
                 }
@@ -249,7 +249,7 @@ internal static class TargetFile
     }
 
     /// <summary>
-    /// One buffer of bs per request in flight, filled with random bytes (incompressible writes),
+    /// One buffer of bs per request in flight, filled with random bytes (incompressible writes) or buffer_pattern,
     /// aligned for O_DIRECT when the job asks for it; bs must then be a multiple of the file
     /// system's direct I/O alignment.
     /// </summary>
@@ -282,7 +282,19 @@ internal static class TargetFile
 
         for (int i = 0; i < job.IoDepth; i++)
         {
-            Random.Shared.NextBytes(buffers[i].Span);
+            Span<byte> buffer = buffers[i].Span;
+            if (job.BufferPattern is { } pattern)
+            {
+                // fio's buffer_pattern: the pattern repeated from the start of each buffer.
+                for (int at = 0; at < buffer.Length; at += pattern.Length)
+                {
+                    pattern.AsSpan(0, Math.Min(pattern.Length, buffer.Length - at)).CopyTo(buffer[at..]);
+                }
+            }
+            else
+            {
+                Random.Shared.NextBytes(buffer);
+            }
         }
 
         return buffers;
