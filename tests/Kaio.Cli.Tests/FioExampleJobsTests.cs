@@ -500,4 +500,30 @@ public class FioExampleJobsTests
             Assert.Equal("DEADBEEF", Convert.ToHexString(data, at, 4));
         }
     }
+
+    /// <summary>cross-stripe-verify.fio's offset and offset_increment: each thread's region starts further in.</summary>
+    [Fact]
+    public void OffsetAndOffsetIncrement_PlaceEachThreadsRegion()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [j]
+            rw=write
+            bs=4k
+            offset=64k
+            offset_increment=128k
+            size=64k
+            numjobs=2
+            buffer_pattern=0x11
+            filename=DIR/data
+            """);
+        Assert.Equal(2 * 65536, Job(root, "j").GetProperty("write").GetProperty("io_bytes").GetInt64());
+        byte[] data = File.ReadAllBytes(dir.File("data"));
+        Assert.Equal(256 * 1024, data.Length); // 64k + 128k + 64k
+        bool Written(int from, int to) => data.AsSpan(from, to - from).IndexOfAnyExcept((byte)0x11) < 0;
+        Assert.False(Written(0, 65536)); // laid out, not the job's
+        Assert.True(Written(65536, 131072)); // thread 0
+        Assert.False(Written(131072, 196608));
+        Assert.True(Written(196608, 262144)); // thread 1
+    }
 }

@@ -187,6 +187,12 @@ internal sealed class JobSpec
     /// <summary>The region of the file the job works on: filesize, else size.</summary>
     public long? RegionSize => FileSize ?? Size;
 
+    /// <summary>fio's offset: the job's region starts this far into the file.</summary>
+    public long Offset { get; set; }
+
+    /// <summary>fio's offset_increment: thread n of the job starts n times this further.</summary>
+    public long OffsetIncrement { get; set; }
+
     /// <summary>fio's wait_for: the job starts only when the named earlier job has finished.</summary>
     public string? WaitFor { get; set; }
 
@@ -312,6 +318,11 @@ internal sealed class JobSpec
             if (!FixedBlockSize)
             {
                 return "verify needs one fixed block size (not bsrange, bssplit or different read and write sizes)";
+            }
+
+            if (Offset % BlockSize != 0 || OffsetIncrement % BlockSize != 0)
+            {
+                return "verify needs offset and offset_increment to be multiples of bs";
             }
 
             if (VerifyInterval > 0 && (VerifyInterval < BlockHeader.Size || BlockSize % VerifyInterval != 0))

@@ -185,6 +185,7 @@ internal sealed class BenchRunner
                 long[]? generations;
                 // Jobs of one group sharing a file share its layout (and, verifying, its generations).
                 if (prepared.TryGetValue(path, out var earlier)
+                    && job.Offset == 0 && job.OffsetIncrement == 0
                     && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly)
                     && (job.RegionSize ?? earlier.Size) <= earlier.Size
                     && (earlier.Generations is null || earlier.BlockSize == job.BlockSize))
@@ -360,7 +361,7 @@ internal sealed class BenchRunner
                 Job = job,
                 Index = i,
                 Path = path,
-                RegionStart = slice ? i * sliceLength : 0,
+                RegionStart = job.Offset + (i * job.OffsetIncrement) + (slice ? i * sliceLength : 0),
                 RegionLength = sliceLength,
                 TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
                 Generations = generations,

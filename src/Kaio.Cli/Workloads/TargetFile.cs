@@ -107,13 +107,16 @@ internal static class TargetFile
         generations = null;
         int bs = job.BlockSize;
         bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
+
+        // offset and offset_increment: the regions of the job's threads start there; the file reaches the last one's end.
+        long before = job.Offset + (job.OffsetIncrement * (job.NumJobs - 1));
         if (IsDevice(path))
         {
             long deviceSize = job.RegionSize ?? throw new WorkloadException($"{path}: size= is needed for a device");
             deviceSize -= deviceSize % bs;
             if (verifying)
             {
-                generations = NewGenerations(deviceSize / bs);
+                generations = NewGenerations((before + deviceSize) / bs);
             }
 
             return deviceSize;
@@ -140,31 +143,34 @@ internal static class TargetFile
             throw new WorkloadException($"{path}: no such file to verify (verify_only)");
         }
 
-        long size = job.RegionSize ?? (length > 0 ? length : throw new WorkloadException($"{path}: size= not given and the file is missing or empty"));
+        long size = job.RegionSize ?? (length > job.Offset ? length - job.Offset : throw new WorkloadException(length > 0
+            ? $"{path}: size= not given and the file ({length} bytes) ends before offset={job.Offset}"
+            : $"{path}: size= not given and the file is missing or empty"));
         size -= size % bs;
         if (size < bs)
         {
             throw new WorkloadException($"{path}: the file ({length} bytes) is smaller than bs={FioValues.FormatSize(bs)}");
         }
 
+        long end = before + size;
         if (verifying)
         {
-            generations = NewGenerations(size / bs);
+            generations = NewGenerations(end / bs);
         }
 
-        if (length >= size || job.VerifyOnly)
+        if (length >= end || job.VerifyOnly)
         {
-            if (job.VerifyOnly && length < size)
+            if (job.VerifyOnly && length < end)
             {
-                throw new WorkloadException($"{path}: {length} bytes, shorter than size={FioValues.FormatSize(size)} to verify");
+                throw new WorkloadException($"{path}: {length} bytes, shorter than size={FioValues.FormatSize(end)} to verify");
             }
 
             return size;
         }
 
         long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
-        log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(size)})");
-        LayOut(job, path, start, size, generations, stop);
+        log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(end)})");
+        LayOut(job, path, start, end, generations, stop);
         return size;
     }
 
