@@ -526,4 +526,33 @@ public class FioExampleJobsTests
         Assert.False(Written(131072, 196608));
         Assert.True(Written(196608, 262144)); // thread 1
     }
+
+    /// <summary>steadystate.fio: ss, ss_dur, ss_ramp on a character device (/dev/zero): a steady job stops long before its runtime.</summary>
+    [Fact]
+    public void SteadyState_StopsASteadyJobEarly()
+    {
+        using var dir = new TempDirectory();
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        JsonElement root = RunJson(dir, """
+            [global]
+            threads=1
+            group_reporting
+            time_based
+            size=1m
+            [ss-read]
+            new_group
+            stonewall
+            filename=/dev/zero
+            rw=randread
+            bs=4k
+            numjobs=2
+            runtime=30
+            rate_iops=500
+            ss=iops:20%
+            ss_dur=2
+            ss_ramp=1
+            """);
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(12), wall.Elapsed.ToString());
+        Assert.True(root.GetProperty("jobs")[0].GetProperty("read").GetProperty("total_ios").GetInt64() > 1000);
+    }
 }

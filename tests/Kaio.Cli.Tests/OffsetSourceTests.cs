@@ -251,4 +251,22 @@ public class OffsetSourceTests
         Assert.Null(pacer.Issued(false, 8192, f)); // 16 KiB in 1 s
         Assert.Contains("below ratemin=8192", pacer.Issued(false, 4096, 3 * f), StringComparison.Ordinal); // 4 KiB in 2 s
     }
+
+    [Theory]
+    [InlineData("iops:10%", new double[] { 100, 105, 95 }, true)]
+    [InlineData("iops:10%", new double[] { 100, 150, 50 }, false)]
+    [InlineData("iops:6", new double[] { 100, 105, 95 }, true)]
+    [InlineData("iops:4", new double[] { 100, 105, 95 }, false)]
+    [InlineData("iops_slope:5%", new double[] { 100, 110, 120 }, false)] // slope 10 is 9.1% of the mean 110
+    [InlineData("iops_slope:10%", new double[] { 100, 110, 120 }, true)]
+    [InlineData("bw_slope:1%", new double[] { 120, 110, 100 }, false)] // a falling slope counts by its size
+    [InlineData("bw:1%", new double[] { 1000, 1001, 999 }, true)]
+    public void SteadyState_Criteria_AsFioDefinesThem(string spec, double[] window, bool met)
+        => Assert.Equal(met, SteadyStateCriterion.Parse(spec).IsMet(window));
+
+    [Theory]
+    [InlineData("lat:5%")]
+    [InlineData("iops:x")]
+    public void SteadyState_Bad_IsRefused(string spec)
+        => Assert.Throws<JobOptionException>(() => SteadyStateCriterion.Parse(spec));
 }

@@ -187,6 +187,15 @@ internal sealed class JobSpec
     /// <summary>The region of the file the job works on: filesize, else size.</summary>
     public long? RegionSize => FileSize ?? Size;
 
+    /// <summary>fio's steadystate (ss): the criterion that ends the job; applies when <see cref="SteadyStateDuration"/> is set.</summary>
+    public Workloads.SteadyStateCriterion SteadyState { get; set; } = Workloads.SteadyStateCriterion.Default;
+
+    /// <summary>fio's ss_dur: the rolling window judged; zero: no steady-state detection.</summary>
+    public TimeSpan SteadyStateDuration { get; set; }
+
+    /// <summary>fio's ss_ramp: run this long before collecting steady-state samples.</summary>
+    public TimeSpan SteadyStateRamp { get; set; }
+
     /// <summary>fio's offset: the job's region starts this far into the file.</summary>
     public long Offset { get; set; }
 

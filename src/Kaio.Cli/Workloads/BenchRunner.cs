@@ -166,6 +166,7 @@ internal sealed class BenchRunner
 
         // exitall: the first exitall job to finish stops the group's other jobs (fio's exit_what=group).
         using var groupStop = CancellationTokenSource.CreateLinkedTokenSource(_stop);
+        var steadyJobStops = new Dictionary<JobSpec, CancellationTokenSource>();
         using var gate = new StartGate(jobs.Sum(j => j.NumJobs));
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var notRun = new HashSet<JobSpec>();
@@ -199,7 +200,15 @@ internal sealed class BenchRunner
                     prepared[path] = (size, generations, job.BlockSize);
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, groupStop.Token), null, 0));
+                CancellationToken stop = groupStop.Token;
+                if (job.SteadyStateDuration > TimeSpan.Zero)
+                {
+                    var jobStop = CancellationTokenSource.CreateLinkedTokenSource(groupStop.Token);
+                    steadyJobStops.Add(job, jobStop);
+                    stop = jobStop.Token;
+                }
+
+                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, stop), null, 0));
             }
             catch (WorkloadException e)
             {
@@ -254,7 +263,30 @@ internal sealed class BenchRunner
             _progress.Watch(running);
         }
 
+        // steadystate: a monitor samples the jobs that have ss_dur once a second and stops each when it is steady.
+        SteadyStateMonitor? monitor = null;
+        Thread? monitorThread = null;
+        if (steadyJobStops.Count > 0)
+        {
+            monitor = new SteadyStateMonitor([.. perJob.Where(j => steadyJobStops.ContainsKey(j.Job)).Select(j => (j.Job, (IReadOnlyList<JobThread>)j.Threads, steadyJobStops[j.Job]))]);
+            monitorThread = new Thread(() => monitor.Run(() => all.All(t => t.Finished))) { IsBackground = true, Name = "kaio steadystate" };
+            monitorThread.Start();
+        }
+
         threads.ForEach(t => t.Join());
+        monitorThread?.Join();
+        foreach (CancellationTokenSource jobStop in steadyJobStops.Values)
+        {
+            jobStop.Dispose();
+        }
+
+        if (monitor is { Attained.Count: > 0 })
+        {
+            foreach (JobSpec job in monitor.Attained)
+            {
+                _log?.Invoke($"{job.Name}: steady state reached ({job.SteadyState.Describe()} over {FioValues.FormatTime(job.SteadyStateDuration)})");
+            }
+        }
         ProcessCounters? counters = ProcessCounters.Read() - countersBefore;
         process.Refresh();
         double wall = System.Diagnostics.Stopwatch.GetElapsedTime(wallBefore).TotalSeconds;
