@@ -555,4 +555,29 @@ public class FioExampleJobsTests
         Assert.True(wall.Elapsed < TimeSpan.FromSeconds(12), wall.Elapsed.ToString());
         Assert.True(root.GetProperty("jobs")[0].GetProperty("read").GetProperty("total_ios").GetInt64() > 1000);
     }
+
+    /// <summary>fixed-rate-submission.fio and poisson-rate-submission.fio: io_submit_mode=offload with rate_iops (and rate_process=poisson).</summary>
+    [Theory]
+    [InlineData("linear")]
+    [InlineData("poisson")]
+    public void RateSubmission_HoldsTheRate(string process)
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, $"""
+            [rate-submit]
+            size=4m
+            rw=read
+            ioengine=libaio
+            iodepth=32
+            direct=1
+            io_submit_mode=offload
+            rate_iops=500
+            rate_process={process}
+            runtime=1
+            time_based
+            filename=DIR/data
+            """);
+        long ios = Job(root, "rate-submit").GetProperty("read").GetProperty("total_ios").GetInt64();
+        Assert.InRange(ios, process == "poisson" ? 400 : 470, process == "poisson" ? 600 : 505);
+    }
 }
