@@ -577,7 +577,9 @@ internal static class KaioApp
 
                 if (job.FilePath is not { } fileName)
                 {
-                    throw new JobOptionException($"{job.Origin}: size= not given (kaio names the file, so it needs a size)");
+                    throw new JobOptionException(job.SizePercent is { } percent
+                        ? $"{job.Origin}: size={percent.ToString(System.Globalization.CultureInfo.InvariantCulture)}% is a share of an existing file; name one with filename="
+                        : $"{job.Origin}: size= not given (kaio names the file, so it needs a size)");
                 }
 
                 if (Directory.Exists(fileName))

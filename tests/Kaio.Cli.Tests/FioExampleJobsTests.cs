@@ -580,4 +580,20 @@ public class FioExampleJobsTests
         long ios = Job(root, "rate-submit").GetProperty("read").GetProperty("total_ios").GetInt64();
         Assert.InRange(ios, process == "poisson" ? 400 : 470, process == "poisson" ? 600 : 505);
     }
+
+    /// <summary>fio's percent sizes (butterfly.fio's size=50%): a share of the existing file.</summary>
+    [Fact]
+    public void SizePercent_IsAShareOfTheExistingFile()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("data"), new byte[1 << 20]);
+        JsonElement root = RunJson(dir, """
+            [forward]
+            rw=read
+            size=50%
+            filename=DIR/data
+            """);
+        Assert.Equal(512L << 10, Job(root, "forward").GetProperty("read").GetProperty("io_bytes").GetInt64());
+        Assert.Equal(1L << 20, new FileInfo(dir.File("data")).Length);
+    }
 }

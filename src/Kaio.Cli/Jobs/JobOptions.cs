@@ -39,7 +39,7 @@ internal static class JobOptions
         new("blockalign", ["ba"], false, "SIZE[,SIZE][,SIZE]", "random offsets are multiples of this (default: the smallest block size)", (j, v) => j.SetAlignment(BlockSizes.ParseAlign(Required("blockalign", v), j.KbBase))),
         new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
         new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
-        new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => j.Size = Size("size", v, j.KbBase, 1, long.MaxValue)),
+        new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => (j.Size, j.SizePercent) = SizeOrPercent(v, j.KbBase)),
         new("offset", ["fileoffset"], false, "SIZE", "start the job's region this far into the file", (j, v) => j.Offset = Size("offset", v, j.KbBase, 0, long.MaxValue)),
         new("offset_increment", [], false, "SIZE", "thread n of the job starts n x this further than offset", (j, v) => j.OffsetIncrement = Size("offset_increment", v, j.KbBase, 0, long.MaxValue)),
         new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
@@ -198,6 +198,20 @@ internal static class JobOptions
     {
         long[] all = BlockSizes.PerDirection(name, Required(name, value), 0L, part => size ? Size(name, part, kbBase, 0, long.MaxValue) : Int(name, part, 0, long.MaxValue));
         return [all[0], all[1]];
+    }
+
+    /// <summary>fio's size: bytes, or a percent of the existing file (size=30%).</summary>
+    private static (long? Size, double? Percent) SizeOrPercent(string? value, int kbBase)
+    {
+        string text = Required("size", value);
+        if (!text.EndsWith('%'))
+        {
+            return (Size("size", text, kbBase, 1, long.MaxValue), null);
+        }
+
+        return double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, CultureInfo.InvariantCulture, out double percent) && percent is > 0 and <= 100
+            ? (null, percent)
+            : throw new JobOptionException($"size={text}: a percentage of the file must be above 0 and at most 100");
     }
 
     private static byte[] Pattern(string name, string? value)

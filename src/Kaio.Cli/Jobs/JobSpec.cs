@@ -167,6 +167,9 @@ internal sealed class JobSpec
     /// <summary>The region of the file the job works on and, unless time based, the bytes each job thread moves; null: the file's size.</summary>
     public long? Size { get; set; }
 
+    /// <summary>fio's size=N%: the region is this percent of the existing file (<see cref="Size"/> is then null).</summary>
+    public double? SizePercent { get; set; }
+
     /// <summary>The longest a job runs; null: until <see cref="Size"/> is done.</summary>
     public TimeSpan? Runtime { get; set; }
     public bool TimeBased { get; set; }

@@ -112,7 +112,9 @@ internal static class TargetFile
         long before = job.Offset + (job.OffsetIncrement * (job.NumJobs - 1));
         if (IsDevice(path))
         {
-            long deviceSize = job.RegionSize ?? throw new WorkloadException($"{path}: size= is needed for a device");
+            long deviceSize = job.RegionSize ?? throw new WorkloadException(job.SizePercent is null
+                ? $"{path}: size= is needed for a device"
+                : $"{path}: size= in percent of a device is not supported; give a size");
             deviceSize -= deviceSize % bs;
             if (verifying)
             {
@@ -146,6 +148,11 @@ internal static class TargetFile
         long size = job.RegionSize ?? (length > job.Offset ? length - job.Offset : throw new WorkloadException(length > 0
             ? $"{path}: size= not given and the file ({length} bytes) ends before offset={job.Offset}"
             : $"{path}: size= not given and the file is missing or empty"));
+        if (job.RegionSize is null && job.SizePercent is { } percent)
+        {
+            size = Math.Min(size, (long)(length * percent / 100));
+        }
+
         size -= size % bs;
         if (size < bs)
         {
