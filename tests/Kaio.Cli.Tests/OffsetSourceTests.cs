@@ -214,6 +214,18 @@ public class OffsetSourceTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("blockalign", "512")]
+    [InlineData("rw", "write:2k")]
+    [InlineData("offset", "1k")]
+    public void Verify_WithRequestsOffTheBlockGrid_IsRefused(string option, string value)
+    {
+        var job = new JobSpec();
+        JobOptions.Apply(job, "verify", "crc32c");
+        JobOptions.Apply(job, option, value);
+        Assert.Contains("multiples of bs", job.Validate(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Verify_WithVariableBlockSizes_IsRefused()
     {

@@ -332,9 +332,10 @@ internal sealed class JobSpec
                 return "verify needs one fixed block size (not bsrange, bssplit or different read and write sizes)";
             }
 
-            if (Offset % BlockSize != 0 || OffsetIncrement % BlockSize != 0)
+            if (Offset % BlockSize != 0 || OffsetIncrement % BlockSize != 0 || RwSkip % BlockSize != 0
+                || Alignment(Direction.Read) % BlockSize != 0 || Alignment(Direction.Write) % BlockSize != 0)
             {
-                return "verify needs offset and offset_increment to be multiples of bs";
+                return "verify needs offset, offset_increment, rw's skip and blockalign to be multiples of bs (each request a whole checked block)";
             }
 
             if (VerifyInterval > 0 && (VerifyInterval < BlockHeader.Size || BlockSize % VerifyInterval != 0))
