@@ -28,6 +28,9 @@
 #   CAP=32m  TIMEOUT=60  FIO=fio  FIO_REPO=/work/.mirror/axboe+fio/repo  FIO_REV=HEAD
 #   KAIO="dotnet src/Kaio.Cli/bin/Release/net10.0/Kaio.Cli.dll"   (built when left unset)
 #   OUT=bench/results/fio-examples-<UTC timestamp>   rewritten files, outputs and the table
+#
+# bench/fio-examples-kaio-runs.txt lists the examples kaio runs; the table ends with a
+# "regression:" line for each of them that kaio no longer runs.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -203,5 +206,11 @@ for n in "${fio_ok[@]}"; do [[ " ${kaio_ok[*]} " == *" $n "* ]] && both=$((both 
     echo "fio runs ${#fio_ok[@]} examples with a file-based engine; kaio runs $both of them (kaio runs ${#kaio_ok[@]} in all)."
     echo "fio: $($FIO --version); kaio: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet -- src 2>/dev/null || echo ' (src modified)'); examples: $examples"
 } >>"$table"
+expected="$here/fio-examples-kaio-runs.txt"
+if [[ -f "$expected" ]]; then
+    for n in $(grep -v '^#' "$expected"); do
+        [[ -f "$examples/$n.fio" && " ${kaio_ok[*]} " != *" $n "* ]] && echo "regression: kaio no longer runs $n (listed in bench/fio-examples-kaio-runs.txt)" >>"$table"
+    done
+fi
 cat "$table"
 rmdir "$WORK" 2>/dev/null || true
