@@ -226,6 +226,23 @@ public class OffsetSourceTests
         Assert.Contains("multiples of bs", job.Validate(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("tausworthe", null)]
+    [InlineData("tausworthe64", null)]
+    [InlineData("lfsr", "visits each block once")]
+    [InlineData("mt", "expected tausworthe")]
+    public void RandomGenerator_UniformOnesAccepted_LfsrRefused(string value, string? error)
+    {
+        if (error is null)
+        {
+            JobOptions.Apply(new JobSpec(), "random_generator", value);
+            return;
+        }
+
+        var e = Assert.Throws<JobOptionException>(() => JobOptions.Apply(new JobSpec(), "random_generator", value));
+        Assert.Contains(error, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Verify_WithVariableBlockSizes_IsRefused()
     {

@@ -37,6 +37,12 @@ internal static class JobOptions
         new("bsrange", ["blocksize_range"], false, "MIN-MAX[,MIN-MAX]", "request sizes: multiples of MIN up to MAX; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseRange(Required("bsrange", v), j.KbBase))),
         new("bssplit", [], false, "SIZE/PCT:...[,...]", "request sizes by share (4k/60:64k/40); blank shares split the rest; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseSplit(Required("bssplit", v), j.KbBase))),
         new("blockalign", ["ba"], false, "SIZE[,SIZE][,SIZE]", "random offsets are multiples of this (default: the smallest block size)", (j, v) => j.SetAlignment(BlockSizes.ParseAlign(Required("blockalign", v), j.KbBase))),
+        new("random_generator", [], false, "tausworthe|tausworthe64", "accepted: kaio draws offsets with xoshiro256** (uniform, seeded like fio's); lfsr (each block once) is refused", (j, v) => _ = Required("random_generator", v).ToLowerInvariant() switch
+        {
+            "tausworthe" or "tausworthe64" => true,
+            "lfsr" => throw new JobOptionException("random_generator=lfsr: kaio has no generator that visits each block once; use tausworthe (kaio's uniform draws)"),
+            _ => throw new JobOptionException($"random_generator={v}: expected tausworthe, tausworthe64 or lfsr"),
+        }),
         new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
         new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
         new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => (j.Size, j.SizePercent) = SizeOrPercent(v, j.KbBase)),
