@@ -598,4 +598,22 @@ public class FioExampleJobsTests
         Assert.Equal(512L << 10, Job(root, "forward").GetProperty("read").GetProperty("io_bytes").GetInt64());
         Assert.Equal(1L << 20, new FileInfo(dir.File("data")).Length);
     }
+
+    [Fact]
+    public void Unlink_RemovesTheJobsFileWhenItIsDone_OthersStay()
+    {
+        using var dir = new TempDirectory();
+        RunJson(dir, """
+            [global]
+            rw=write
+            size=64k
+            [gone]
+            filename=DIR/gone
+            unlink=1
+            [kept]
+            filename=DIR/kept
+            """);
+        Assert.False(File.Exists(dir.File("gone")));
+        Assert.Equal(65536, new FileInfo(dir.File("kept")).Length);
+    }
 }

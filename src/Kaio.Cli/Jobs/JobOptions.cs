@@ -48,6 +48,7 @@ internal static class JobOptions
         new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => (j.Size, j.SizePercent) = SizeOrPercent(v, j.KbBase)),
         new("offset", ["fileoffset"], false, "SIZE", "start the job's region this far into the file", (j, v) => j.Offset = Size("offset", v, j.KbBase, 0, long.MaxValue)),
         new("offset_increment", [], false, "SIZE", "thread n of the job starts n x this further than offset", (j, v) => j.OffsetIncrement = Size("offset_increment", v, j.KbBase, 0, long.MaxValue)),
+        new("unlink", [], true, "", "remove the job's file when the job is done (kaio's own temporary files are removed anyway)", (j, v) => j.Unlink = Bool("unlink", v)),
         new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
         new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
         new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),

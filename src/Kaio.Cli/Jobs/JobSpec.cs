@@ -184,6 +184,9 @@ internal sealed class JobSpec
     /// <summary>The file's path: a relative <see cref="FileName"/> is inside <see cref="Directory"/> when one is given, as in fio.</summary>
     public string? FilePath => FileName is { } name && Directory is { } directory && !Path.IsPathRooted(name) ? Path.Combine(directory, name) : FileName;
 
+    /// <summary>fio's unlink: remove the job's file when the job is done.</summary>
+    public bool Unlink { get; set; }
+
     /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
     public long? FileSize { get; set; }
 

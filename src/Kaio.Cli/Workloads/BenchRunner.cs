@@ -275,6 +275,19 @@ internal sealed class BenchRunner
 
         threads.ForEach(t => t.Join());
         monitorThread?.Join();
+
+        // unlink: a job's file goes when the job is done (after the whole group: jobs of a group may share it).
+        foreach (var (job, path, _, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log?.Invoke($"{job.Name}: could not remove {path} (unlink): {e.Message}");
+            }
+        }
         foreach (CancellationTokenSource jobStop in steadyJobStops.Values)
         {
             jobStop.Dispose();
