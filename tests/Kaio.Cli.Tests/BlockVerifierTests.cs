@@ -106,6 +106,14 @@ public class BlockVerifierTests
     }
 
     [Fact]
+    public void VerifyPattern_InAJob_KeepsTheChecksumChosenInGlobal()
+    {
+        var jobs = JobFileParser.Parse("[global]\nverify=md5\nrw=write\nsize=64k\n[j]\nverify_pattern=0x55\n", "t.fio", new JobSpec());
+        Assert.Equal(VerifyMode.Md5, jobs[0].Verify);
+        Assert.Equal([0x55], jobs[0].VerifyPattern);
+    }
+
+    [Fact]
     public void Crc32C_GivesTheStandardCheckValue()
     {
         // CRC-32C of "123456789" is 0xE3069283 (RFC 3720, iSCSI).

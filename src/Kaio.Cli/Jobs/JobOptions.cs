@@ -87,7 +87,7 @@ internal static class JobOptions
         new("verify_pattern", [], false, "PATTERN", "the bytes after each verify header (0xaa55, a number, \"text\"); without verify= turns it on (kaio keeps its header: fio's verify=pattern has none)", (j, v) =>
         {
             j.VerifyPattern = Pattern("verify_pattern", v);
-            if (!j.GivenOptions.Any(o => o.Key == "verify"))
+            if (j.Verify == VerifyMode.None && !j.GivenOptions.Any(o => o.Key == "verify"))
             {
                 j.Verify = VerifyMode.XxHash64;
             }
