@@ -676,24 +676,26 @@ internal static class KaioApp
             var sized = new HashSet<string>(StringComparer.Ordinal);
             foreach (JobSpec job in jobs)
             {
-                if (job.FileName is { } named && File.Exists(named) && !TargetFile.IsDevice(named) && new FileInfo(named).Length == 0 && IsUnseekable(named))
+                if (job.FilePath is { } named && File.Exists(named) && !TargetFile.IsDevice(named) && new FileInfo(named).Length == 0 && IsUnseekable(named))
                 {
                     throw new JobOptionException($"{job.Origin}: {named}: a FIFO or other unseekable file is not supported: kaio needs a regular file or a block device");
                 }
 
-                if (job.Size is not null)
+                if (job.RegionSize is not null)
                 {
-                    if (job.FileName is not null)
+                    if (job.FilePath is not null)
                     {
-                        sized.Add(Path.GetFullPath(job.FileName));
+                        sized.Add(Path.GetFullPath(job.FilePath));
                     }
 
                     continue;
                 }
 
-                if (job.FileName is not { } fileName)
+                if (job.FilePath is not { } fileName)
                 {
-                    throw new JobOptionException($"{job.Origin}: size= not given (kaio names the file, so it needs a size)");
+                    throw new JobOptionException(job.SizePercent is { } percent
+                        ? $"{job.Origin}: size={percent.ToString(System.Globalization.CultureInfo.InvariantCulture)}% is a share of an existing file; name one with filename="
+                        : $"{job.Origin}: size= not given (kaio names the file, so it needs a size)");
                 }
 
                 if (Directory.Exists(fileName))

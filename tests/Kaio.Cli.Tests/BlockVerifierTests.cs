@@ -27,6 +27,99 @@ public class BlockVerifierTests
         Assert.Null(BlockVerifier.Check(block, 8192, Seed, null, kind, _scratch));
     }
 
+    [Theory]
+    [InlineData("crc32c")]
+    [InlineData("crc32c-intel")]
+    [InlineData("crc32")]
+    [InlineData("md5")]
+    [InlineData("sha1")]
+    [InlineData("sha256")]
+    [InlineData("sha512")]
+    public void Check_EveryFioChecksum_PassesIntactAndCatchesOneFlippedBit(string name)
+    {
+        var job = new JobSpec();
+        JobOptions.Apply(job, "verify", name);
+        VerifyMode kind = job.Verify;
+        byte[] block = Block(8192, 3, kind: kind);
+        Assert.True(BlockHeader.TryRead(block, out BlockHeader header));
+        Assert.Equal(kind, header.Kind);
+        Assert.Null(BlockVerifier.Check(block, 8192, Seed, 3, kind, _scratch));
+        block[3000] ^= 0x10;
+        VerifyFailure? failure = BlockVerifier.Check(block, 8192, Seed, 3, kind, _scratch);
+        Assert.NotNull(failure);
+        Assert.Equal("corrupted", failure.ProblemName);
+    }
+
+    [Theory]
+    [InlineData("0xaa555aa5", "AA555AA5")]
+    [InlineData("170", "AA")]
+    [InlineData("\"ab\"|0x00", "616200")]
+    [InlineData("0xabc", "0ABC")]
+    public void Pattern_ReadsAsFioReadsIt(string text, string hex)
+    {
+        Assert.True(FioValues.TryParsePattern(text, out byte[] pattern, out string? error), error);
+        Assert.Equal(hex, Convert.ToHexString(pattern));
+    }
+
+    [Theory]
+    [InlineData("%o")]
+    [InlineData("'file'")]
+    [InlineData("0xzz")]
+    public void Pattern_Unsupported_IsRefused(string text)
+        => Assert.False(FioValues.TryParsePattern(text, out _, out _));
+
+    [Fact]
+    public void VerifyInterval_AHeaderPerInterval_WithThePatternBetween_CatchesTheBadInterval()
+    {
+        var job = new JobSpec();
+        JobOptions.Apply(job, "verify", "meta");
+        JobOptions.Apply(job, "verify_pattern", "0xaa555aa5");
+        JobOptions.Apply(job, "verify_interval", "512");
+        Assert.Null(job.Validate());
+        byte[] block = new byte[Bs];
+        BlockVerifier.Fill(block, 65536, Seed, 1, job);
+        for (int at = 0; at < Bs; at += 512)
+        {
+            Assert.True(BlockHeader.TryRead(block.AsSpan(at, 512), out BlockHeader header));
+            Assert.Equal(65536 + at, header.Offset);
+            Assert.Equal(512, header.Length);
+            Assert.Equal("AA555AA5AA555AA5", Convert.ToHexString(block, at + BlockHeader.Size, 8));
+        }
+
+        Assert.Null(BlockVerifier.Check(block, 65536, Seed, 1, job, _scratch));
+        block[1500] ^= 1;
+        VerifyFailure? failure = BlockVerifier.Check(block, 65536, Seed, 1, job, _scratch);
+        Assert.NotNull(failure);
+        Assert.Equal("corrupted", failure.ProblemName);
+        Assert.Equal(65536 + 1024, failure.BlockOffset);
+        Assert.Equal(65536 + 1500, failure.BadOffset);
+    }
+
+    [Fact]
+    public void VerifyPattern_WithoutVerify_TurnsVerifyOn_AndABadIntervalIsRefused()
+    {
+        var job = new JobSpec();
+        JobOptions.Apply(job, "verify_pattern", "0xff");
+        Assert.Equal(VerifyMode.XxHash64, job.Verify);
+        JobOptions.Apply(job, "verify_interval", "1000");
+        Assert.Contains("verify_interval=1000 must divide bs=4KiB", job.Validate(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void VerifyPattern_InAJob_KeepsTheChecksumChosenInGlobal()
+    {
+        var jobs = JobFileParser.Parse("[global]\nverify=md5\nrw=write\nsize=64k\n[j]\nverify_pattern=0x55\n", "t.fio", new JobSpec());
+        Assert.Equal(VerifyMode.Md5, jobs[0].Verify);
+        Assert.Equal([0x55], jobs[0].VerifyPattern);
+    }
+
+    [Fact]
+    public void Crc32C_GivesTheStandardCheckValue()
+    {
+        // CRC-32C of "123456789" is 0xE3069283 (RFC 3720, iSCSI).
+        Assert.Equal(0xE3069283u, ~BlockHeader.Crc32C(uint.MaxValue, "123456789"u8));
+    }
+
     [Fact]
     public void Fill_DependsOnOffsetSeedAndGeneration()
     {

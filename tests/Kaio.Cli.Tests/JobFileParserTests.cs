@@ -157,12 +157,12 @@ public class JobFileParserTests
 
     [Theory]
     [InlineData("[j]\nzonemode=zbd\n", "test.fio:2: unsupported option 'zonemode' in [j]")]
-    [InlineData("[j]\nrate_iops=100\n", "test.fio:2: unsupported option 'rate_iops' in [j]")]
+    [InlineData("[j]\nlatency_target=10ms\n", "test.fio:2: unsupported option 'latency_target' in [j]")]
     [InlineData("[j]\nbs=4x\n", "test.fio:2: bs=4x:")]
-    [InlineData("[j]\nbs=4k,8k\n", "test.fio:2: bs=4k,8k: separate read/write values")]
+    [InlineData("[j]\nbs=4k,8k,1k,2k\n", "test.fio:2: bs=4k,8k,1k,2k: at most three comma-separated values")]
     [InlineData("[j]\nrw=trim\n", "test.fio:2: rw=trim: unsupported")]
     [InlineData("[j]\nioengine=spdk\n", "test.fio:2: ioengine=spdk: unsupported")]
-    [InlineData("[j]\nverify=md5\n", "test.fio:2: verify=md5: unsupported")]
+    [InlineData("[j]\nverify=crc7\n", "test.fio:2: verify=crc7: unsupported")]
     [InlineData("[j]\ndirect=2\n", "test.fio:2: direct=2: expected 0 or 1")]
     [InlineData("[j]\niodepth\n", "test.fio:2: option 'iodepth' needs a value")]
     [InlineData("[j]\nruntime=10sec\n", "test.fio:2: runtime=10sec:")]
@@ -196,12 +196,12 @@ public class JobFileParserTests
             zonemode=zbd
             bs=4k
             [a]
-            rate_iops=100
+            dedupe_percentage=5
             iodepth=bad
             [b]
             cpus_allowed=1
             """));
-        Assert.Equal("test.fio:2: unsupported option 'zonemode' in [global]; test.fio:5: unsupported option 'rate_iops' in [a]; test.fio:8: unsupported option 'cpus_allowed' in [b]", e.Message);
+        Assert.Equal("test.fio:2: unsupported option 'zonemode' in [global]; test.fio:5: unsupported option 'dedupe_percentage' in [a]; test.fio:8: unsupported option 'cpus_allowed' in [b]", e.Message);
     }
 
     [Theory]

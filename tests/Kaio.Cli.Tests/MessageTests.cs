@@ -76,7 +76,8 @@ public class MessageTests
 
     /// <summary>Were reported as unknown suffixes or "not an integer", as if a typo.</summary>
     [Theory]
-    [InlineData("--size=30%", "--size=30%: '30%' is not a valid size (percentages of a file are not supported; give a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)")]
+    [InlineData("--size=30%", "command line: size=30% is a share of an existing file; name one with filename=")]
+    [InlineData("--size=130%", "--size=130%: a percentage of the file must be above 0 and at most 100")]
     [InlineData("--size=1z", "--size=1z: '1z' is not a valid size (a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)")]
     [InlineData("--size=a*b", "--size=a*b: 'a*b' is not a valid size (a number with an optional k/m/g/t/p suffix, like 4k or 64MiB)")]
     [InlineData("--iodepth=1z", "--iodepth=1z: '1z' is not a valid number")]

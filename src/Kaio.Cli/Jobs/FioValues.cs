@@ -247,4 +247,65 @@ internal static class FioValues
 
         return us.ToString(CultureInfo.InvariantCulture) + "us";
     }
+
+    /// <summary>
+    /// A byte pattern as fio's verify_pattern and buffer_pattern read one: hex (<c>0xaa555aa5</c>:
+    /// the bytes in the order written), a decimal number (its bytes, as its hex), a string in double
+    /// quotes, and pieces of these joined with <c>|</c>. fio's <c>%o</c> (the offset) and
+    /// <c>'file'</c> contents are not supported.
+    /// </summary>
+    public static bool TryParsePattern(string text, out byte[] pattern, out string? error)
+    {
+        var bytes = new List<byte>();
+        pattern = [];
+        error = null;
+        foreach (string raw in text.Split('|'))
+        {
+            string piece = raw.Trim();
+            if (piece.Length >= 2 && piece[0] == '"' && piece[^1] == '"')
+            {
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(piece[1..^1]));
+                continue;
+            }
+
+            string hex;
+            if (piece.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            {
+                hex = piece[2..];
+            }
+            else if (ulong.TryParse(piece, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number))
+            {
+                hex = number.ToString("x", CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                error = piece.Contains('%', StringComparison.Ordinal) || piece.StartsWith('\'')
+                    ? $"'{piece}': fio's %o offsets and 'file' patterns are not supported"
+                    : $"'{piece}' is not a pattern (0x hex, a decimal number or a \"string\")";
+                return false;
+            }
+
+            if (hex.Length == 0 || !hex.All(Uri.IsHexDigit))
+            {
+                error = $"'{piece}' is not a hex pattern";
+                return false;
+            }
+
+            if (hex.Length % 2 == 1)
+            {
+                hex = "0" + hex;
+            }
+
+            bytes.AddRange(Convert.FromHexString(hex));
+        }
+
+        if (bytes.Count == 0 || bytes.Count > 512)
+        {
+            error = "a pattern needs 1 to 512 bytes";
+            return false;
+        }
+
+        pattern = [.. bytes];
+        return true;
+    }
 }

@@ -129,6 +129,14 @@ internal static partial class JobFileParser
             throw new JobOptionException($"{fileName}: no jobs (a job file needs at least one section other than [global])");
         }
 
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            if (jobs[i].WaitFor is { } waitFor && !jobs.Take(i).Any(j => j.Name == waitFor))
+            {
+                throw new JobOptionException($"{jobs[i].Origin}: wait_for={waitFor}: no job of that name before this one");
+            }
+        }
+
         return jobs;
     }
 

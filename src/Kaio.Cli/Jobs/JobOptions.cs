@@ -32,11 +32,44 @@ internal static class JobOptions
     [
         new("name", [], false, "NAME", "the job's name", (j, v) => j.Name = Required("name", v)),
         new("description", [], false, "TEXT", "a description of the job, shown in the report", (j, v) => j.Description = Required("description", v)),
-        new("rw", ["readwrite"], false, "MODE", "read, write, randread, randwrite, rw/readwrite, randrw", (j, v) => j.ReadWrite = ParseReadWrite(v)),
-        new("bs", ["blocksize"], false, "SIZE", "block size of each I/O (fio suffixes: 4k, 1m)", (j, v) => j.BlockSize = (int)Size("bs", v, j.KbBase, 1, int.MaxValue)),
+        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw; ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
+        new("bs", ["blocksize"], false, "SIZE[,SIZE][,SIZE]", "block size of each I/O (fio suffixes: 4k, 1m); comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseBs(Required("bs", v), j.KbBase))),
+        new("bsrange", ["blocksize_range"], false, "MIN-MAX[,MIN-MAX]", "request sizes: multiples of MIN up to MAX; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseRange(Required("bsrange", v), j.KbBase))),
+        new("bssplit", [], false, "SIZE/PCT:...[,...]", "request sizes by share (4k/60:64k/40); blank shares split the rest; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseSplit(Required("bssplit", v), j.KbBase))),
+        new("blockalign", ["ba"], false, "SIZE[,SIZE][,SIZE]", "random offsets are multiples of this (default: the smallest block size)", (j, v) => j.SetAlignment(BlockSizes.ParseAlign(Required("blockalign", v), j.KbBase))),
+        new("random_generator", [], false, "tausworthe|tausworthe64", "accepted: kaio draws offsets with xoshiro256** (uniform, seeded like fio's); lfsr (each block once) is refused", (j, v) => _ = Required("random_generator", v).ToLowerInvariant() switch
+        {
+            "tausworthe" or "tausworthe64" => true,
+            "lfsr" => throw new JobOptionException("random_generator=lfsr: kaio has no generator that visits each block once; use tausworthe (kaio's uniform draws)"),
+            _ => throw new JobOptionException($"random_generator={v}: expected tausworthe, tausworthe64 or lfsr"),
+        }),
+        new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
         new("iodepth", [], false, "N", "requests each job thread keeps in flight", (j, v) => j.IoDepth = (int)Int("iodepth", v, 1, 65536)),
-        new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => j.Size = Size("size", v, j.KbBase, 1, long.MaxValue)),
-        new("runtime", [], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
+        new("size", [], false, "SIZE", "the region of the file to use; also the I/O per job thread unless time_based", (j, v) => (j.Size, j.SizePercent) = SizeOrPercent(v, j.KbBase)),
+        new("offset", ["fileoffset"], false, "SIZE", "start the job's region this far into the file", (j, v) => j.Offset = Size("offset", v, j.KbBase, 0, long.MaxValue)),
+        new("offset_increment", [], false, "SIZE", "thread n of the job starts n x this further than offset", (j, v) => j.OffsetIncrement = Size("offset_increment", v, j.KbBase, 0, long.MaxValue)),
+        new("unlink", [], true, "", "remove the job's file when the job is done (kaio's own temporary files are removed anyway)", (j, v) => j.Unlink = Bool("unlink", v)),
+        new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
+        new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
+        new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),
+        new("rate", [], false, "BYTES/S[,W]", "cap each job thread's bandwidth (reads, writes comma-separated; 0: none)", (j, v) => j.Rate = j.Rate with { Bytes = Rates("rate", v, j.KbBase, size: true) }),
+        new("rate_iops", [], false, "N[,W]", "cap each job thread's requests per second (reads, writes)", (j, v) => j.Rate = j.Rate with { Iops = Rates("rate_iops", v, j.KbBase, size: false) }),
+        new("ratemin", [], false, "BYTES/S[,W]", "fail the job when a thread moves less than this over a second", (j, v) => j.Rate = j.Rate with { MinBytes = Rates("ratemin", v, j.KbBase, size: true) }),
+        new("rate_iops_min", [], false, "N[,W]", "fail the job when a thread issues fewer requests per second", (j, v) => j.Rate = j.Rate with { MinIops = Rates("rate_iops_min", v, j.KbBase, size: false) }),
+        new("rate_process", [], false, "linear|poisson", "evenly spaced requests (linear) or exponential gaps of the same mean (poisson)", (j, v) => j.Rate = j.Rate with { Poisson = Required("rate_process", v).ToLowerInvariant() switch { "linear" => false, "poisson" => true, _ => throw new JobOptionException($"rate_process={v}: expected linear or poisson") } }),
+        new("thinktime", [], false, "TIME", "leave at least this long between requests (microseconds unless suffixed)", (j, v) => j.Rate = j.Rate with { ThinkTime = Microseconds("thinktime", v) }),
+        new("flow", [], false, "N", "weight among the jobs of one flow_id: flow=8 and flow=1 run about 8 requests to 1", (j, v) => j.Flow = (int)SignedInt("flow", v)),
+        new("flow_id", [], false, "N", "the flow group this job's flow weight counts in (default 0)", (j, v) => j.FlowId = (int)Int("flow_id", v, 0, int.MaxValue)),
+        new("flow_sleep", [], false, "N", "accepted: a job ahead of its flow share waits and asks again every millisecond (fio: every flow_sleep microseconds)", (j, v) => Int("flow_sleep", v, 0, int.MaxValue)),
+        new("steadystate", ["ss"], false, "METRIC:LIMIT", "stop the job when steady: iops, iops_slope, bw or bw_slope under LIMIT (a number or a percent of the mean) over ss_dur", (j, v) => j.SteadyState = Workloads.SteadyStateCriterion.Parse(Required("steadystate", v))),
+        new("steadystate_duration", ["ss_dur"], false, "TIME", "the rolling window steady state is judged over (samples once a second); 0: off", (j, v) => j.SteadyStateDuration = Time("steadystate_duration", v)),
+        new("steadystate_ramp_time", ["ss_ramp"], false, "TIME", "run this long before collecting steady-state samples", (j, v) => j.SteadyStateRamp = Time("steadystate_ramp_time", v)),
+        new("io_submit_mode", [], false, "inline|offload", "accepted: kaio's job thread submits (inline); with offload fio submits from another thread to hold a rate whatever the completions do, which kaio's paced submission within iodepth does as well", (j, v) => _ = Required("io_submit_mode", v).ToLowerInvariant() is "inline" or "offload" ? true : throw new JobOptionException($"io_submit_mode={v}: expected inline or offload")),
+        new("number_ios", [], false, "N", "each job thread stops after this many requests", (j, v) => j.NumberIos = Int("number_ios", v, 0, long.MaxValue)),
+        new("startdelay", [], false, "TIME[-TIME]", "start the job this long after its group (a range: a random time in it)", (j, v) => j.StartDelay = TimeRange("startdelay", v)),
+        new("exitall", [], true, "", "when this job finishes, stop the others (exit_what says which)", (j, v) => j.ExitAll = Bool("exitall", v)),
+        new("exit_what", [], false, "group|stonewall|all", "which jobs exitall stops: those running with it (group, stonewall) or all, later ones too", (j, v) => j.ExitWhat = Required("exit_what", v).ToLowerInvariant() switch { "group" => ExitWhat.Group, "stonewall" => ExitWhat.Stonewall, "all" => ExitWhat.All, _ => throw new JobOptionException($"exit_what={v}: expected group, stonewall or all") }),
+        new("runtime", ["timeout"], false, "TIME", "stop after this long (seconds unless suffixed: 500ms, 2m)", (j, v) => j.Runtime = Time("runtime", v)),
         new("time_based", [], true, "", "run for the whole runtime, repeating the workload", (j, v) => j.TimeBased = Bool("time_based", v)),
         new("direct", [], true, "", "O_DIRECT: bypass the page cache (aligned buffers)", (j, v) => j.Direct = Bool("direct", v)),
         new("buffered", [], true, "", "the opposite of direct", (j, v) => j.Direct = !Bool("buffered", v)),
@@ -49,13 +82,29 @@ internal static class JobOptions
         new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
         new("dsync", [], true, "", "every write's data durable (RWF_DSYNC)", (j, v) => j.Sync = Bool("dsync", v) ? SyncMode.Dsync : (j.Sync == SyncMode.Dsync ? SyncMode.None : j.Sync)),
-        new("verify", [], true, "0|1|crc64", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("verify", [], true, "0|1|crc64", "write blocks with a checked header and read them back: 1 (xxhash), xxhash, crc64, crc32c, crc32, md5, sha1, sha256, sha512, meta, 0", (j, v) => j.Verify = ParseVerify(v)),
+        new("verify_interval", [], false, "SIZE", "a verify header every this many bytes of a block (must divide bs)", (j, v) => j.VerifyInterval = (int)Size("verify_interval", v, j.KbBase, 1, int.MaxValue)),
+        new("verify_pattern", [], false, "PATTERN", "the bytes after each verify header (0xaa55, a number, \"text\"); without verify= turns it on (kaio keeps its header: fio's verify=pattern has none)", (j, v) =>
+        {
+            j.VerifyPattern = Pattern("verify_pattern", v);
+            if (j.Verify == VerifyMode.None && !j.GivenOptions.Any(o => o.Key == "verify"))
+            {
+                j.Verify = VerifyMode.XxHash64;
+            }
+        }),
+        new("buffer_pattern", [], false, "PATTERN", "fill write buffers with this pattern instead of random bytes", (j, v) => j.BufferPattern = Pattern("buffer_pattern", v)),
+        new("do_verify", [], true, "", "with verify, read back what was written when the writes end (default 1; 0: write verified blocks only)", (j, v) => j.DoVerify = Bool("do_verify", v)),
+        new("verify_fatal", [], true, "", "accepted: kaio stops a job at its first bad block either way and names it", (j, v) => Bool("verify_fatal", v)),
+        new("verify_dump", [], true, "", "0 only: kaio explains a bad block in its error (first bad byte, expected and found) and dumps no files", (j, v) => _ = !Bool("verify_dump", v) ? true : throw new JobOptionException("verify_dump=1: kaio does not dump bad blocks to files; its error names the block, the first bad byte and what it expected")),
         new("verify_only", [], true, "", "do not run the workload; only verify a file written earlier with verify", (j, v) => j.VerifyOnly = Bool("verify_only", v)),
         new("seed", ["randseed"], false, "N", "seed of the random offsets and of the verify data", (j, v) => j.Seed = (ulong)Int("seed", v, 0, long.MaxValue)),
         new("stonewall", ["wait_for_previous"], true, "", "wait for the jobs before this one to finish; starts a new group", (j, v) => j.Stonewall = Bool("stonewall", v)),
         new("group_reporting", [], true, "", "report a group's jobs (and numjobs threads) together", (j, v) => j.GroupReporting = Bool("group_reporting", v)),
         new("kb_base", [], false, "1024|1000", "meaning of size suffixes, as in fio", (j, v) => j.KbBase = ParseKbBase(v)),
         new("thread", [], true, "", "accepted: kaio always runs jobs as threads", (j, v) => Bool("thread", v)),
+        new("threads", [], false, "N", "accepted and without effect, as in fio: an option of fio's tiobench profile, which kaio does not have", (j, v) => Int("threads", v, 0, int.MaxValue)),
+        new("gtod_reduce", [], true, "", "accepted: fio then skips most clock reads; kaio's clock reads are cheap and it still reports latencies", (j, v) => Bool("gtod_reduce", v)),
+        new("create_serialize", [], true, "", "accepted: kaio lays files out one at a time", (j, v) => Bool("create_serialize", v)),
         new("ramp_time", [], false, "TIME", "run this long before recording; runtime counts after it", (j, v) => j.RampTime = Time("ramp_time", v)),
         new("loops", [], false, "N", "repeat a size-bound job N times", (j, v) => j.Loops = (int)Int("loops", v, 1, int.MaxValue)),
         new("io_size", ["io_limit"], false, "SIZE", "bytes each job thread moves, when not size", (j, v) => j.IoSize = Size("io_size", v, j.KbBase, 1, long.MaxValue)),
@@ -158,12 +207,98 @@ internal static class JobOptions
             : throw new JobOptionException($"{name}={text}: {error}");
     }
 
+    /// <summary>Per-direction rates: reads, writes (a trim value is refused: kaio has no trims).</summary>
+    private static long[] Rates(string name, string? value, int kbBase, bool size)
+    {
+        long[] all = BlockSizes.PerDirection(name, Required(name, value), 0L, part => size ? Size(name, part, kbBase, 0, long.MaxValue) : Int(name, part, 0, long.MaxValue));
+        return [all[0], all[1]];
+    }
+
+    /// <summary>fio's size: bytes, or a percent of the existing file (size=30%).</summary>
+    private static (long? Size, double? Percent) SizeOrPercent(string? value, int kbBase)
+    {
+        string text = Required("size", value);
+        if (!text.EndsWith('%'))
+        {
+            return (Size("size", text, kbBase, 1, long.MaxValue), null);
+        }
+
+        return double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, CultureInfo.InvariantCulture, out double percent) && percent is > 0 and <= 100
+            ? (null, percent)
+            : throw new JobOptionException($"size={text}: a percentage of the file must be above 0 and at most 100");
+    }
+
+    private static byte[] Pattern(string name, string? value)
+    {
+        string text = Required(name, value);
+        return FioValues.TryParsePattern(text, out byte[] pattern, out string? error) ? pattern : throw new JobOptionException($"{name}={text}: {error}");
+    }
+
+    /// <summary>An integer that may be negative (fio's flow weights: the sign does not change the share).</summary>
+    private static long SignedInt(string name, string? value)
+    {
+        string text = Required(name, value);
+        bool negative = text.StartsWith('-');
+        long magnitude = Int(name, negative ? text[1..] : text, 0, int.MaxValue);
+        return negative ? -magnitude : magnitude;
+    }
+
+    /// <summary>A time whose bare number is microseconds (fio's thinktime).</summary>
+    private static TimeSpan Microseconds(string name, string? value)
+    {
+        string text = Required(name, value);
+        return FioValues.TryParseInt(text, out long us) ? TimeSpan.FromMicroseconds(us) : Time(name, text);
+    }
+
+    /// <summary>A time or a range of times (fio's startdelay=1-5).</summary>
+    private static (TimeSpan Min, TimeSpan Max) TimeRange(string name, string? value)
+    {
+        string text = Required(name, value);
+        int dash = text.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0)
+        {
+            TimeSpan single = Time(name, text);
+            return (single, single);
+        }
+
+        TimeSpan a = Time(name, text[..dash]);
+        TimeSpan b = Time(name, text[(dash + 1)..]);
+        return a <= b ? (a, b) : (b, a);
+    }
+
     private static bool Bool(string name, string? value)
         => FioValues.TryParseBool(value, out bool result)
             ? result
             : throw new JobOptionException($"{name}={value}: expected 0 or 1");
 
-    private static ReadWriteMode ParseReadWrite(string? value) => Required("rw", value).ToLowerInvariant() switch
+    /// <summary>fio's rw, with its offset modifier (options.c str_rw_cb): a size for sequential modes, a count for random ones.</summary>
+    private static void ParseReadWrite(JobSpec job, string? value)
+    {
+        string text = Required("rw", value);
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        ReadWriteMode mode = ParseMode(colon < 0 ? text : text[..colon]);
+        long skip = 0;
+        int run = 0;
+        if (colon >= 0)
+        {
+            string modifier = text[(colon + 1)..].Trim();
+            if (mode.IsRandom())
+            {
+                run = (int)Int("rw", modifier, 0, int.MaxValue);
+            }
+            else
+            {
+                bool negative = modifier.StartsWith('-');
+                skip = Size("rw", negative ? modifier[1..] : modifier, job.KbBase, 0, int.MaxValue) * (negative ? -1 : 1);
+            }
+        }
+
+        job.ReadWrite = mode;
+        job.RwSkip = skip;
+        job.RandomRun = run;
+    }
+
+    private static ReadWriteMode ParseMode(string value) => value.Trim().ToLowerInvariant() switch
     {
         "read" => ReadWriteMode.Read,
         "write" => ReadWriteMode.Write,
@@ -204,8 +339,15 @@ internal static class JobOptions
     {
         null or "" or "1" or "true" or "xxhash" or "xxhash64" => VerifyMode.XxHash64,
         "crc64" => VerifyMode.Crc64,
+        "meta" => VerifyMode.XxHash64, // kaio's header always carries the block's offset, seed and write number
+        "crc32c" or "crc32c-intel" => VerifyMode.Crc32c,
+        "crc32" => VerifyMode.Crc32,
+        "md5" => VerifyMode.Md5,
+        "sha1" => VerifyMode.Sha1,
+        "sha256" => VerifyMode.Sha256,
+        "sha512" => VerifyMode.Sha512,
         "0" or "false" or "none" => VerifyMode.None,
-        _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash or crc64)"),
+        _ => throw new JobOptionException($"verify={value}: unsupported (kaio verifies with xxhash, crc64, crc32c, crc32, md5, sha1, sha256, sha512 or meta)"),
     };
 
     private static double[] ParsePercentiles(string? value)

@@ -40,6 +40,29 @@ internal enum VerifyMode
     XxHash64,
     /// <summary>CRC-64 (ECMA-182).</summary>
     Crc64,
+    /// <summary>CRC-32C (Castagnoli), fio's crc32c / crc32c-intel.</summary>
+    Crc32c,
+    /// <summary>CRC-32 (IEEE 802.3).</summary>
+    Crc32,
+    /// <summary>MD5 (the first 64 bits of the digest are kept).</summary>
+    Md5,
+    /// <summary>SHA-1 (first 64 bits kept).</summary>
+    Sha1,
+    /// <summary>SHA-256 (first 64 bits kept).</summary>
+    Sha256,
+    /// <summary>SHA-512 (first 64 bits kept).</summary>
+    Sha512,
+}
+
+internal static class VerifyModeExtensions
+{
+    /// <summary>fio's name for the checksum.</summary>
+    public static string FioName(this VerifyMode mode) => mode switch
+    {
+        VerifyMode.XxHash64 => "xxhash",
+        VerifyMode.None => "0",
+        _ => mode.ToString().ToLowerInvariant(),
+    };
 }
 
 internal static class ReadWriteModeExtensions
@@ -61,6 +84,30 @@ internal static class ReadWriteModeExtensions
     };
 }
 
+/// <summary>fio's rate limits and thinktime; per direction, index 0 reads, 1 writes.</summary>
+internal sealed record RateLimits
+{
+    public long[] Bytes { get; init; } = [0, 0];
+    public long[] Iops { get; init; } = [0, 0];
+    public long[] MinBytes { get; init; } = [0, 0];
+    public long[] MinIops { get; init; } = [0, 0];
+    public bool Poisson { get; init; }
+    public TimeSpan ThinkTime { get; init; }
+
+    public bool Any => Bytes.Any(v => v > 0) || Iops.Any(v => v > 0) || MinBytes.Any(v => v > 0) || MinIops.Any(v => v > 0) || ThinkTime > TimeSpan.Zero;
+}
+
+/// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
+internal enum ExitWhat
+{
+    /// <summary>The jobs running with it (fio's default, <c>group</c>).</summary>
+    Group,
+    /// <summary>The jobs of its stonewall group (in kaio the same as <see cref="Group"/>).</summary>
+    Stonewall,
+    /// <summary>Every job, including those not started yet.</summary>
+    All,
+}
+
 /// <summary>
 /// One job: what fio calls a job section, after [global] and the section's own options were applied.
 /// Defaults are fio's, except <see cref="IoEngine"/> (kaio's best engine) and <see cref="Seed"/>.
@@ -73,11 +120,55 @@ internal sealed class JobSpec
     public string Name { get; set; } = "kaio";
     public string? Description { get; set; }
     public ReadWriteMode ReadWrite { get; set; } = ReadWriteMode.Read;
-    public int BlockSize { get; set; } = 4096;
+
+    /// <summary>
+    /// The largest request the job issues in the directions it uses (buffers are this big);
+    /// setting it is fio's <c>bs=N</c>: that size, fixed, for every direction.
+    /// </summary>
+    public int BlockSize
+    {
+        get => Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasWrites() ? _sizes[1].Max : 0);
+        set => _sizes = [BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value)];
+    }
+
+    private BlockSizeChoice[] _sizes = [BlockSizeChoice.Fixed(BlockSizeChoice.Default), BlockSizeChoice.Fixed(BlockSizeChoice.Default), BlockSizeChoice.Fixed(BlockSizeChoice.Default)];
+    private int[] _align = [0, 0, 0];
+
+    /// <summary>How requests of <paramref name="direction"/> choose their size (bs, bsrange, bssplit).</summary>
+    public BlockSizeChoice Sizes(Direction direction) => _sizes[(int)direction];
+
+    /// <summary>Sets the three directions' size choices (fio's comma-separated bs, bsrange, bssplit).</summary>
+    public void SetSizes(BlockSizeChoice[] sizes) => _sizes = [.. sizes];
+
+    /// <summary>Sets fio's blockalign per direction (0: the direction's smallest block size).</summary>
+    public void SetAlignment(int[] align) => _align = [.. align];
+
+    /// <summary>fio's blockalign: random offsets of <paramref name="direction"/> are multiples of this.</summary>
+    public int Alignment(Direction direction) => _align[(int)direction] > 0 ? _align[(int)direction] : _sizes[(int)direction].Min;
+
+    /// <summary>Whether every request the job issues has the same size.</summary>
+    public bool FixedBlockSize
+        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasWrites() || _sizes[1].IsFixed)
+            && (!ReadWrite.HasReads() || !ReadWrite.HasWrites() || _sizes[0].Min == _sizes[1].Min);
+
+    /// <summary>The smallest request the job issues.</summary>
+    public int MinBlockSize => Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasWrites() ? _sizes[1].Min : int.MaxValue);
+
+    /// <summary>fio's random_distribution.</summary>
+    public RandomDistribution Distribution { get; set; } = RandomDistribution.Uniform;
+
+    /// <summary>rw's modifier on sequential jobs (<c>rw=write:4k</c>): bytes added between requests; negative goes backwards.</summary>
+    public long RwSkip { get; set; }
+
+    /// <summary>rw's modifier on random jobs (<c>rw=randread:8</c>): requests per random offset, sequential in between.</summary>
+    public int RandomRun { get; set; }
     public int IoDepth { get; set; } = 1;
 
     /// <summary>The region of the file the job works on and, unless time based, the bytes each job thread moves; null: the file's size.</summary>
     public long? Size { get; set; }
+
+    /// <summary>fio's size=N%: the region is this percent of the existing file (<see cref="Size"/> is then null).</summary>
+    public double? SizePercent { get; set; }
 
     /// <summary>The longest a job runs; null: until <see cref="Size"/> is done.</summary>
     public TimeSpan? Runtime { get; set; }
@@ -89,11 +180,77 @@ internal sealed class JobSpec
 
     /// <summary>The file; null: a temporary file, removed afterwards.</summary>
     public string? FileName { get; set; }
+
+    /// <summary>The file's path: a relative <see cref="FileName"/> is inside <see cref="Directory"/> when one is given, as in fio.</summary>
+    public string? FilePath => FileName is { } name && Directory is { } directory && !Path.IsPathRooted(name) ? Path.Combine(directory, name) : FileName;
+
+    /// <summary>fio's unlink: remove the job's file when the job is done.</summary>
+    public bool Unlink { get; set; }
+
+    /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
+    public long? FileSize { get; set; }
+
+    /// <summary>The region of the file the job works on: filesize, else size.</summary>
+    public long? RegionSize => FileSize ?? Size;
+
+    /// <summary>fio's steadystate (ss): the criterion that ends the job; applies when <see cref="SteadyStateDuration"/> is set.</summary>
+    public Workloads.SteadyStateCriterion SteadyState { get; set; } = Workloads.SteadyStateCriterion.Default;
+
+    /// <summary>fio's ss_dur: the rolling window judged; zero: no steady-state detection.</summary>
+    public TimeSpan SteadyStateDuration { get; set; }
+
+    /// <summary>fio's ss_ramp: run this long before collecting steady-state samples.</summary>
+    public TimeSpan SteadyStateRamp { get; set; }
+
+    /// <summary>fio's offset: the job's region starts this far into the file.</summary>
+    public long Offset { get; set; }
+
+    /// <summary>fio's offset_increment: thread n of the job starts n times this further.</summary>
+    public long OffsetIncrement { get; set; }
+
+    /// <summary>fio's wait_for: the job starts only when the named earlier job has finished.</summary>
+    public string? WaitFor { get; set; }
+
+    /// <summary>fio's new_group: this job starts a new reporting group (group_reporting merges within one).</summary>
+    public bool NewGroup { get; set; }
+
+    /// <summary>fio's rate, rate_iops, ratemin, rate_iops_min, rate_process and thinktime.</summary>
+    public RateLimits Rate { get; set; } = new();
+
+    /// <summary>fio's flow: the job's weight among the jobs of its flow_id (0: not in flow control).</summary>
+    public int Flow { get; set; }
+
+    /// <summary>fio's flow_id.</summary>
+    public int FlowId { get; set; }
+
+    /// <summary>fio's number_ios: each job thread stops after this many requests (0: no limit).</summary>
+    public long NumberIos { get; set; }
+
+    /// <summary>fio's startdelay: the job starts this long (a random time in the range) after its group.</summary>
+    public (TimeSpan Min, TimeSpan Max) StartDelay { get; set; }
+
+    /// <summary>fio's exitall: when this job finishes, the others stop (<see cref="ExitWhat"/> says which).</summary>
+    public bool ExitAll { get; set; }
+
+    /// <summary>fio's exit_what.</summary>
+    public ExitWhat ExitWhat { get; set; }
     public int FsyncEvery { get; set; }
     public int FdatasyncEvery { get; set; }
     public SyncMode Sync { get; set; }
     public VerifyMode Verify { get; set; }
     public bool VerifyOnly { get; set; }
+
+    /// <summary>fio's verify_interval: a header every this many bytes of a block (0: one per block).</summary>
+    public int VerifyInterval { get; set; }
+
+    /// <summary>fio's verify_pattern: the bytes after each verify header (null: data derived from seed, offset and write).</summary>
+    public byte[]? VerifyPattern { get; set; }
+
+    /// <summary>fio's buffer_pattern: what unverified writes carry (null: random bytes).</summary>
+    public byte[]? BufferPattern { get; set; }
+
+    /// <summary>fio's do_verify: a writing job with verify reads its blocks back at the end (false: only writes them).</summary>
+    public bool DoVerify { get; set; } = true;
     public ulong Seed { get; set; } = DefaultSeed;
     /// <summary>fio's ramp_time: run this long before recording anything; runtime counts after it.</summary>
     public TimeSpan? RampTime { get; set; }
@@ -158,6 +315,8 @@ internal sealed class JobSpec
         var copy = (JobSpec)MemberwiseClone();
         copy.GivenOptions = [.. GivenOptions];
         copy.GlobalOptions = [.. GlobalOptions];
+        copy._sizes = [.. _sizes];
+        copy._align = [.. _align];
         return copy;
     }
 
@@ -169,9 +328,9 @@ internal sealed class JobSpec
             return "bs must be positive";
         }
 
-        if (Size is { } size && size < BlockSize)
+        if (Size is { } size && size < MinBlockSize)
         {
-            return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+            return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
         if (RwMixRead is < 0 or > 100)
@@ -196,6 +355,22 @@ internal sealed class JobSpec
 
         if (Verify != VerifyMode.None || VerifyOnly)
         {
+            if (!FixedBlockSize)
+            {
+                return "verify needs one fixed block size (not bsrange, bssplit or different read and write sizes)";
+            }
+
+            if (Offset % BlockSize != 0 || OffsetIncrement % BlockSize != 0 || RwSkip % BlockSize != 0
+                || Alignment(Direction.Read) % BlockSize != 0 || Alignment(Direction.Write) % BlockSize != 0)
+            {
+                return "verify needs offset, offset_increment, rw's skip and blockalign to be multiples of bs (each request a whole checked block)";
+            }
+
+            if (VerifyInterval > 0 && (VerifyInterval < BlockHeader.Size || BlockSize % VerifyInterval != 0))
+            {
+                return $"verify_interval={VerifyInterval.ToString(CultureInfo.InvariantCulture)} must divide bs={FioValues.FormatSize(BlockSize)} and be at least {BlockHeader.Size} bytes (the header)";
+            }
+
             if (BlockSize < BlockHeader.Size)
             {
                 return $"verify needs bs of at least {BlockHeader.Size} bytes for the block header";
@@ -212,9 +387,9 @@ internal sealed class JobSpec
             return "time_based needs runtime";
         }
 
-        if (IoSize is { } ioSize && ioSize < BlockSize)
+        if (IoSize is { } ioSize && ioSize < MinBlockSize)
         {
-            return $"io_size={FioValues.FormatSize(ioSize)} is smaller than bs={FioValues.FormatSize(BlockSize)}";
+            return $"io_size={FioValues.FormatSize(ioSize)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
         if (BatchSubmit > IoDepth || BatchCompleteMin > IoDepth || BatchCompleteMax > IoDepth)
@@ -235,8 +410,8 @@ internal sealed class JobSpec
     {
         var parts = new List<string>
         {
-            "rw=" + ReadWrite.FioName(),
-            "bs=" + FioValues.FormatSize(BlockSize),
+            "rw=" + ReadWrite.FioName() + (RwSkip != 0 ? ":" + RwSkip.ToString(CultureInfo.InvariantCulture) : RandomRun > 0 ? ":" + RandomRun.ToString(CultureInfo.InvariantCulture) : ""),
+            "bs=" + (FixedBlockSize ? FioValues.FormatSize(BlockSize) : Sizes(Direction.Read).Describe() + "," + Sizes(Direction.Write).Describe()),
             "iodepth=" + IoDepth.ToString(CultureInfo.InvariantCulture),
         };
         if (Size is { } size)
@@ -267,6 +442,11 @@ internal sealed class JobSpec
         if (BatchSubmit > 0 || BatchCompleteMin > 1 || BatchCompleteMax > 0)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"iodepth_batch={BatchSubmit}/{BatchCompleteMin}-{BatchCompleteMax}"));
+        }
+
+        if (Distribution.Kind != DistributionKind.Random)
+        {
+            parts.Add("random_distribution=" + Distribution.Describe());
         }
 
         if (NumJobs > 1)
@@ -301,7 +481,7 @@ internal sealed class JobSpec
 
         if (Verify != VerifyMode.None)
         {
-            parts.Add("verify=" + (Verify == VerifyMode.Crc64 ? "crc64" : "xxhash"));
+            parts.Add("verify=" + Verify.FioName());
         }
 
         if (VerifyOnly)

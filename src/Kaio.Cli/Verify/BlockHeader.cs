@@ -3,13 +3,17 @@
 // of that block produced it, and whether its bytes are intact. Little-endian, 64 bytes:
 //
 //   0  magic "KAIO"   4  version (1)   6  header size (64)
-//   8  file offset of the block        16 block length      20 checksum kind (1 xxhash64, 2 crc64)
+//   8  file offset of the block        16 block length      20 checksum kind (1 xxhash64, 2 crc64,
+//                                                           3 crc32c, 4 crc32, 5 md5, 6 sha1, 7 sha256, 8 sha512)
 //   24 seed of the run                 32 generation: 0 = laid out, n = the n-th write of the block
 //   40 reserved (0)
-//   48 checksum of the whole block, computed with these 8 bytes left out
+//   48 checksum of the whole block, computed with these 8 bytes left out (a CRC-32 zero-extended;
+//      the first 8 bytes of an MD5 or SHA digest)
 //   56 reserved (0)
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Numerics;
+using System.Security.Cryptography;
 using Kaio.Cli.Jobs;
 
 namespace Kaio.Cli.Verify;
@@ -38,7 +42,7 @@ internal readonly record struct BlockHeader(long Offset, int Length, VerifyMode 
         header = new BlockHeader(
             BinaryPrimitives.ReadInt64LittleEndian(block[8..]),
             BinaryPrimitives.ReadInt32LittleEndian(block[16..]),
-            kind switch { 1 => VerifyMode.XxHash64, 2 => VerifyMode.Crc64, _ => VerifyMode.None },
+            kind is >= 1 and <= (uint)VerifyMode.Sha512 ? (VerifyMode)kind : VerifyMode.None,
             BinaryPrimitives.ReadUInt64LittleEndian(block[24..]),
             BinaryPrimitives.ReadInt64LittleEndian(block[32..]),
             BinaryPrimitives.ReadUInt64LittleEndian(block[ChecksumOffset..]));
@@ -53,7 +57,7 @@ internal readonly record struct BlockHeader(long Offset, int Length, VerifyMode 
         BinaryPrimitives.WriteUInt16LittleEndian(block[6..], Size);
         BinaryPrimitives.WriteInt64LittleEndian(block[8..], Offset);
         BinaryPrimitives.WriteInt32LittleEndian(block[16..], Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(block[20..], Kind == VerifyMode.Crc64 ? 2u : 1u);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[20..], (uint)Kind);
         BinaryPrimitives.WriteUInt64LittleEndian(block[24..], Seed);
         BinaryPrimitives.WriteInt64LittleEndian(block[32..], Generation);
         BinaryPrimitives.WriteUInt64LittleEndian(block[40..], 0);
@@ -64,18 +68,61 @@ internal readonly record struct BlockHeader(long Offset, int Length, VerifyMode 
     /// <summary>The checksum of a whole block, leaving out the checksum field itself.</summary>
     public static ulong ComputeChecksum(ReadOnlySpan<byte> block, VerifyMode kind)
     {
-        if (kind == VerifyMode.Crc64)
+        ReadOnlySpan<byte> head = block[..ChecksumOffset];
+        ReadOnlySpan<byte> rest = block[(ChecksumOffset + 8)..];
+        switch (kind)
         {
-            var crc = new Crc64();
-            crc.Append(block[..ChecksumOffset]);
-            crc.Append(block[(ChecksumOffset + 8)..]);
-            return crc.GetCurrentHashAsUInt64();
+            case VerifyMode.Crc64:
+                var crc64 = new Crc64();
+                crc64.Append(head);
+                crc64.Append(rest);
+                return crc64.GetCurrentHashAsUInt64();
+            case VerifyMode.Crc32:
+                var crc32 = new Crc32();
+                crc32.Append(head);
+                crc32.Append(rest);
+                return crc32.GetCurrentHashAsUInt32();
+            case VerifyMode.Crc32c:
+                return ~Crc32C(Crc32C(uint.MaxValue, head), rest);
+            case VerifyMode.Md5 or VerifyMode.Sha1 or VerifyMode.Sha256 or VerifyMode.Sha512:
+                using (var hash = IncrementalHash.CreateHash(kind switch
+                {
+                    VerifyMode.Md5 => HashAlgorithmName.MD5,
+                    VerifyMode.Sha1 => HashAlgorithmName.SHA1,
+                    VerifyMode.Sha256 => HashAlgorithmName.SHA256,
+                    _ => HashAlgorithmName.SHA512,
+                }))
+                {
+                    hash.AppendData(head);
+                    hash.AppendData(rest);
+                    Span<byte> digest = stackalloc byte[64];
+                    int written = hash.GetHashAndReset(digest);
+                    return BinaryPrimitives.ReadUInt64LittleEndian(digest[..Math.Min(written, 8)]);
+                }
+
+            default:
+                var xx = new XxHash64();
+                xx.Append(head);
+                xx.Append(rest);
+                return xx.GetCurrentHashAsUInt64();
+        }
+    }
+
+    /// <summary>CRC-32C without the final inversion, through the CPU's CRC32 instructions (BitOperations).</summary>
+    internal static uint Crc32C(uint crc, ReadOnlySpan<byte> data)
+    {
+        while (data.Length >= sizeof(ulong))
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[sizeof(ulong)..];
         }
 
-        var xx = new XxHash64();
-        xx.Append(block[..ChecksumOffset]);
-        xx.Append(block[(ChecksumOffset + 8)..]);
-        return xx.GetCurrentHashAsUInt64();
+        foreach (byte b in data)
+        {
+            crc = BitOperations.Crc32C(crc, b);
+        }
+
+        return crc;
     }
 
     /// <summary>Stores <paramref name="checksum"/> into a block's header.</summary>

@@ -48,15 +48,55 @@ internal static class BlockVerifier
     public const int SectorSize = 512;
 
     /// <summary>Fills <paramref name="block"/> as write number <paramref name="generation"/> of the block at <paramref name="offset"/>.</summary>
-    public static void Fill(Span<byte> block, long offset, ulong seed, long generation, VerifyMode kind)
+    public static void Fill(Span<byte> block, long offset, ulong seed, long generation, VerifyMode kind, byte[]? pattern = null)
     {
         new BlockHeader(offset, block.Length, kind, seed, generation, 0).WriteWithoutChecksum(block);
-        FillPayload(block[BlockHeader.Size..], offset, seed, generation);
+        FillPayload(block[BlockHeader.Size..], offset, seed, generation, pattern);
         BlockHeader.WriteChecksum(block, BlockHeader.ComputeChecksum(block, kind));
     }
 
-    private static void FillPayload(Span<byte> payload, long offset, ulong seed, long generation)
+    /// <summary>
+    /// Fills a job's block: a header every verify_interval bytes (each naming its own offset),
+    /// the payload verify_pattern or derived data.
+    /// </summary>
+    public static void Fill(Span<byte> block, long offset, ulong seed, long generation, JobSpec job)
     {
+        int interval = job.VerifyInterval > 0 ? job.VerifyInterval : block.Length;
+        VerifyMode kind = job.Verify == VerifyMode.None ? VerifyMode.XxHash64 : job.Verify;
+        for (int at = 0; at < block.Length; at += interval)
+        {
+            Fill(block.Slice(at, Math.Min(interval, block.Length - at)), offset + at, seed, generation, kind, job.VerifyPattern);
+        }
+    }
+
+    /// <summary>Checks a job's block interval by interval; the first bad interval's failure.</summary>
+    public static VerifyFailure? Check(ReadOnlySpan<byte> block, long offset, ulong seed, long? expectedGeneration, JobSpec job, Span<byte> scratch)
+    {
+        int interval = job.VerifyInterval > 0 ? job.VerifyInterval : block.Length;
+        for (int at = 0; at < block.Length; at += interval)
+        {
+            int length = Math.Min(interval, block.Length - at);
+            if (Check(block.Slice(at, length), offset + at, seed, expectedGeneration, job.Verify, scratch, job.VerifyPattern) is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        return null;
+    }
+
+    private static void FillPayload(Span<byte> payload, long offset, ulong seed, long generation, byte[]? pattern)
+    {
+        if (pattern is not null)
+        {
+            for (int at = 0; at < payload.Length; at += pattern.Length)
+            {
+                pattern.AsSpan(0, Math.Min(pattern.Length, payload.Length - at)).CopyTo(payload[at..]);
+            }
+
+            return;
+        }
+
         ulong state = seed ^ ((ulong)offset * 0x9E3779B97F4A7C15UL) ^ ((ulong)generation * 0xC2B2AE3D27D4EB4FUL);
         Span<ulong> words = MemoryMarshal.Cast<byte, ulong>(payload);
         for (int i = 0; i < words.Length; i++)
@@ -87,7 +127,7 @@ internal static class BlockVerifier
     /// earlier: then the block need only be intact, in place, and from this seed).
     /// <paramref name="scratch"/> must be at least the block's length.
     /// </summary>
-    public static VerifyFailure? Check(ReadOnlySpan<byte> block, long offset, ulong seed, long? expectedGeneration, VerifyMode kind, Span<byte> scratch)
+    public static VerifyFailure? Check(ReadOnlySpan<byte> block, long offset, ulong seed, long? expectedGeneration, VerifyMode kind, Span<byte> scratch, byte[]? pattern = null)
     {
         bool hasHeader = BlockHeader.TryRead(block, out BlockHeader header);
         bool intact = hasHeader
@@ -140,7 +180,7 @@ internal static class BlockVerifier
         }
 
         Span<byte> expectedImage = scratch[..block.Length];
-        Fill(expectedImage, offset, seed, generation, kind);
+        Fill(expectedImage, offset, seed, generation, kind, pattern);
 
         // A torn write: every sector is either from the expected write or from an older one (the
         // generation the header claims, the write before the expected one, the layout, or zeros),
@@ -158,7 +198,7 @@ internal static class BlockVerifier
         for (int i = 0; i < candidates.Length; i++)
         {
             olderImages[i] = new byte[block.Length];
-            Fill(olderImages[i], offset, seed, candidates[i], kind);
+            Fill(olderImages[i], offset, seed, candidates[i], kind, pattern);
         }
 
         if (IsTorn(block, expectedImage, olderImages, out long firstOld, out long oldSectors, out int olderIndex))

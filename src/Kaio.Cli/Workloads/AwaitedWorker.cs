@@ -175,6 +175,7 @@ internal sealed class AwaitedLoops<TFace>
         while (true)
         {
             long offset;
+            int length = 0;
             bool isWrite;
             bool sync = false;
             bool dataOnly = false;
@@ -206,15 +207,15 @@ internal sealed class AwaitedLoops<TFace>
                 }
                 else
                 {
-                    NextIo result = next(out offset, out isWrite);
+                    NextIo result = next(out offset, out length, out isWrite);
                     if (result == NextIo.Done)
                     {
                         return;
                     }
 
-                    if (result == NextIo.Busy)
+                    if (result is NextIo.Busy or NextIo.Later)
                     {
-                        offset = -1;
+                        offset = result == NextIo.Later ? -2 : -1;
                     }
                     else if (isWrite)
                     {
@@ -240,6 +241,8 @@ internal sealed class AwaitedLoops<TFace>
 
             if (offset < 0)
             {
+                // -2: paced by rate, rate_iops or thinktime; -1: the block is in flight.
+                await (offset == -2 ? Task.Delay(1) : Task.CompletedTask).ConfigureAwait(false);
                 await Task.Yield();
                 continue;
             }
@@ -265,14 +268,15 @@ internal sealed class AwaitedLoops<TFace>
 
                 int transferred;
                 long submitted;
+                Memory<byte> request = buffer[..length];
                 if (isWrite)
                 {
                     if (_thread.Generations is not null)
                     {
-                        BlockVerifier.Fill(buffer.Span, offset, _job.Seed, generation, _job.Verify);
+                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job);
                     }
 
-                    PendingWrite pending = _face.WriteAsync(buffer, offset);
+                    PendingWrite pending = _face.WriteAsync(request, offset);
                     submitted = Stopwatch.GetTimestamp();
                     if (pending.IsCounted)
                     {
@@ -281,12 +285,12 @@ internal sealed class AwaitedLoops<TFace>
                     else
                     {
                         await pending.Whole.ConfigureAwait(false);
-                        transferred = buffer.Length;
+                        transferred = request.Length;
                     }
                 }
                 else
                 {
-                    ValueTask<int> pending = _face.ReadAsync(buffer, offset);
+                    ValueTask<int> pending = _face.ReadAsync(request, offset);
                     submitted = Stopwatch.GetTimestamp();
                     transferred = await pending.ConfigureAwait(false);
                 }
@@ -296,15 +300,15 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     _outstanding--;
                     release(offset);
-                    if (transferred != _job.BlockSize)
+                    if (transferred != length)
                     {
-                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {_job.BlockSize} bytes"), Errno.EIO);
+                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {length} bytes"), Errno.EIO);
                         return;
                     }
 
                     if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                     {
-                        _thread.VerifyFailure = BlockVerifier.Check(buffer.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, scratch);
+                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
                         if (_thread.VerifyFailure is not null)
                         {
                             _stopping = true;
@@ -315,7 +319,7 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
-                        _thread.RecordIo(isWrite, _job.BlockSize, slat, clat, offset, completed);
+                        _thread.RecordIo(isWrite, length, slat, clat, offset, completed);
                         _thread.Stats.RecordComplete(1);
                     }
                 }

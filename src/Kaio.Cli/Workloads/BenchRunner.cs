@@ -105,6 +105,9 @@ internal sealed class BenchRunner
     /// <summary>The log files the last run wrote (write_bw_log, write_lat_log, write_iops_log).</summary>
     public List<string> LogFiles { get; } = [];
 
+    private readonly Dictionary<int, FlowGroup> _flows = [];
+    private volatile bool _exitAll; // an exitall job with exit_what=all finished: later groups do not run
+
     public BenchRunner(string tempDirectory, Action<string>? log, IProgressView? progress, CancellationToken stop)
     {
         _tempDirectory = tempDirectory;
@@ -134,9 +137,11 @@ internal sealed class BenchRunner
             var group = new List<JobSpec>();
             foreach (JobSpec job in jobs)
             {
-                if (job.Stonewall && group.Count > 0)
+                // wait_for naming a job of the running group: start after that group (fio waits for that job alone).
+                bool waits = job.WaitFor is { } waitFor && group.Any(j => j.Name == waitFor);
+                if ((job.Stonewall || waits) && group.Count > 0)
                 {
-                    results.AddRange(RunGroup(group, groupId++));
+                    results.AddRange(RunGroup(group, ref groupId));
                     group.Clear();
                 }
 
@@ -145,7 +150,7 @@ internal sealed class BenchRunner
 
             if (group.Count > 0)
             {
-                results.AddRange(RunGroup(group, groupId));
+                results.AddRange(RunGroup(group, ref groupId));
             }
 
             DiskUtil = disks.Finish();
@@ -168,18 +173,24 @@ internal sealed class BenchRunner
         return results;
     }
 
-    private List<JobResult> RunGroup(List<JobSpec> jobs, int groupId)
+    /// <summary>Runs one group; <paramref name="nextGroupId"/> is its first reporting group and is left at the next free one (new_group starts another).</summary>
+    private List<JobResult> RunGroup(List<JobSpec> jobs, ref int nextGroupId)
     {
+        int groupId = nextGroupId;
+
+        // exitall: the first exitall job to finish stops the group's other jobs (fio's exit_what=group).
+        using var groupStop = CancellationTokenSource.CreateLinkedTokenSource(_stop);
+        var steadyJobStops = new Dictionary<JobSpec, CancellationTokenSource>();
         using var gate = new StartGate(jobs.Sum(j => j.NumJobs));
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var notRun = new HashSet<JobSpec>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
-            string path = job.FileName ?? NewTempFile(job.Name, job.Directory);
+            string path = job.FilePath ?? NewTempFile(job.Name, job.Directory);
             try
             {
-                if (_stop.IsCancellationRequested)
+                if (_stop.IsCancellationRequested || _exitAll)
                 {
                     notRun.Add(job);
                     throw new WorkloadException("not run: stopped before it started");
@@ -189,12 +200,13 @@ internal sealed class BenchRunner
                 long[]? generations;
                 // Jobs of one group sharing a file share its layout (and, verifying, its generations).
                 if (prepared.TryGetValue(path, out var earlier)
+                    && job.Offset == 0 && job.OffsetIncrement == 0
                     && (earlier.Generations is null) == (job.Verify == VerifyMode.None && !job.VerifyOnly)
-                    && (job.Size ?? earlier.Size) <= earlier.Size
+                    && (job.RegionSize ?? earlier.Size) <= earlier.Size
                     && (earlier.Generations is null || earlier.BlockSize == job.BlockSize))
                 {
                     (size, generations, _) = earlier;
-                    size = Math.Min(size, job.Size ?? size) / job.BlockSize * job.BlockSize;
+                    size = Math.Min(size, job.RegionSize ?? size) / job.BlockSize * job.BlockSize;
                 }
                 else
                 {
@@ -202,7 +214,15 @@ internal sealed class BenchRunner
                     prepared[path] = (size, generations, job.BlockSize);
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate), null, 0));
+                CancellationToken stop = groupStop.Token;
+                if (job.SteadyStateDuration > TimeSpan.Zero)
+                {
+                    var jobStop = CancellationTokenSource.CreateLinkedTokenSource(groupStop.Token);
+                    steadyJobStops.Add(job, jobStop);
+                    stop = jobStop.Token;
+                }
+
+                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, stop), null, 0));
             }
             catch (WorkloadException e)
             {
@@ -221,7 +241,15 @@ internal sealed class BenchRunner
         }
 
         JobThread[] all = [.. perJob.SelectMany(j => j.Threads)];
-        var threads = all.Select(t => new Thread(() => ThreadMain(t))
+        var threads = all.Select(t => new Thread(() =>
+        {
+            ThreadMain(t);
+            if (t.Job.ExitAll)
+            {
+                _exitAll |= t.Job.ExitWhat == ExitWhat.All;
+                groupStop.Cancel();
+            }
+        })
         {
             IsBackground = true,
             Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
@@ -242,12 +270,22 @@ internal sealed class BenchRunner
             Threads = all,
             Started = started.UtcDateTime,
             Runtime = perJob.Where(j => j.Threads.Length > 0).Select(j => j.Job.Runtime + (j.Job.RampTime ?? TimeSpan.Zero)).DefaultIfEmpty(null).Max(),
-            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalIos) * t.Job.BlockSize) : 0,
+            TotalBytes = perJob.All(j => !j.Job.TimeBased) ? all.Sum(t => Math.Max(0, t.TotalBytes)) : 0,
         };
         using var sampler = new IntervalSampler(all, wallBefore);
         if (_progress is not null && all.Length > 0)
         {
             _progress.Watch(running);
+        }
+
+        // steadystate: a monitor samples the jobs that have ss_dur once a second and stops each when it is steady.
+        SteadyStateMonitor? monitor = null;
+        Thread? monitorThread = null;
+        if (steadyJobStops.Count > 0)
+        {
+            monitor = new SteadyStateMonitor([.. perJob.Where(j => steadyJobStops.ContainsKey(j.Job)).Select(j => (j.Job, (IReadOnlyList<JobThread>)j.Threads, steadyJobStops[j.Job]))]);
+            monitorThread = new Thread(() => monitor.Run(() => all.All(t => t.Finished))) { IsBackground = true, Name = "kaio steadystate" };
+            monitorThread.Start();
         }
 
         threads.ForEach(t => t.Join());
@@ -260,6 +298,32 @@ internal sealed class BenchRunner
             }
         }
 
+        monitorThread?.Join();
+
+        // unlink: a job's file goes when the job is done (after the whole group: jobs of a group may share it).
+        foreach (var (job, path, _, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log?.Invoke($"{job.Name}: could not remove {path} (unlink): {e.Message}");
+            }
+        }
+        foreach (CancellationTokenSource jobStop in steadyJobStops.Values)
+        {
+            jobStop.Dispose();
+        }
+
+        if (monitor is { Attained.Count: > 0 })
+        {
+            foreach (JobSpec job in monitor.Attained)
+            {
+                _log?.Invoke($"{job.Name}: steady state reached ({job.SteadyState.Describe()} over {FioValues.FormatTime(job.SteadyStateDuration)})");
+            }
+        }
         ProcessCounters? counters = ProcessCounters.Read() - countersBefore;
         process.Refresh();
         double wall = System.Diagnostics.Stopwatch.GetElapsedTime(wallBefore).TotalSeconds;
@@ -270,6 +334,11 @@ internal sealed class BenchRunner
         var results = new List<JobResult>();
         foreach (var (job, path, jobThreads, error, errno) in perJob)
         {
+            if (job.NewGroup && results.Count > 0)
+            {
+                groupId++;
+            }
+
             var result = new JobResult { Name = job.Name, Job = job, GroupId = groupId, Path = path, Threads = jobThreads.Length, Error = error, ErrorErrno = error is null ? 0 : errno, NotRun = notRun.Contains(job) };
             if (jobThreads.Length > 0)
             {
@@ -295,13 +364,20 @@ internal sealed class BenchRunner
             results.Add(result);
         }
 
-        if (jobs.Any(j => j.GroupReporting) && results.Count > 1)
+        nextGroupId = groupId + 1;
+        return [.. results.GroupBy(r => r.GroupId).SelectMany(g => MergeReportingGroup([.. g], userCpu, systemCpu, counters))];
+    }
+
+    /// <summary>With group_reporting, a reporting group's jobs as one result.</summary>
+    private static List<JobResult> MergeReportingGroup(List<JobResult> results, double? userCpu, double? systemCpu, ProcessCounters? counters)
+    {
+        if (results.Any(r => r.Job.GroupReporting) && results.Count > 1)
         {
             var merged = new JobResult
             {
                 Name = results[0].Name,
                 Job = results[0].Job,
-                GroupId = groupId,
+                GroupId = results[0].GroupId,
                 Path = string.Join(", ", results.Select(r => r.Path).Distinct()),
                 Threads = results.Sum(r => r.Threads),
                 Engine = string.Join(", ", results.Select(r => r.Engine).Distinct()),
@@ -331,7 +407,7 @@ internal sealed class BenchRunner
         return results;
     }
 
-    private JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate)
+    internal JobThread[] CreateThreads(JobSpec job, string path, long size, long[]? generations, StartGate gate, CancellationToken? stop = null)
     {
         int bs = job.BlockSize;
         bool verifying = generations is not null;
@@ -346,6 +422,8 @@ internal sealed class BenchRunner
             throw new WorkloadException($"{path}: size={FioValues.FormatSize(size)} is too small to give each of numjobs={job.NumJobs} threads a block");
         }
 
+        // With filesize, size is the bytes to move (fio); io_size says it either way.
+        long bytes = job.IoSize ?? (job.FileSize is not null && job.Size is { } total ? total : sliceLength);
         var threads = new JobThread[job.NumJobs];
         for (int i = 0; i < threads.Length; i++)
         {
@@ -356,18 +434,30 @@ internal sealed class BenchRunner
                 Number = ++_threadsCreated,
                 Logs = JobLogs.For(job, _threadsCreated),
                 Path = path,
-                RegionStart = slice ? i * sliceLength : 0,
+                RegionStart = job.Offset + (i * job.OffsetIncrement) + (slice ? i * sliceLength : 0),
                 RegionLength = sliceLength,
-                TotalIos = job.TimeBased ? -1 : (job.IoSize ?? sliceLength) / bs * job.Loops,
+                TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
-                VerifyPass = verifying && writes,
-                Stop = _stop,
+                VerifyPass = verifying && writes && job.DoVerify,
+                Stop = stop ?? _stop,
+                Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
                 Gate = gate,
             };
         }
 
         return threads;
+    }
+
+    private FlowGroup FlowFor(int id)
+    {
+        if (!_flows.TryGetValue(id, out FlowGroup? group))
+        {
+            group = new FlowGroup();
+            _flows[id] = group;
+        }
+
+        return group;
     }
 
     private static void ThreadMain(JobThread thread)
@@ -406,6 +496,7 @@ internal sealed class BenchRunner
         }
         finally
         {
+            thread.Flow?.Leave();
             thread.ArriveAtGate();
             thread.Finished = true;
         }

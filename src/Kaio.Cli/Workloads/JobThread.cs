@@ -23,8 +23,8 @@ internal sealed class WorkloadException : Exception
     public int Errno { get; init; }
 }
 
-/// <summary>Where a runner gets its next request: an offset and whether it writes.</summary>
-internal delegate NextIo NextRequest(out long offset, out bool isWrite);
+/// <summary>Where a runner gets its next request: an offset, a length and whether it writes.</summary>
+internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite);
 
 /// <summary>One runner's loop: issue from <paramref name="next"/> until done or the deadline; record completions from <paramref name="recordFrom"/> on (long.MaxValue: never).</summary>
 internal delegate void RunPhase(NextRequest next, Action<long> release, long deadline, long recordFrom);
@@ -54,8 +54,8 @@ internal sealed class JobThread
 
     public required long RegionLength { get; init; }
 
-    /// <summary>Requests to issue; negative when time based.</summary>
-    public required long TotalIos { get; init; }
+    /// <summary>Bytes to issue; negative when time based.</summary>
+    public required long TotalBytes { get; init; }
 
     /// <summary>
     /// The last write of each block of the file (index = offset / bs) this run made; 0 = laid out
@@ -139,6 +139,14 @@ internal sealed class JobThread
         ArriveAtGate();
         long started = Gate.WaitOpen();
         Started = started;
+        TimeSpan delay = StartDelay();
+        if (delay > TimeSpan.Zero)
+        {
+            // fio's startdelay: the job (its ramp and runtime too) starts this long after its group.
+            Stop.WaitHandle.WaitOne(delay);
+            started = Stopwatch.GetTimestamp();
+        }
+
         long recordFrom = RecordStart(started, Job);
         RecordFrom = recordFrom;
         Logs?.Start(recordFrom);
@@ -153,10 +161,11 @@ internal sealed class JobThread
         }
 
         using IEnumerator<long> written = WrittenBlockOffsets().GetEnumerator();
-        NextIo NextWritten(out long offset, out bool isWrite)
+        NextIo NextWritten(out long offset, out int length, out bool isWrite)
         {
             isWrite = false;
             offset = 0;
+            length = Job.BlockSize;
             if (!written.MoveNext())
             {
                 return NextIo.Done;
@@ -168,6 +177,23 @@ internal sealed class JobThread
 
         beforeVerify?.Invoke();
         run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
+    }
+
+    /// <summary>fio's startdelay for this thread: the value, or a time in its range drawn from the job's seed and the thread's number.</summary>
+    public TimeSpan StartDelay()
+    {
+        (TimeSpan min, TimeSpan max) = Job.StartDelay;
+        if (max <= min)
+        {
+            return min;
+        }
+
+        ulong z = Job.Seed + ((ulong)(Index + 1) * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        double u = (z >> 11) * (1.0 / (1UL << 53));
+        return min + ((max - min) * u);
     }
 
     public string? Error { get; set; }
@@ -200,8 +226,17 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(
-        RegionStart, RegionLength, Job.BlockSize, Job.ReadWrite, Job.RwMixRead, TotalIos, Job.Seed, Index, trackBusy);
+    /// <summary>The thread's place in its flow group (fio's flow); left when the thread ends.</summary>
+    public FlowMember? Flow { get; init; }
+
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fail: failure =>
+        {
+            if (Error is null)
+            {
+                Error = $"{Path}: {failure}";
+                ErrorErrno = Errno.EIO;
+            }
+        });
 
     /// <summary>The generation a read of <paramref name="offset"/> should find, or null when unknown.</summary>
     public long? ExpectedGeneration(long offset)

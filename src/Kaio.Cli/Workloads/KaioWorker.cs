@@ -99,6 +99,7 @@ internal sealed class KaioWorker
         private readonly IoEvent[] _events;
         private readonly Stack<int> _free;
         private readonly long[] _offsets;
+        private readonly int[] _lengths;
         private readonly Op[] _ops;
         private readonly long[] _preparedAt;
         private readonly long[] _submittedAt;
@@ -108,6 +109,7 @@ internal sealed class KaioWorker
         private int _inFlight;
         private int _writesSinceFsync;
         private int _writesSinceFdatasync;
+        private bool _paced; // the last Prepare stopped at a rate limit or thinktime
 
         public Phase(KaioWorker worker, AioContext context, SafeFileHandle handle, AlignedBufferPool buffers)
         {
@@ -121,6 +123,7 @@ internal sealed class KaioWorker
             _events = new IoEvent[depth];
             _free = new Stack<int>(Enumerable.Range(0, depth).Reverse());
             _offsets = new long[depth];
+            _lengths = new int[depth];
             _ops = new Op[depth];
             _preparedAt = new long[depth];
             _submittedAt = new long[depth];
@@ -173,6 +176,13 @@ internal sealed class KaioWorker
                         return;
                     }
 
+                    if (_paced)
+                    {
+                        // rate, rate_iops or thinktime: the next request is due later.
+                        Thread.Sleep(1);
+                        continue;
+                    }
+
                     // Refused with EAGAIN while nothing of ours is in flight: the budget is shared; back off.
                     Thread.Yield();
                     continue;
@@ -217,6 +227,7 @@ internal sealed class KaioWorker
             {
                 Op op;
                 long offset = 0;
+                int length = 0;
                 if (record && _job.FsyncEvery > 0 && _writesSinceFsync >= _job.FsyncEvery)
                 {
                     op = Op.Fsync;
@@ -229,25 +240,29 @@ internal sealed class KaioWorker
                 }
                 else
                 {
-                    NextIo result = next(out offset, out bool isWrite);
+                    NextIo result = next(out offset, out length, out bool isWrite);
                     if (result == NextIo.Done)
                     {
                         return true;
                     }
 
-                    if (result == NextIo.Busy)
+                    if (result is NextIo.Busy or NextIo.Later)
                     {
+                        _paced = result == NextIo.Later;
                         return false;
                     }
+
+                    _paced = false;
 
                     op = isWrite ? Op.Write : Op.Read;
                 }
 
                 int slot = _free.Pop();
                 _offsets[slot] = offset;
+                _lengths[slot] = length;
                 _ops[slot] = op;
                 _preparedAt[slot] = now;
-                Memory<byte> buffer = _buffers[slot];
+                Memory<byte> buffer = _buffers[slot][..length];
                 _queued[_queuedCount++] = op switch
                 {
                     Op.Read => Iocb.PrepPread(_handle, buffer, offset, (ulong)slot),
@@ -265,7 +280,7 @@ internal sealed class KaioWorker
             if (_thread.Generations is not null)
             {
                 _previousGeneration[slot] = _thread.Generations[offset / _job.BlockSize];
-                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job.Verify);
+                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job);
             }
 
             _writesSinceFsync++;
@@ -382,22 +397,23 @@ internal sealed class KaioWorker
                     return;
                 }
 
-                if (ioEvent.Result != _job.BlockSize)
+                int length = _lengths[slot];
+                if (ioEvent.Result != length)
                 {
                     _thread.Error ??= string.Create(CultureInfo.InvariantCulture,
-                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {_job.BlockSize} bytes");
+                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {length} bytes");
                     _thread.ErrorErrno = Errno.EIO;
                     return;
                 }
 
                 if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                 {
-                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job.Verify, _scratch);
+                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
                 }
 
                 if (record)
                 {
-                    _thread.RecordIo(op == Op.Write, _job.BlockSize, slat, clat, offset, now);
+                    _thread.RecordIo(op == Op.Write, length, slat, clat, offset, now);
                 }
             }
             finally

@@ -107,13 +107,18 @@ internal static class TargetFile
         generations = null;
         int bs = job.BlockSize;
         bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
+
+        // offset and offset_increment: the regions of the job's threads start there; the file reaches the last one's end.
+        long before = job.Offset + (job.OffsetIncrement * (job.NumJobs - 1));
         if (IsDevice(path))
         {
-            long deviceSize = job.Size ?? throw new WorkloadException($"{path}: size= is needed for a device");
+            long deviceSize = job.RegionSize ?? throw new WorkloadException(job.SizePercent is null
+                ? $"{path}: size= is needed for a device"
+                : $"{path}: size= in percent of a device is not supported; give a size");
             deviceSize -= deviceSize % bs;
             if (verifying)
             {
-                generations = NewGenerations(deviceSize / bs);
+                generations = NewGenerations((before + deviceSize) / bs);
             }
 
             return deviceSize;
@@ -140,31 +145,39 @@ internal static class TargetFile
             throw new WorkloadException($"{path}: no such file to verify (verify_only)");
         }
 
-        long size = job.Size ?? (length > 0 ? length : throw new WorkloadException($"{path}: size= not given and the file is missing or empty"));
+        long size = job.RegionSize ?? (length > job.Offset ? length - job.Offset : throw new WorkloadException(length > 0
+            ? $"{path}: size= not given and the file ({length} bytes) ends before offset={job.Offset}"
+            : $"{path}: size= not given and the file is missing or empty"));
+        if (job.RegionSize is null && job.SizePercent is { } percent)
+        {
+            size = Math.Min(size, (long)(length * percent / 100));
+        }
+
         size -= size % bs;
         if (size < bs)
         {
             throw new WorkloadException($"{path}: the file ({length} bytes) is smaller than bs={FioValues.FormatSize(bs)}");
         }
 
+        long end = before + size;
         if (verifying)
         {
-            generations = NewGenerations(size / bs);
+            generations = NewGenerations(end / bs);
         }
 
-        if (length >= size || job.VerifyOnly)
+        if (length >= end || job.VerifyOnly)
         {
-            if (job.VerifyOnly && length < size)
+            if (job.VerifyOnly && length < end)
             {
-                throw new WorkloadException($"{path}: {length} bytes, shorter than size={FioValues.FormatSize(size)} to verify");
+                throw new WorkloadException($"{path}: {length} bytes, shorter than size={FioValues.FormatSize(end)} to verify");
             }
 
             return size;
         }
 
         long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
-        log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(size)})");
-        LayOut(job, path, start, size, generations, stop);
+        log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(end)})");
+        LayOut(job, path, start, end, generations, stop);
         return size;
     }
 
@@ -197,7 +210,7 @@ internal static class TargetFile
                     for (int at = 0; at + bs <= length; at += bs)
                     {
                         long blockOffset = offset + at;
-                        BlockVerifier.Fill(buffer.AsSpan(at, bs), blockOffset, job.Seed, 0, job.Verify == VerifyMode.None ? VerifyMode.XxHash64 : job.Verify);
+                        BlockVerifier.Fill(buffer.AsSpan(at, bs), blockOffset, job.Seed, 0, job);
                         generations[blockOffset / bs] = 0;
                     }
                 }
@@ -249,7 +262,7 @@ internal static class TargetFile
     }
 
     /// <summary>
-    /// One buffer of bs per request in flight, filled with random bytes (incompressible writes),
+    /// One buffer of bs per request in flight, filled with random bytes (incompressible writes) or buffer_pattern,
     /// aligned for O_DIRECT when the job asks for it; bs must then be a multiple of the file
     /// system's direct I/O alignment.
     /// </summary>
@@ -259,9 +272,10 @@ internal static class TargetFile
         if (job.Direct)
         {
             DirectIoAlignment direct = AioFile.GetDirectIoAlignment(path);
-            if (direct.OffsetAlignment > 0 && job.BlockSize % direct.OffsetAlignment != 0)
+            int misaligned = RequestSizes(job).FirstOrDefault(size => direct.OffsetAlignment > 0 && size % direct.OffsetAlignment != 0);
+            if (misaligned > 0)
             {
-                throw new WorkloadException($"{path}: bs={job.BlockSize} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
+                throw new WorkloadException($"{path}: bs={misaligned} is not a multiple of the file system's direct I/O alignment ({direct.OffsetAlignment})") { Errno = Errno.EINVAL };
             }
 
             alignment = Math.Max(alignment, direct.MemoryAlignment);
@@ -281,10 +295,50 @@ internal static class TargetFile
 
         for (int i = 0; i < job.IoDepth; i++)
         {
-            Random.Shared.NextBytes(buffers[i].Span);
+            Span<byte> buffer = buffers[i].Span;
+            if (job.BufferPattern is { } pattern)
+            {
+                // fio's buffer_pattern: the pattern repeated from the start of each buffer.
+                for (int at = 0; at < buffer.Length; at += pattern.Length)
+                {
+                    pattern.AsSpan(0, Math.Min(pattern.Length, buffer.Length - at)).CopyTo(buffer[at..]);
+                }
+            }
+            else
+            {
+                Random.Shared.NextBytes(buffer);
+            }
         }
 
         return buffers;
+    }
+
+    /// <summary>Every request size and random-offset alignment the job can use (direct I/O needs each aligned).</summary>
+    private static IEnumerable<int> RequestSizes(JobSpec job)
+    {
+        foreach (Direction direction in (Direction[])[Direction.Read, Direction.Write])
+        {
+            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasWrites())
+            {
+                continue;
+            }
+
+            BlockSizeChoice sizes = job.Sizes(direction);
+            yield return sizes.Min;
+            yield return job.Alignment(direction);
+            if (sizes.Split is { } split)
+            {
+                foreach (BlockSplit entry in split)
+                {
+                    yield return entry.Size;
+                }
+            }
+        }
+
+        if (job.RwSkip != 0)
+        {
+            yield return (int)Math.Abs(job.RwSkip);
+        }
     }
 
     /// <summary>One line for a .NET I/O exception, naming the file and, where known, the errno.</summary>
