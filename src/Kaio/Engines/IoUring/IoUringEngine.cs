@@ -599,10 +599,15 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         return true;
     }
 
+    // Only while the kernel holds a request (an SQE it consumed has not posted its CQE): requests
+    // published but not entered belong to a queued work item, and cached reads complete inside the
+    // enter. Polling for those held a pool thread in the kernel for nothing: 8 tasks reading the
+    // page cache ran on one core (1.03 cores, 554k reads/s against 1.0M on two).
     private bool MayKeepPolling()
         => !_closing
             && Volatile.Read(ref _asyncInFlight) > 0
             && Volatile.Read(ref _flushQueued) == 0
+            && !NothingInKernel()
             && System.Threading.ThreadPool.PendingWorkItemCount == 0;
 
     /// <summary>Ends this work item's poll, if it polled; the caller then wakes the reaper if it is needed.</summary>
