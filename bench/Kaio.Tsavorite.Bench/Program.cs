@@ -4,11 +4,23 @@
 // segment file each, alternated round by round (A/B, ROUNDS times); medians and ratios against
 // the RandomAccess device.
 // usage: dotnet run -c Release --project bench/Kaio.Tsavorite.Bench [dir] [seconds] [rounds]
+// The KV level (KvBench.cs) and the server level (ServerBench.cs) are modes: `kv ...`, `server ...`.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Kaio;
 using Kaio.Tsavorite;
+using Kaio.Tsavorite.Bench;
 using Tsavorite.core;
+
+switch (args.Length > 0 ? args[0] : "")
+{
+    case "kv":
+        return KvBench.Run(args[1..]);
+    case "server":
+        return ServerBench.Run(args[1..]);
+    case "serve":
+        return ServerBench.Serve(args[1..]);
+}
 
 string dir = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "scratch");
 double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;

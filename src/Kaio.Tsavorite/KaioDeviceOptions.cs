@@ -37,5 +37,16 @@ public sealed class KaioDeviceOptions
     /// </summary>
     public int ThrottleLimit { get; init; } = 120;
 
+    /// <summary>
+    /// Run Tsavorite's completion callback on the thread that delivers the completion — Kaio's
+    /// reaper (io_uring, Linux AIO), a thread-pool engine worker, or the submitting thread when the
+    /// request completes inside the submit — instead of on the thread pool (Kaio's
+    /// <see cref="Iocb.CallbackRunsInline"/>). Tsavorite's callbacks are cheap and hand the result
+    /// on, as they do on Garnet's native device's drainer threads; under a Garnet server, whose
+    /// sessions block pool threads waiting for their pending reads, this keeps completions from
+    /// queueing behind them (thread-pool starvation on small machines). Off by default.
+    /// </summary>
+    public bool InlineCompletions { get; init; }
+
     internal static KaioDeviceOptions Default { get; } = new();
 }

@@ -21,12 +21,12 @@ public sealed class GarnetServerTests
     private const int Batch = 256;             // commands per pipelined round trip
 
     [Theory]
-    [MemberData(nameof(TestEngines.Real), MemberType = typeof(TestEngines))]
-    public void GarnetServer_StorageTierOnKaio_TenTimesMemoryOfValues_EveryGetRight(AioEngineKind engine)
+    [MemberData(nameof(TestEngines.RealAndInline), MemberType = typeof(TestEngines))]
+    public void GarnetServer_StorageTierOnKaio_TenTimesMemoryOfValues_EveryGetRight(AioEngineKind engine, bool inline)
     {
         using var dir = new Scratch();
         using AioContext ctx = TestEngines.Setup(engine, capacity: 512);
-        var devices = new RecordingCreator(new KaioNamedDeviceFactoryCreator(ctx));
+        var devices = new RecordingCreator(new KaioNamedDeviceFactoryCreator(ctx, new KaioDeviceOptions { InlineCompletions = inline }));
         int port = FreePort();
 
         using (var server = new GarnetServer(new GarnetServerOptions
@@ -89,7 +89,7 @@ public sealed class GarnetServerTests
 
             long deviceReads = devices.CompletedReads - readsAfterLoad;
             TestContext.Current.SendDiagnosticMessage(
-                $"{engine}: {Keys} GETs, {deviceReads} Kaio device reads, {devices.CompletedWrites} writes, {devices.Count} devices");
+                $"{engine}{(inline ? " inline" : "")}: {Keys} GETs, {deviceReads} Kaio device reads, {devices.CompletedWrites} writes, {devices.Count} devices");
             Assert.True(deviceReads >= Keys / 2, $"only {deviceReads} device reads for {Keys} GETs with {LogMemory} of log memory");
         }
     }
