@@ -6,8 +6,11 @@ namespace Kaio.Tsavorite.Bench;
 
 internal static class Devices
 {
-    /// <summary>Tsavorite's RandomAccess device (the baseline, first), then Kaio's device on every engine that works here.</summary>
-    public static List<(string Name, Func<string, IDevice> Make)> All()
+    /// <summary>
+    /// Tsavorite's RandomAccess device (the baseline, first), then Kaio's device on every engine that
+    /// works here, and, with <paramref name="poolToo"/>, on io_uring with InlineCompletions off.
+    /// </summary>
+    public static List<(string Name, Func<string, IDevice> Make)> All(bool poolToo = false)
     {
         var devices = new List<(string Name, Func<string, IDevice> Make)>
         {
@@ -20,6 +23,11 @@ internal static class Devices
                 AioEngineKind kind = status.Kind;
                 devices.Add(($"kaio {kind}", path => KaioStorageDevice.Create(path, kind)));
             }
+        }
+
+        if (poolToo && devices.Any(d => d.Name == $"kaio {AioEngineKind.IoUring}"))
+        {
+            devices.Add(($"kaio {AioEngineKind.IoUring} +pool", path => KaioStorageDevice.Create(path, AioEngineKind.IoUring, new KaioDeviceOptions { InlineCompletions = false })));
         }
 
         return devices;

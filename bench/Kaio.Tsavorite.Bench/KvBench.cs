@@ -31,7 +31,7 @@ internal static class KvBench
         long logMemory = (args.Length > 4 ? long.Parse(args[4], CultureInfo.InvariantCulture) : 16) << 20;
         Directory.CreateDirectory(dir);
 
-        List<(string Name, Func<string, IDevice> Make)> devices = Devices.All();
+        List<(string Name, Func<string, IDevice> Make)> devices = Devices.All(poolToo: true);
         var upserts = new Dictionary<string, List<double>>();
         var reads = new Dictionary<string, List<double>>();
         var readBytesPerRead = new Dictionary<string, List<double>>();

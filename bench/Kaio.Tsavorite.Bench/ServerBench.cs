@@ -7,8 +7,8 @@
 // CPU per GET from /proc/<pid>/stat.
 // usage: Kaio.Tsavorite.Bench server [dir] [rounds] [keys] [logMemoryMiB] [requests] [devices]
 //        devices: comma-separated, the first is the baseline; randomaccess, kaio (Kaio's best engine),
-//        kaio:IoUring, kaio:LinuxAio, kaio:ThreadPool, each with +inline for KaioDeviceOptions.InlineCompletions
-//        (kaio+inline), native (Garnet's libaio/io_uring shim)
+//        kaio:IoUring, kaio:LinuxAio, kaio:ThreadPool, each with +pool for InlineCompletions = false
+//        (kaio+pool: every completion hops to the thread pool), native (Garnet's libaio/io_uring shim)
 //        Kaio.Tsavorite.Bench serve <device> <port> <dir> <keys> <logMemoryMiB>   (one server; the driver starts these)
 using System.Diagnostics;
 using System.Globalization;
@@ -33,7 +33,7 @@ internal static class ServerBench
         int keys = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 400_000;
         int logMemoryMiB = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 32;
         int requests = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 100_000;
-        string[] deviceNames = (args.Length > 5 ? args[5] : "randomaccess,kaio,kaio+inline").Split(',');
+        string[] deviceNames = (args.Length > 5 ? args[5] : "randomaccess,kaio,kaio+pool").Split(',');
         Directory.CreateDirectory(dir);
 
         Console.WriteLine($"server level: GarnetServer, {logMemoryMiB} MiB of log memory, {keys:N0} values of {ValueSize} B (~{keys * (ValueSize + 40L) / ((long)logMemoryMiB << 20)}× the memory); "
@@ -178,14 +178,14 @@ internal static class ServerBench
                 options.DeviceType = DeviceType.Native;
                 break;
             default:
-                // kaio[:Engine][+inline]
+                // kaio[:Engine][+pool]
                 if (!device.StartsWith("kaio", StringComparison.Ordinal))
                 {
                     throw new ArgumentException($"unknown device '{device}'");
                 }
 
-                bool inline = device.EndsWith("+inline", StringComparison.Ordinal);
-                string kind = device.Replace("+inline", "", StringComparison.Ordinal);
+                bool inline = !device.EndsWith("+pool", StringComparison.Ordinal);
+                string kind = device.Replace("+pool", "", StringComparison.Ordinal);
                 AioEngineKind engine = kind.StartsWith("kaio:", StringComparison.Ordinal) ? Enum.Parse<AioEngineKind>(kind["kaio:".Length..]) : AioEngineKind.Auto;
                 options.DeviceFactoryCreator = kaio = new KaioNamedDeviceFactoryCreator(capacity: 1024, engine, new KaioDeviceOptions { InlineCompletions = inline });
                 break;

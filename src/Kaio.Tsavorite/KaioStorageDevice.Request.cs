@@ -4,13 +4,14 @@
 // continuation on the ValueTask's awaiter (no allocation: the awaiter passes the cached Action to the
 // context's pooled IValueTaskSource), OnAwaited takes the result, continues a short write, and
 // Deliver returns the request to the pool and invokes Tsavorite's callback exactly once.
-// With KaioDeviceOptions.InlineCompletions, Issue submits an Iocb whose callback is the request
+// With KaioDeviceOptions.InlineCompletions (the default), Issue submits an Iocb whose callback is the request
 // itself, run inline (Iocb.CallbackRunsInline): OnCompleted takes the event on the thread that
 // delivers it — io_uring's or Linux AIO's reaper, a thread-pool engine worker, or the submitter
 // when the request completes inside Submit — and Tsavorite's callback runs there, with no pool hop.
-// Threading: Start runs on the submitter; OnAwaited on the thread pool (the context's
-// continuation) or, when the ValueTask completed inside the call or the submit must be retried or
-// failed, on a thread-pool work item (Execute), so Tsavorite's callback never runs on the
+// Threading: Start runs on the submitter; OnCompleted where Kaio delivers (inline); OnAwaited on the
+// thread pool (the context's continuation) or, when the ValueTask completed inside the call, on a
+// thread-pool work item (Execute); a submit to retry (EAGAIN) or a failure before submit goes to a
+// thread-pool work item too, so without InlineCompletions Tsavorite's callback never runs on the
 // submitting thread. Only one of these runs at a time for a request, each handing over to the
 // next through the context or the thread-pool queue (both publish with a full barrier), so its
 // fields need no further synchronisation.
