@@ -17,7 +17,7 @@
 #   DATA_DIR=bench/.data      where the files go (a real disk: O_DIRECT; not tmpfs)
 #   SECONDS_PER_RUN=3         device and kv levels: seconds per measured run
 #   KEYS=400000 LOG_MIB=32 REQUESTS=100000   server level: values loaded, log memory, GETs per run
-#   SERVER_DEVICES=randomaccess,kaio,kaio+inline,native   server level: the first is the baseline
+#   SERVER_DEVICES=randomaccess,kaio,kaio+pool,native   server level: the first is the baseline
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +29,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}"
 KEYS="${KEYS:-400000}"
 LOG_MIB="${LOG_MIB:-32}"
 REQUESTS="${REQUESTS:-100000}"
-SERVER_DEVICES="${SERVER_DEVICES:-randomaccess,kaio,kaio+inline,native}"
+SERVER_DEVICES="${SERVER_DEVICES:-randomaccess,kaio,kaio+pool,native}"
 
 die() { echo "garnet.sh: $*" >&2; exit 1; }
 
