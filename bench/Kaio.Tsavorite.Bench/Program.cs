@@ -1,14 +1,27 @@
 // Issue 12, item 4 (device level): 4 KiB O_DIRECT random reads and 1 MiB writes through
 // Tsavorite's IDevice interface, at 1 and 2 submitting threads, Kaio's KaioStorageDevice
-// (io_uring, Linux AIO, thread pool) against Tsavorite's RandomAccessLocalStorageDevice, on one
+// (io_uring, Linux AIO, thread pool; and io_uring with InlineCompletions off, "+pool") against
+// Tsavorite's RandomAccessLocalStorageDevice, on one
 // segment file each, alternated round by round (A/B, ROUNDS times); medians and ratios against
 // the RandomAccess device.
 // usage: dotnet run -c Release --project bench/Kaio.Tsavorite.Bench [dir] [seconds] [rounds]
+// The KV level (KvBench.cs) and the server level (ServerBench.cs) are modes: `kv ...`, `server ...`.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Kaio;
 using Kaio.Tsavorite;
+using Kaio.Tsavorite.Bench;
 using Tsavorite.core;
+
+switch (args.Length > 0 ? args[0] : "")
+{
+    case "kv":
+        return KvBench.Run(args[1..]);
+    case "server":
+        return ServerBench.Run(args[1..]);
+    case "serve":
+        return ServerBench.Serve(args[1..]);
+}
 
 string dir = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "scratch");
 double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
@@ -17,18 +30,7 @@ Directory.CreateDirectory(dir);
 const long SegmentSize = 1L << 30;
 const long DataSize = 512L << 20;
 
-var devices = new List<(string Name, Func<string, IDevice> Make)>
-{
-    ("tsavorite RandomAccess", path => new RandomAccessLocalStorageDevice(path, preallocateFile: false, deleteOnClose: false, disableFileBuffering: true, capacity: -1, recoverDevice: false, osReadBuffering: false, readOnly: false, logger: null)),
-};
-foreach (AioEngineStatus status in AioContext.ProbeEngines())
-{
-    if (status.Available && status.Kind is AioEngineKind.IoUring or AioEngineKind.LinuxAio or AioEngineKind.ThreadPool)
-    {
-        AioEngineKind kind = status.Kind;
-        devices.Add(($"kaio {kind}", path => KaioStorageDevice.Create(path, kind)));
-    }
-}
+List<(string Name, Func<string, IDevice> Make)> devices = Kaio.Tsavorite.Bench.Devices.All(poolToo: true);
 
 var results = new Dictionary<(string Workload, string Device), List<double>>();
 (string Name, Func<IDevice, double> Run)[] workloads =

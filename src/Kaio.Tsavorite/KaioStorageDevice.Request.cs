@@ -4,9 +4,14 @@
 // continuation on the ValueTask's awaiter (no allocation: the awaiter passes the cached Action to the
 // context's pooled IValueTaskSource), OnAwaited takes the result, continues a short write, and
 // Deliver returns the request to the pool and invokes Tsavorite's callback exactly once.
-// Threading: Start runs on the submitter; OnAwaited on the thread pool (the context's
-// continuation) or, when the ValueTask completed inside the call or the submit must be retried or
-// failed, on a thread-pool work item (Execute), so Tsavorite's callback never runs on the
+// With KaioDeviceOptions.InlineCompletions (the default), Issue submits an Iocb whose callback is the request
+// itself, run inline (Iocb.CallbackRunsInline): OnCompleted takes the event on the thread that
+// delivers it — io_uring's or Linux AIO's reaper, a thread-pool engine worker, or the submitter
+// when the request completes inside Submit — and Tsavorite's callback runs there, with no pool hop.
+// Threading: Start runs on the submitter; OnCompleted where Kaio delivers (inline); OnAwaited on the
+// thread pool (the context's continuation) or, when the ValueTask completed inside the call, on a
+// thread-pool work item (Execute); a submit to retry (EAGAIN) or a failure before submit goes to a
+// thread-pool work item too, so without InlineCompletions Tsavorite's callback never runs on the
 // submitting thread. Only one of these runs at a time for a request, each handing over to the
 // next through the context or the thread-pool queue (both publish with a full barrier), so its
 // fields need no further synchronisation.
@@ -17,7 +22,7 @@ namespace Kaio.Tsavorite;
 
 public sealed partial class KaioStorageDevice
 {
-    private sealed class IoRequest : IThreadPoolWorkItem
+    private sealed class IoRequest : IThreadPoolWorkItem, IIoCompletionCallback
     {
         private readonly KaioStorageDevice _device;
         private readonly Action _onAwaited;
@@ -99,6 +104,17 @@ public sealed partial class KaioStorageDevice
                 nint buffer = _buffer + (nint)_done;
                 int length = (int)(_length - _done);
                 long offset = (long)_offset + _done;
+                if (_device._options.InlineCompletions)
+                {
+                    // The completion comes to OnCompleted on the delivering thread (Kaio's
+                    // CallbackRunsInline): no thread-pool hop between the kernel and Tsavorite.
+                    Span<Iocb> one = [_isWrite ? Iocb.PrepPwrite(_handle!, buffer, length, offset) : Iocb.PrepPread(_handle!, buffer, length, offset)];
+                    one[0].Callback = this;
+                    one[0].CallbackRunsInline = true;
+                    _device._context.Submit(one);
+                    return;
+                }
+
                 ValueTask<int> pending = _isWrite
                     ? _device._context.WriteAsync(_handle!, buffer, length, offset)
                     : _device._context.ReadAsync(_handle!, buffer, length, offset);
@@ -144,6 +160,24 @@ public sealed partial class KaioStorageDevice
             }
 
             _awaiter = default;
+            OnResult(res);
+        }
+
+        void IIoCompletionCallback.OnCompleted(in IoEvent ioEvent)
+        {
+            if (ioEvent.Result < 0)
+            {
+                _errno = (int)-ioEvent.Result;
+                Deliver();
+                return;
+            }
+
+            OnResult((int)ioEvent.Result);
+        }
+
+        /// <summary>A successful result: continues a short write, else delivers.</summary>
+        private void OnResult(int res)
+        {
             _done += (uint)res;
             if (_isWrite && _done < _length)
             {

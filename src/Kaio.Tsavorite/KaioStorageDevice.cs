@@ -4,11 +4,13 @@
 // until the segment is removed, the device is reset or disposed. SectorSize is the file system's
 // direct-I/O alignment (statx STATX_DIOALIGN, else the block device's logical block size), at
 // least 512.
-// A request is a pooled IoRequest (KaioStorageDevice.Request.cs): it carries Tsavorite's pointer as
-// a Memory<byte>, awaits the context's ReadAsync/WriteAsync without allocating, and delivers one
-// completion to Tsavorite's callback on the thread pool. Nothing is allocated per I/O once the
+// A request is a pooled IoRequest (KaioStorageDevice.Request.cs): it submits Tsavorite's pointer and
+// length as they are and delivers one completion to Tsavorite's callback — on the thread that
+// delivers it (KaioDeviceOptions.InlineCompletions, the default: an Iocb whose callback runs inline)
+// or on the thread pool (an awaited ReadAsync/WriteAsync). Nothing is allocated per I/O once the
 // pool has grown to the peak number in flight.
-// Threading: ReadAsync/WriteAsync from any thread; completions on the thread pool. _inFlight counts
+// Threading: ReadAsync/WriteAsync from any thread; completions on Kaio's delivering thread or the
+// thread pool (see above). _inFlight counts
 // requests accepted and not yet delivered (Interlocked); Throttle reads it. Dispose marks the
 // device dead (new I/O throws ObjectDisposedException), waits for _inFlight to reach 0 (every
 // callback has returned), then closes the segment files — so after Dispose no callback runs and no
@@ -23,7 +25,8 @@ namespace Kaio.Tsavorite;
 /// A Tsavorite <see cref="IDevice"/> on Kaio: segment files opened with O_DIRECT through
 /// <see cref="AioFile"/>, reads and writes submitted to an <see cref="AioContext"/> (io_uring,
 /// Linux AIO or the thread-pool engine), completions to Tsavorite's
-/// <see cref="DeviceIOCompletionCallback"/> on the thread pool, with the errno and an
+/// <see cref="DeviceIOCompletionCallback"/> on the thread that delivers them (or on the thread pool,
+/// see <see cref="KaioDeviceOptions.InlineCompletions"/>), with the errno and an
 /// <see cref="IOException"/> when a request fails.
 /// </summary>
 /// <remarks>
@@ -121,8 +124,8 @@ public sealed partial class KaioStorageDevice : StorageDeviceBase
     /// <summary>
     /// Reads <paramref name="readLength"/> bytes at <paramref name="sourceAddress"/> of segment
     /// <paramref name="segmentId"/> into <paramref name="destinationAddress"/>; <paramref name="callback"/>
-    /// runs once on the thread pool with 0 and the bytes read (fewer at the end of the file), or
-    /// with the errno and an <see cref="IOException"/>.
+    /// runs once (where <see cref="KaioDeviceOptions.InlineCompletions"/> says) with 0 and the bytes
+    /// read (fewer at the end of the file), or with the errno and an <see cref="IOException"/>.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The device is disposed.</exception>
     public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object? context)
@@ -134,8 +137,9 @@ public sealed partial class KaioStorageDevice : StorageDeviceBase
     /// <summary>
     /// Writes <paramref name="numBytesToWrite"/> bytes from <paramref name="sourceAddress"/> at
     /// <paramref name="destinationAddress"/> of segment <paramref name="segmentId"/>; a short write is
-    /// continued until every byte is written. <paramref name="callback"/> runs once on the thread
-    /// pool with 0 and the byte count, or with the errno and an <see cref="IOException"/>.
+    /// continued until every byte is written. <paramref name="callback"/> runs once (where
+    /// <see cref="KaioDeviceOptions.InlineCompletions"/> says) with 0 and the byte count, or with the
+    /// errno and an <see cref="IOException"/>.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The device is disposed.</exception>
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object? context)

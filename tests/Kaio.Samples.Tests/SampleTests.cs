@@ -55,4 +55,84 @@ public sealed class SampleTests : IDisposable
         Assert.True(status == 0, _output.ToString());
         Assert.Contains("6,400 requests from 32 clients", _output.ToString(), StringComparison.Ordinal);
     }
+
+    /// <summary>The Garnet sample serves SET and GET over RESP with its log spilling to disk through Kaio, and stops on its token.</summary>
+    [Fact]
+    public async Task Garnet_SetsPastLogMemory_EveryGetRight_LogOnDisk()
+    {
+        const int Keys = 12_000; // ~12.5 MB of 1 KiB values for 4 MiB of log memory
+        int port = FreePort();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<int> server = Task.Run(() => GarnetSample.RunAsync(_directory, port, logMemory: "4m", _output, stop.Token), TestContext.Current.CancellationToken);
+        try
+        {
+            using var client = ConnectWhenUp(port, server);
+            byte[] value = new byte[1024];
+            for (int start = 0; start < Keys; start += 256)
+            {
+                int end = Math.Min(Keys, start + 256);
+                for (int i = start; i < end; i++)
+                {
+                    value.AsSpan().Fill((byte)i);
+                    BitConverter.TryWriteBytes(value, i);
+                    client.Append("SET"u8.ToArray(), Kaio.Tsavorite.Tests.Infrastructure.RespClient.Key(i), value);
+                }
+
+                client.Flush();
+                for (int i = start; i < end; i++)
+                {
+                    Assert.Equal("OK", client.Read());
+                }
+            }
+
+            for (int start = 0; start < Keys; start += 256)
+            {
+                int end = Math.Min(Keys, start + 256);
+                for (int i = start; i < end; i++)
+                {
+                    client.Append("GET"u8.ToArray(), Kaio.Tsavorite.Tests.Infrastructure.RespClient.Key(i));
+                }
+
+                client.Flush();
+                for (int i = start; i < end; i++)
+                {
+                    byte[] got = Assert.IsType<byte[]>(client.Read());
+                    Assert.Equal(i, BitConverter.ToInt32(got));
+                    Assert.Equal((byte)i, got[1023]);
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(0, await server);
+        string log = Path.Combine(_directory, "log");
+        Assert.True(Directory.GetFiles(log, "hlog.*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) > 4 << 20, "the log did not spill to disk");
+        Assert.Contains("Garnet on Kaio (", _output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("stopped", _output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static Kaio.Tsavorite.Tests.Infrastructure.RespClient ConnectWhenUp(int port, Task<int> server)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new Kaio.Tsavorite.Tests.Infrastructure.RespClient(port);
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 100 && !server.IsCompleted)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }

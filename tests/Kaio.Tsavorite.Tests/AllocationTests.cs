@@ -18,16 +18,20 @@ public sealed class AllocationCollection;
 public sealed class AllocationTests
 {
     [Theory]
-    [InlineData(AioEngineKind.Null, 0)]
-    [InlineData(AioEngineKind.IoUring, 0)]
-    [InlineData(AioEngineKind.LinuxAio, 0)]
-    [InlineData(AioEngineKind.ThreadPool, 0)]
-    public void ReadAsyncWriteAsync_SteadyState_NothingPerIo(AioEngineKind engine, int bytesPerIo)
+    [InlineData(AioEngineKind.Null, 0, true)]
+    [InlineData(AioEngineKind.IoUring, 0, true)]
+    [InlineData(AioEngineKind.LinuxAio, 0, true)]
+    [InlineData(AioEngineKind.ThreadPool, 0, true)]
+    [InlineData(AioEngineKind.Null, 0, false)]
+    [InlineData(AioEngineKind.IoUring, 0, false)]
+    [InlineData(AioEngineKind.LinuxAio, 0, false)]
+    [InlineData(AioEngineKind.ThreadPool, 0, false)]
+    public void ReadAsyncWriteAsync_SteadyState_NothingPerIo(AioEngineKind engine, int bytesPerIo, bool inlineCompletions)
     {
         const int Ops = 4000, Depth = 16, Size = 4096;
         using var dir = new Scratch();
         using AioContext ctx = TestEngines.Setup(engine, capacity: 64);
-        using var device = new KaioStorageDevice(dir.File("alloc.log"), ctx);
+        using var device = new KaioStorageDevice(dir.File("alloc.log"), ctx, new KaioDeviceOptions { InlineCompletions = inlineCompletions });
         using var buffer = new NativeBuffer(Depth * Size, i => (byte)i);
         using var done = new SemaphoreSlim(0);
         DeviceIOCompletionCallback callback = (errorCode, _, _, _) =>
@@ -43,8 +47,11 @@ public sealed class AllocationTests
         Run(Ops);
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
 
-        TestContext.Current.SendDiagnosticMessage($"{engine}: {(double)bytes / Ops:F3} bytes per device I/O");
-        Assert.True(bytes <= (long)Ops * bytesPerIo + 4096, $"{bytes} bytes allocated for {Ops} device I/Os on {engine} (allowed {bytesPerIo} per I/O and 4 KiB of runtime noise: a thread injected, a queue segment)");
+        TestContext.Current.SendDiagnosticMessage($"{engine}{(inlineCompletions ? "" : " (pool hop)")}: {(double)bytes / Ops:F3} bytes per device I/O");
+        // 16 KiB of runtime noise: a thread or two injected into the pool, a queue segment (8,216 bytes
+        // seen once on a loaded machine with the pool hop). Any object per I/O (24 B at least) would
+        // be 96 KB over the 4,000 I/Os; one per six I/Os still fails.
+        Assert.True(bytes <= (long)Ops * bytesPerIo + 16384, $"{bytes} bytes allocated for {Ops} device I/Os on {engine} (allowed {bytesPerIo} per I/O and 16 KiB of runtime noise: threads injected, a queue segment)");
 
         void Run(int n)
         {

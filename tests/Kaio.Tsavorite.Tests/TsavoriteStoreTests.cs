@@ -21,18 +21,19 @@ public sealed class TsavoriteStoreTests
     private const int RandomReads = 2_000;
 
     [Theory]
-    [MemberData(nameof(TestEngines.Real), MemberType = typeof(TestEngines))]
-    public async Task Store_SmallLogMemory_RandomReadsGoToTheDevice_CheckpointRecoversEveryValue(AioEngineKind engine)
+    [MemberData(nameof(TestEngines.RealAndInline), MemberType = typeof(TestEngines))]
+    public async Task Store_SmallLogMemory_RandomReadsGoToTheDevice_CheckpointRecoversEveryValue(AioEngineKind engine, bool inline)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         using var dir = new Scratch();
         await using AioContext ctx = TestEngines.Setup(engine, capacity: 512);
-        var creator = new KaioNamedDeviceFactoryCreator(ctx);
+        var options = new KaioDeviceOptions { InlineCompletions = inline };
+        var creator = new KaioNamedDeviceFactoryCreator(ctx, options);
         string logPath = dir.File("hlog");
         string checkpoints = dir.File("checkpoints");
         Guid token;
 
-        using (var log = new KaioStorageDevice(logPath, ctx))
+        using (var log = new KaioStorageDevice(logPath, ctx, options))
         using (var checkpointManager = new DeviceLogCommitCheckpointManager(creator, new DefaultCheckpointNamingScheme(checkpoints, 0), true, 0, null))
         using (Store store = NewStore(log, checkpointManager))
         {
@@ -72,7 +73,7 @@ public sealed class TsavoriteStoreTests
         Assert.NotEmpty(Directory.GetFiles(checkpoints, "*", SearchOption.AllDirectories));
 
         // A new store over the same files, recovered from the checkpoint: every value comes back.
-        using (var log = new KaioStorageDevice(logPath, ctx))
+        using (var log = new KaioStorageDevice(logPath, ctx, options))
         using (var checkpointManager = new DeviceLogCommitCheckpointManager(creator, new DefaultCheckpointNamingScheme(checkpoints, 0), true, 0, null))
         using (Store store = NewStore(log, checkpointManager))
         {

@@ -7,6 +7,15 @@ public static class TestEngines
 
     public static TheoryData<AioEngineKind> Real => new(AioEngineKind.IoUring, AioEngineKind.LinuxAio, AioEngineKind.ThreadPool);
 
+    /// <summary>Every real engine with the device's completions inline (as a Garnet server should run it), and io_uring with the default pool hop too.</summary>
+    public static TheoryData<AioEngineKind, bool> RealAndInline => new()
+    {
+        { AioEngineKind.IoUring, false },
+        { AioEngineKind.IoUring, true },
+        { AioEngineKind.LinuxAio, true },
+        { AioEngineKind.ThreadPool, true },
+    };
+
     /// <summary>A context on <paramref name="kind"/> that waits when full; skips the test when the engine cannot work here.</summary>
     public static AioContext Setup(AioEngineKind kind, int capacity = 256)
     {
