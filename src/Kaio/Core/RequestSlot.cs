@@ -115,6 +115,12 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// that a loop whose reads keep completing inside its own call never keeps others waiting.
     /// </summary>
     internal bool MayCompleteInline;
+    /// <summary>
+    /// An awaited read that ends a thread's run of inline completions (AioContext.CachedRead.cs):
+    /// its continuation always goes through the thread pool's global queue, never inline and
+    /// never before the await, so that its loop gives up the thread for the others.
+    /// </summary>
+    internal bool Yields;
     /// <summary>The group of a later ordered request (Iocb.StartsAfterPrevious) this request belongs to; cleared at completion.</summary>
     internal OrderedGroup? Group;
     /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>
@@ -527,7 +533,7 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// </remarks>
     internal void SetAwaitResult(int res, bool inline)
     {
-        if (inline || !_awaiterWaiting)
+        if (!Yields && (inline || !_awaiterWaiting))
         {
             _vts.RunContinuationsAsynchronously = !inline;
             _vts.SetResult(res);
