@@ -154,24 +154,24 @@ internal static class KaioMetrics
 
     /// <summary>A read completed inside the call (the page cache held it: AioContext.CachedRead.cs): submitted and completed at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void OnCompletedInline(string engine, IocbCommand cmd, long bytes)
+    internal static void OnCompletedInline(string engine, IocbCommand cmd, long bytes, long started)
     {
-        if (Submitted.Enabled || Completed.Enabled || Bytes.Enabled || Duration.Enabled)
+        if (Submitted.Enabled || Completed.Enabled || Bytes.Enabled || started != 0)
         {
-            RecordCompletedInline(engine, cmd, bytes);
+            RecordCompletedInline(engine, cmd, bytes, started);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void RecordCompletedInline(string engine, IocbCommand cmd, long bytes)
+    private static void RecordCompletedInline(string engine, IocbCommand cmd, long bytes, long started)
     {
         var command = new KeyValuePair<string, object?>(CommandTag, CommandName(cmd));
         var engineTag = new KeyValuePair<string, object?>(EngineTag, engine);
         Submitted.Add(1, command, engineTag);
         Completed.Add(1, command, engineTag);
-        if (Duration.Enabled)
+        if (started != 0 && Duration.Enabled)
         {
-            Duration.Record(0, command, engineTag);
+            Duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, command, engineTag);
         }
 
         if (bytes > 0)

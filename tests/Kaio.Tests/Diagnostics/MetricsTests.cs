@@ -50,6 +50,35 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task ReadAsync_CachedReadCompletedInline_CountedAsSubmittedAndCompleted()
+    {
+        const int N = 10;
+        const string ThreadPoolEngine = "thread_pool";
+        using var submitted = new MetricCollector<long>(KaioMetrics.Submitted);
+        using var completed = new MetricCollector<long>(KaioMetrics.Completed);
+        using var bytes = new MetricCollector<long>(KaioMetrics.Bytes);
+        using var duration = new MetricCollector<double>(KaioMetrics.Duration);
+        using var file = new TempFile(64 << 10);
+        using SafeFileHandle h = file.OpenRead();
+        await using AioContext ctx = AioContext.Setup(8, new AioContextOptions { Engine = AioEngineKind.ThreadPool });
+        var buf = new byte[4096];
+        AioContext.ResetInlineRun();
+        for (int i = 0; i < N; i++)
+        {
+            ValueTask<int> read = ctx.ReadAsync(h, buf, i * 4096L, TestContext.Current.CancellationToken);
+            Assert.True(read.IsCompletedSuccessfully); // inline: the file was just written, its pages are cached
+            Assert.Equal(4096, await read);
+        }
+
+        Assert.Equal(N, Sum(submitted, ("kaio.io.command", "pread"), ("kaio.io.engine", ThreadPoolEngine)));
+        Assert.Equal(N, Sum(completed, ("kaio.io.command", "pread"), ("kaio.io.engine", ThreadPoolEngine)));
+        Assert.Equal(N * 4096, Sum(bytes, ("kaio.io.direction", "read"), ("kaio.io.engine", ThreadPoolEngine)));
+        List<CollectedMeasurement<double>> reads = Matching(duration, ("kaio.io.command", "pread"), ("kaio.io.engine", ThreadPoolEngine));
+        Assert.Equal(N, reads.Count);
+        Assert.All(reads, m => Assert.InRange(m.Value, double.Epsilon, 10.0));
+    }
+
+    [Fact]
     public void SubmitAndGetEvents_CountsEveryRequestOfTheBatch()
     {
         using var submitted = new MetricCollector<long>(KaioMetrics.Submitted);
