@@ -49,7 +49,7 @@ public sealed partial class AioContext
     private static bool s_alwaysYield; // tests: yield at the end of a run even when no other work waits
 
     [ThreadStatic]
-    private static bool s_yieldNext; // the next awaited request prepared on this thread yields (RequestSlot.Yields)
+    private static bool s_preparingYield; // set around SubmitOne for a read that yields; read by Prepare (RequestSlot.Yields)
 
     private readonly bool _cachedReadsInline; // set once: the option, and an engine that does real I/O
     private int _inlineMisses;                // misses in a row (racy by design: a hint)
@@ -60,9 +60,10 @@ public sealed partial class AioContext
     /// true with the count when the page cache held all of it. The caller validated the arguments
     /// and pinned the buffer.
     /// </summary>
-    private unsafe bool TryReadCached(SafeFileHandle handle, byte* buffer, int length, long fileOffset, out int read)
+    private unsafe bool TryReadCached(SafeFileHandle handle, byte* buffer, int length, long fileOffset, out int read, out bool yields)
     {
         read = 0;
+        yields = false;
         if (!_cachedReadsInline || length == 0 || Volatile.Read(ref _dead) != 0)
         {
             return false;
@@ -89,9 +90,11 @@ public sealed partial class AioContext
             if (++s_inlineRun > InlineRun)
             {
                 s_inlineRun = 0;
-                if (s_alwaysYield || System.Threading.ThreadPool.PendingWorkItemCount != 0)
+                // Only a pool thread gives anything up by yielding (and only it should: a queued work
+                // item from another thread may allocate the queue's next segment on that thread).
+                if (s_alwaysYield || (Thread.CurrentThread.IsThreadPoolThread && System.Threading.ThreadPool.PendingWorkItemCount != 0))
                 {
-                    s_yieldNext = true;
+                    yields = true;
                     return false;
                 }
             }
@@ -140,28 +143,18 @@ public sealed partial class AioContext
     internal static void ResetInlineRun(bool alwaysYield = false)
     {
         s_inlineRun = 0;
-        s_yieldNext = false;
         s_alwaysYield = alwaysYield;
     }
 
-    /// <summary>Whether the awaited request being prepared on this thread ends a run of inline completions (and clears it).</summary>
-    private static bool TakeYield()
-    {
-        if (!s_yieldNext)
-        {
-            return false;
-        }
-
-        s_yieldNext = false;
-        return true;
-    }
+    /// <summary>Whether the awaited request being prepared on this thread ends a run of inline completions (RequestSlot.Yields).</summary>
+    private static bool PreparingYield => s_preparingYield;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe bool TryReadCached(SafeFileHandle handle, Span<byte> buffer, long fileOffset, out int read)
+    private unsafe bool TryReadCached(SafeFileHandle handle, Span<byte> buffer, long fileOffset, out int read, out bool yields)
     {
         fixed (byte* p = &MemoryMarshal.GetReference(buffer))
         {
-            return TryReadCached(handle, p, buffer.Length, fileOffset, out read);
+            return TryReadCached(handle, p, buffer.Length, fileOffset, out read, out yields);
         }
     }
 }

@@ -297,7 +297,7 @@ public sealed partial class AioContext
         // Alone: budget taken (this one's included) and not given back is the context's whole
         // outstanding work, continuations not yet run included — not merely what an engine holds.
         slot.MayCompleteInline = !awaitable || _reqs.Capacity - _reqs.Available <= 1;
-        slot.Yields = awaitable && TakeYield();
+        slot.Yields = awaitable && PreparingYield;
         slot.DeferredSync = deferredSync;
         slot.Device = info?.Device ?? 0;
         slot.Token = token;
