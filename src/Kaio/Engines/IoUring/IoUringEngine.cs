@@ -544,14 +544,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         }
         finally
         {
-            if (_pollingThread == Environment.CurrentManagedThreadId)
-            {
-                // Left early (a continuation disposed the context): let go of the poll without
-                // touching the ring.
-                _pollingThread = 0;
-                Volatile.Write(ref _polling, 0);
-            }
-
+            StopPolling(); // also when left early (a continuation disposed the context): touches no ring
             s_flushing = outer;
             Interlocked.Decrement(ref _flushersActive);
         }
@@ -571,11 +564,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // (was 112.8 against 25.4). It stops when a wait
     // brings nothing (the device is slow: the reaper takes over), when other work is queued in
     // the pool (this thread is needed), when another work item is queued, or at Dispose. One
-    // poller at a time (_polling).
+    // poller at a time (_poller).
     private const int PollWaitMs = 1;
 
-    private int _polling;       // 1 while a work item polls (CAS); MayPark lets the reaper rest then
-    private int _pollingThread; // the managed thread id of that work item, written by it only
+    private int _poller;        // the managed thread id of the work item polling (CAS from 0), else 0; MayPark lets the reaper rest then
     private long _pollRounds;   // the poller's rounds: the reaper sees a poller stuck in a continuation
 
     /// <summary>
@@ -588,18 +580,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>Becomes the poller if polling is worth it now (see the comment above).</summary>
     private bool TryStartPolling()
     {
-        if (_pollingThread == Environment.CurrentManagedThreadId)
-        {
-            return MayKeepPolling();
-        }
-
-        if (!_callerWaits || !MayKeepPolling() || Interlocked.CompareExchange(ref _polling, 1, 0) != 0)
-        {
-            return false;
-        }
-
-        _pollingThread = Environment.CurrentManagedThreadId;
-        return true;
+        int self = Environment.CurrentManagedThreadId;
+        return Volatile.Read(ref _poller) == self
+            ? MayKeepPolling()
+            : _callerWaits && MayKeepPolling() && Interlocked.CompareExchange(ref _poller, self, 0) == 0;
     }
 
     // Only while the kernel holds a request (an SQE it consumed has not posted its CQE): requests
@@ -616,11 +600,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>Ends this work item's poll, if it polled; the caller then wakes the reaper if it is needed.</summary>
     private void StopPolling()
     {
-        if (_pollingThread == Environment.CurrentManagedThreadId)
-        {
-            _pollingThread = 0;
-            Interlocked.Exchange(ref _polling, 0); // full fence before UnparkReaperIfNeeded reads _parked
-        }
+        // Full fence (CAS) before UnparkReaperIfNeeded reads _parked; a no-op for a work item that did not poll.
+        Interlocked.CompareExchange(ref _poller, 0, Environment.CurrentManagedThreadId);
     }
 
     /// <summary>One wait in the kernel for a completion, up to PollWaitMs; true if a CQE is there.</summary>
@@ -942,7 +923,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private bool MayPark(bool trustPoller = true)
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
-                || (trustPoller && Volatile.Read(ref _polling) != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
+                || (trustPoller && Volatile.Read(ref _poller) != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
                 || (Volatile.Read(ref _cancelsOwed) == 0
                     && (!NeedsReaper()
                         || (Volatile.Read(ref _reaperDemand) == 0 && (Volatile.Read(ref _flushQueued) != 0 || NothingInKernel())))));
@@ -991,7 +972,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                     long rounds = Volatile.Read(ref _pollRounds);
                     while (MayPark())
                     {
-                        if (Volatile.Read(ref _polling) == 0)
+                        if (Volatile.Read(ref _poller) == 0)
                         {
                             Monitor.Wait(_parkLock);
                             continue;
