@@ -79,14 +79,14 @@ public sealed partial class AioContext
     public ValueTask<int> ReadAsync(SafeFileHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
         ValidateInput(handle, fileOffset);
-        bool yields = false;
-        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, buffer.Span, fileOffset, out int read, out yields))
+        CachedRead cached = CachedRead.NotTried;
+        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, buffer.Span, fileOffset, out int read, out cached))
         {
             return new ValueTask<int>(read); // the page cache held it all (AioContext.CachedRead.cs)
         }
 
         var cb = new Iocb { Command = IocbCommand.Pread, Handle = handle, Buffer = buffer, Offset = fileOffset };
-        return SubmitAwaitable(ref cb, cancellationToken, yields);
+        return SubmitAwaitable(ref cb, cancellationToken, cached);
     }
 
     /// <summary>
@@ -317,14 +317,14 @@ public sealed partial class AioContext
         await FlushAsync(directory, dataOnly: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken, bool yields = false)
+    private ValueTask<int> SubmitAwaitable(ref Iocb cb, CancellationToken cancellationToken, CachedRead cached = CachedRead.NotTried)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version, yields);
+        RequestSlot? slot = SubmitAwaitableSlot(ref cb, haveBudget: false, cancellationToken, out short version, cached);
         return slot is not null ? new ValueTask<int>(slot, version) : WaitThenSubmitAsync(cb, cancellationToken);
     }
 
@@ -333,7 +333,7 @@ public sealed partial class AioContext
     /// (<see cref="AioFullBehavior.Wait"/>) — or someone already waits, who must not be overtaken —
     /// and the caller did not bring a budget unit: the caller then waits for one.
     /// </summary>
-    private RequestSlot? SubmitAwaitableSlot(ref Iocb cb, bool haveBudget, CancellationToken cancellationToken, out short version, bool yields = false)
+    private RequestSlot? SubmitAwaitableSlot(ref Iocb cb, bool haveBudget, CancellationToken cancellationToken, out short version, CachedRead cached = CachedRead.NotTried)
     {
         version = 0;
         if (!haveBudget && _waitWhenFull && (Volatile.Read(ref _slotWaiterCount) != 0 || !_reqs.TryGet()))
@@ -356,15 +356,7 @@ public sealed partial class AioContext
         int err;
         try
         {
-            s_preparingYield = yields; // read by Prepare (RequestSlot.Yields); cleared below whatever happens
-            try
-            {
-                err = SubmitOne(ref cb, awaitable: true, haveBudget, cancellationToken, out slot, out version);
-            }
-            finally
-            {
-                s_preparingYield = false;
-            }
+            err = SubmitOne(ref cb, awaitable: true, haveBudget, cancellationToken, out slot, out version, cached: cached);
 
             if (err >= 0)
             {
@@ -408,8 +400,8 @@ public sealed partial class AioContext
     {
         ValidateInput(handle, fileOffset);
         ValidateNativeBuffer(buffer, length);
-        bool yields = false;
-        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, (byte*)buffer, length, fileOffset, out int read, out yields))
+        CachedRead cached = CachedRead.NotTried;
+        if (!cancellationToken.IsCancellationRequested && TryReadCached(handle, (byte*)buffer, length, fileOffset, out int read, out cached))
         {
             return new ValueTask<int>(read); // the page cache held it all (AioContext.CachedRead.cs)
         }
@@ -417,7 +409,7 @@ public sealed partial class AioContext
         var cb = length == 0
             ? new Iocb { Command = IocbCommand.Pread, Handle = handle, Offset = fileOffset }
             : Iocb.PrepPread(handle, buffer, length, fileOffset);
-        return SubmitAwaitable(ref cb, cancellationToken, yields);
+        return SubmitAwaitable(ref cb, cancellationToken, cached);
     }
 
     /// <summary>

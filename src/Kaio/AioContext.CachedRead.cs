@@ -45,11 +45,7 @@ public sealed partial class AioContext
     [ThreadStatic]
     private static int s_inlineRun;
 
-    [ThreadStatic]
-    private static bool s_alwaysYield; // tests: yield at the end of a run even when no other work waits
 
-    [ThreadStatic]
-    private static bool s_preparingYield; // set around SubmitOne for a read that yields; read by Prepare (RequestSlot.Yields)
 
     private readonly bool _cachedReadsInline; // set once: the option, and an engine that does real I/O
     private int _inlineMisses;                // misses in a row (racy by design: a hint)
@@ -60,10 +56,10 @@ public sealed partial class AioContext
     /// true with the count when the page cache held all of it. The caller validated the arguments
     /// and pinned the buffer.
     /// </summary>
-    private unsafe bool TryReadCached(SafeFileHandle handle, byte* buffer, int length, long fileOffset, out int read, out bool yields)
+    private unsafe bool TryReadCached(SafeFileHandle handle, byte* buffer, int length, long fileOffset, out int read, out CachedRead outcome)
     {
         read = 0;
-        yields = false;
+        outcome = CachedRead.NotTried;
         if (!_cachedReadsInline || length == 0 || Volatile.Read(ref _dead) != 0)
         {
             return false;
@@ -92,9 +88,9 @@ public sealed partial class AioContext
                 s_inlineRun = 0;
                 // Only a pool thread gives anything up by yielding (and only it should: a queued work
                 // item from another thread may allocate the queue's next segment on that thread).
-                if (s_alwaysYield || (Thread.CurrentThread.IsThreadPoolThread && System.Threading.ThreadPool.PendingWorkItemCount != 0))
+                if (AlwaysYieldsForTests || (Thread.CurrentThread.IsThreadPoolThread && System.Threading.ThreadPool.PendingWorkItemCount != 0))
                 {
-                    yields = true;
+                    outcome = CachedRead.Yields;
                     return false;
                 }
             }
@@ -104,6 +100,7 @@ public sealed partial class AioContext
             long res = Interop.ToRes(Interop.preadv2(fd, &one, 1, fileOffset, Interop.RWF_NOWAIT));
             if (res != length)
             {
+                outcome = CachedRead.Missed;
                 if (res == -Errno.EOPNOTSUPP)
                 {
                     info.RefusesNoWait = true;
@@ -139,22 +136,29 @@ public sealed partial class AioContext
         }
     }
 
-    /// <summary>Resets this thread's run of inline completions (tests); <paramref name="alwaysYield"/>: its end yields even when no other work waits.</summary>
-    internal static void ResetInlineRun(bool alwaysYield = false)
-    {
-        s_inlineRun = 0;
-        s_alwaysYield = alwaysYield;
-    }
+    /// <summary>Resets this thread's run of inline completions (tests).</summary>
+    internal static void ResetInlineRun() => s_inlineRun = 0;
 
-    /// <summary>Whether the awaited request being prepared on this thread ends a run of inline completions (RequestSlot.Yields).</summary>
-    private static bool PreparingYield => s_preparingYield;
+    /// <summary>Tests: the end of a run yields on any thread, even when no other work waits (a context's setting, so that it never outlives the test).</summary>
+    internal bool AlwaysYieldsForTests { get; set; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe bool TryReadCached(SafeFileHandle handle, Span<byte> buffer, long fileOffset, out int read, out bool yields)
+    private unsafe bool TryReadCached(SafeFileHandle handle, Span<byte> buffer, long fileOffset, out int read, out CachedRead outcome)
     {
         fixed (byte* p = &MemoryMarshal.GetReference(buffer))
         {
-            return TryReadCached(handle, p, buffer.Length, fileOffset, out read, out yields);
+            return TryReadCached(handle, p, buffer.Length, fileOffset, out read, out outcome);
         }
     }
+}
+
+/// <summary>What the core's inline attempt (AioContext.CachedRead.cs) made of a read that goes on to the engine.</summary>
+internal enum CachedRead : byte
+{
+    /// <summary>Not tried (not a candidate, backing off, a Submit request): the engine may try it.</summary>
+    NotTried,
+    /// <summary>Tried and not wholly cached: an engine should not try the same NOWAIT read again.</summary>
+    Missed,
+    /// <summary>Not tried because it ends a run of inline completions: it yields (RequestSlot.Yields).</summary>
+    Yields,
 }

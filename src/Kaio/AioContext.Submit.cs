@@ -119,7 +119,7 @@ public sealed partial class AioContext
     /// holds a user reference. Four steps — the budget, Prepare (validate and fill a slot), Arm,
     /// HandOff to the engine — and one undo path for a refusal at any of them.
     /// </summary>
-    private int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion, Ordering order = default)
+    private int SubmitOne(ref Iocb cb, bool awaitable, bool haveBudget, CancellationToken token, out RequestSlot? accepted, out short awaitVersion, Ordering order = default, CachedRead cached = CachedRead.NotTried)
     {
         accepted = null;
         awaitVersion = 0;
@@ -143,7 +143,7 @@ public sealed partial class AioContext
         }
 
         PendingRequest pending = default;
-        int res = Prepare(ref cb, awaitable, token, ref pending);
+        int res = Prepare(ref cb, awaitable, cached, token, ref pending);
         if (res == 0)
         {
             if (awaitable)
@@ -189,7 +189,7 @@ public sealed partial class AioContext
     /// __io_submit_one() and aio_prep_rw(): references the handles, checks them and the command,
     /// takes a tag and fills its slot (pinning the buffers). Nothing is armed yet.
     /// </summary>
-    private int Prepare(ref Iocb cb, bool awaitable, CancellationToken token, ref PendingRequest pending)
+    private int Prepare(ref Iocb cb, bool awaitable, CachedRead cached, CancellationToken token, ref PendingRequest pending)
     {
         IocbCommand cmd = cb.Command;
         bool isRw = IsReadWrite(cmd);
@@ -297,7 +297,8 @@ public sealed partial class AioContext
         // Alone: budget taken (this one's included) and not given back is the context's whole
         // outstanding work, continuations not yet run included — not merely what an engine holds.
         slot.MayCompleteInline = !awaitable || _reqs.Capacity - _reqs.Available <= 1;
-        slot.Yields = awaitable && PreparingYield;
+        slot.Yields = cached == CachedRead.Yields;
+        slot.CacheMissed = cached == CachedRead.Missed;
         slot.DeferredSync = deferredSync;
         slot.Device = info?.Device ?? 0;
         slot.Token = token;

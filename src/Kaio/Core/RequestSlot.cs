@@ -121,6 +121,8 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     /// never before the await, so that its loop gives up the thread for the others.
     /// </summary>
     internal bool Yields;
+    /// <summary>The core's preadv2(RWF_NOWAIT) of this awaited read found it not wholly cached (AioContext.CachedRead.cs): an engine does not ask again.</summary>
+    internal bool CacheMissed;
     /// <summary>The group of a later ordered request (Iocb.StartsAfterPrevious) this request belongs to; cleared at completion.</summary>
     internal OrderedGroup? Group;
     /// <summary>The deferred durability step (group commit): 0 none, else IocbCommand.Fdsync or Fsync after a successful write or for a flush.</summary>

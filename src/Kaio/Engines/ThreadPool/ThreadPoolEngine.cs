@@ -205,9 +205,12 @@ internal sealed unsafe class ThreadPoolEngine : AioEngine
         return true;
     }
 
-    /// <summary>A buffered read of a regular file: the page cache may hold it (see TryReadInline).</summary>
+    /// <summary>
+    /// A buffered read of a regular file: the page cache may hold it (see TryReadInline) — unless the
+    /// core's own attempt (AioContext.CachedRead.cs) just found it did not: then straight to a worker.
+    /// </summary>
     private static bool IsInlineCandidate(RequestSlot slot)
-        => slot.Command is IocbCommand.Pread or IocbCommand.Preadv && !slot.IsDirect && !slot.IsStream;
+        => slot.Command is IocbCommand.Pread or IocbCommand.Preadv && !slot.IsDirect && !slot.IsStream && !slot.CacheMissed;
 
     public override void Cancel(RequestSlot slot)
     {
