@@ -573,7 +573,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>
     /// How long the parked reaper trusts a poller that makes no round: a continuation it runs
     /// inline may block, and the completions of every other awaiter would wait behind it. After
-    /// this the reaper reaps beside it (both may: CQ consumption is under _cqLock).
+    /// this the reaper takes its role away and reaps (both may: CQ consumption is under _cqLock).
     /// </summary>
     private const int PollStallMs = 10;
 
@@ -920,10 +920,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // the cached reads' completions from the work items and sent their continuations through the
     // thread pool's queue: 8-16 tasks ran at 0.45-0.55M reads/s with 20-67k context switches in
     // 3 s, or at 61k with 200k.)
-    private bool MayPark(bool trustPoller = true)
+    private bool MayPark()
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
-                || (trustPoller && Volatile.Read(ref _poller) != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
+                || (Volatile.Read(ref _poller) != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
                 || (Volatile.Read(ref _cancelsOwed) == 0
                     && (!NeedsReaper()
                         || (Volatile.Read(ref _reaperDemand) == 0 && (Volatile.Read(ref _flushQueued) != 0 || NothingInKernel())))));
@@ -940,7 +940,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private void ReaperLoop()
     {
         Span<Completion> batch = stackalloc Completion[ReapBatch];
-        bool pollerStalled = false;
         while (true)
         {
             int n;
@@ -963,7 +962,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                 return;
             }
 
-            if (!pollerStalled && MayPark())
+            if (MayPark())
             {
                 lock (_parkLock)
                 {
@@ -972,17 +971,20 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                     long rounds = Volatile.Read(ref _pollRounds);
                     while (MayPark())
                     {
-                        if (Volatile.Read(ref _poller) == 0)
+                        int poller = Volatile.Read(ref _poller);
+                        if (poller == 0)
                         {
                             Monitor.Wait(_parkLock);
                             continue;
                         }
 
-                        // Resting on a poller's word: not for longer than it keeps making rounds.
-                        if (!Monitor.Wait(_parkLock, PollStallMs) && Volatile.Read(ref _pollRounds) == rounds && !MayPark(trustPoller: false))
+                        // Resting on a poller's word: not for longer than it keeps making rounds. One
+                        // stuck in a continuation loses the role (it takes it again, if free, when it
+                        // comes back), and MayPark is asked again without it.
+                        if (!Monitor.Wait(_parkLock, PollStallMs) && Volatile.Read(ref _pollRounds) == rounds)
                         {
-                            pollerStalled = true; // wait in the kernel once before resting again
-                            break;
+                            Interlocked.CompareExchange(ref _poller, 0, poller);
+                            continue;
                         }
 
                         rounds = Volatile.Read(ref _pollRounds);
@@ -993,8 +995,6 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
                 continue;
             }
-
-            pollerStalled = false;
 
             // Returns at once if a CQE is already there, so nothing posted after the reap above
             // can be missed; it also flushes CQEs the kernel kept on overflow.
