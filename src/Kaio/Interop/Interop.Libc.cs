@@ -131,6 +131,7 @@ internal static unsafe partial class Interop
     [LibraryImport(Libc, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int mkfifo(string path, uint mode);
 
+    internal const int POSIX_FADV_RANDOM = 1;
     internal const int POSIX_FADV_DONTNEED = 4;
 
     [LibraryImport(Libc, SetLastError = true)]

@@ -54,6 +54,9 @@ public static unsafe class Native
         Kaio.Interop.posix_fadvise(raw, 0, 0, Kaio.Interop.POSIX_FADV_DONTNEED);
     }
 
+    /// <summary>Turns readahead off for the file (POSIX_FADV_RANDOM): a read brings in only its own pages.</summary>
+    public static void NoReadahead(SafeFileHandle fd) => Kaio.Interop.posix_fadvise((int)fd.DangerousGetHandle(), 0, 0, Kaio.Interop.POSIX_FADV_RANDOM);
+
     /// <summary>A file's length, the bytes allocated to it (st_blocks × 512) and its block size (statx).</summary>
     public static (long Length, long Allocated, int BlockSize) Space(string path)
     {
