@@ -94,7 +94,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private int _asyncInFlight;            // such requests submitted and not yet reaped: Interlocked (Submit +1, reap -n)
     private int _reaperDemand;             // the core's own waiters (GetEventsAsync, teardown): Interlocked via AddReaperDemand
     private readonly bool _callerWaits;    // GetEvents can wait in the kernel (IORING_FEAT_EXT_ARG); else every request is async
-    private int _parked;                   // 1 while the reaper waits on _parkLock instead of the CQ: Interlocked/Volatile
+    private const int ParkedUntimed = 2;   // _parked while the reaper waits with no timeout (nothing awaited in flight, no poller)
+    private int _parked;                   // non-zero while the reaper waits on _parkLock instead of the CQ: Interlocked/Volatile
     private readonly object _parkLock = new(); // Monitor: the reaper waits on it (Lock has no condition variable)
 
     private readonly ReaperThread _reaper;
@@ -581,9 +582,24 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private bool TryStartPolling()
     {
         int self = Environment.CurrentManagedThreadId;
-        return Volatile.Read(ref _poller) == self
-            ? MayKeepPolling()
-            : _callerWaits && MayKeepPolling() && Interlocked.CompareExchange(ref _poller, self, 0) == 0;
+        if (Volatile.Read(ref _poller) == self)
+        {
+            return MayKeepPolling();
+        }
+
+        if (!_callerWaits || !MayKeepPolling() || Interlocked.CompareExchange(ref _poller, self, 0) != 0)
+        {
+            return false;
+        }
+
+        // A reaper parked without a timeout (it was idle) must watch this poller: it may block in a
+        // continuation (see ReaperLoop). The CAS above is the full fence of the Dekker pair.
+        if (Volatile.Read(ref _parked) == ParkedUntimed)
+        {
+            UnparkReaper();
+        }
+
+        return true;
     }
 
     // Only while the kernel holds a request (an SQE it consumed has not posted its CQE): requests
@@ -972,22 +988,39 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                     while (MayPark())
                     {
                         int poller = Volatile.Read(ref _poller);
-                        if (poller == 0)
+                        if (poller == 0 && !NeedsReaper())
                         {
-                            Monitor.Wait(_parkLock);
+                            // Idle: no timeout, but a work item that becomes the poller from here on
+                            // wakes it to be watched (TryStartPolling). Dekker pair: this exchange,
+                            // then the read of _poller; the poller's CAS, then its read of _parked.
+                            Interlocked.Exchange(ref _parked, ParkedUntimed);
+                            if (Volatile.Read(ref _poller) == 0)
+                            {
+                                Monitor.Wait(_parkLock);
+                            }
+
+                            Volatile.Write(ref _parked, 1);
                             continue;
                         }
 
                         // Resting on a poller's word: not for longer than it keeps making rounds. One
                         // stuck in a continuation loses the role (it takes it again, if free, when it
-                        // comes back), and MayPark is asked again without it.
-                        if (!Monitor.Wait(_parkLock, PollStallMs) && Volatile.Read(ref _pollRounds) == rounds)
+                        // comes back), and MayPark is asked again without it. With awaited requests
+                        // outstanding it looks every PollStallMs even when nobody polls yet: a queued
+                        // work item becomes the poller without waking it (a wake at every start of a
+                        // poll would cost a futex call per round). Parked without a timeout, the
+                        // reaper never saw the poller at all: it had parked before the first request
+                        // and was woken twice in its life, while a poller blocked in a continuation
+                        // held loop C's completions in the CQ for good
+                        // (IoUringEngineTests.Poller_AContinuationThatBlocks_..., 1 run in 6).
+                        bool pulsed = Monitor.Wait(_parkLock, PollStallMs);
+                        long now = Volatile.Read(ref _pollRounds);
+                        if (!pulsed && poller != 0 && now == rounds)
                         {
                             Interlocked.CompareExchange(ref _poller, 0, poller);
-                            continue;
                         }
 
-                        rounds = Volatile.Read(ref _pollRounds);
+                        rounds = now;
                     }
 
                     Volatile.Write(ref _parked, 0); // release: Flush stops unparking
