@@ -362,7 +362,7 @@ public sealed partial class AioContext
             {
                 // Not alone (RequestSlot.MayCompleteInline), the engine may coalesce. The slot is
                 // still ours to read: its awaiter cannot free it before the ValueTask exists.
-                _engine.FlushAwaited(alone: slot!.MayCompleteInline);
+                _engine.FlushAwaited(slot!, alone: slot!.MayCompleteInline);
             }
         }
         finally

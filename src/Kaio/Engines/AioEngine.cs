@@ -97,9 +97,10 @@ internal abstract class AioEngine : IDisposable
     /// <paramref name="alone"/> (no other request of the context is outstanding), an engine may
     /// defer the kernel entry to a thread-pool work item that coalesces the submissions of
     /// concurrent awaiters into one (see <see cref="DeliverInline"/>); by default the same as
-    /// <see cref="Flush"/>.
+    /// <see cref="Flush"/>. <paramref name="slot"/> is the request just submitted, still the
+    /// caller's to read (its awaiter cannot free it before the ValueTask exists).
     /// </summary>
-    public virtual void FlushAwaited(bool alone) => Flush();
+    public virtual void FlushAwaited(RequestSlot slot, bool alone) => Flush();
 
     /// <summary>The cancel callback registered with <see cref="RequestSlot.TrySetCancelCallback"/>.</summary>
     public virtual void Cancel(RequestSlot slot)

@@ -8,7 +8,7 @@ namespace Kaio.Tests.Engines;
 /// request the kernel really holds (a poll on a pipe), and many submitting threads on one ring.
 /// One subclass per native engine.
 /// </summary>
-public abstract class NativeEngineTests
+public abstract partial class NativeEngineTests
 {
     private const short PollIn = 0x1;
 
@@ -373,10 +373,6 @@ public sealed class IoUringEngineTests : NativeEngineTests
 
         Assert.Skip("A's continuation never ran inline in the poller in 5 attempts (a busy thread pool stops the polling)");
     }
-
-    private static unsafe nint AllocAligned() => (nint)NativeMemory.AlignedAlloc(4096, 4096);
-
-    private static unsafe void FreeAligned(nint buffer) => NativeMemory.AlignedFree((void*)buffer);
 
     [Fact]
     public void Setup_Capacity_RingsHoldRequestsAndTheirCancels()

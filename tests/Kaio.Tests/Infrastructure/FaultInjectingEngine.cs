@@ -108,7 +108,7 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 
     public override void Flush() => _inner.Flush();
 
-    public override void FlushAwaited(bool alone) => _inner.FlushAwaited(alone);
+    public override void FlushAwaited(RequestSlot slot, bool alone) => _inner.FlushAwaited(slot, alone);
 
     public override void Cancel(RequestSlot slot)
     {

@@ -433,7 +433,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // a task whose reads kept completing inside its own enter also reaped the others' CQEs and
     // queued their continuations behind itself on its thread: 8 tasks, page cache, some waited
     // 2.6 s for a read that had completed (RandomAccess starves loops the same way).
-    public override void FlushAwaited(bool alone)
+    public override void FlushAwaited(RequestSlot slot, bool alone)
     {
         if (!alone && s_flushing == this)
         {

@@ -57,7 +57,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Kaio.Engines.LinuxAio;
 
-internal sealed unsafe partial class LinuxAioEngine : AioEngine
+internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWorkItem
 {
     // _states[slot.Tag] while the request belongs to this engine: the request's generation (low 28
     // bits) << 4 | one of these states, so that a late write meant for a finished request can
@@ -103,6 +103,20 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
     private readonly Lock _hostedLock = new();
     private ThreadPoolEngine? _hosted;
 
+    // ---- Awaiters' poller (see FlushAwaited and Execute). ----
+    private int _signalledInFlight;               // requests with IOCB_FLAG_RESFD accepted and not yet ended: Interlocked (Submit +1, EndOf -1)
+    private int _flushQueued;                     // 1 while the work item is queued and has not begun: Interlocked
+    private int _flushersActive;                  // work items running now: Interlocked (Dispose waits for 0)
+    private volatile bool _closing;               // Dispose has begun: a work item that starts now does nothing
+    private int _poller;                          // the managed thread id of the work item polling (CAS from 0), else 0
+    private long _pollRounds;                     // the poller's rounds: the reaper sees a poller stuck in a continuation
+    private readonly object _parkLock = new();    // Monitor: the reaper waits on it while a poller polls (Lock has no condition variable)
+    private int _parked;                          // 1 while the reaper waits on _parkLock: Interlocked/Volatile
+    private int _reaperInPoll;                    // 1 while the reaper waits on the eventfd: a poller that starts then kicks it
+
+    [ThreadStatic]
+    private static LinuxAioEngine? s_flushing;    // the engine whose work item runs on this thread (its continuations run inline)
+
     private long _inlineCompletions;              // Interlocked by Flush; diagnostics
     private long _submitCalls;                    // Interlocked by Flush; diagnostics
 
@@ -140,7 +154,9 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         int efd = -1;
         try
         {
-            efd = Interop.eventfd(0, Interop.EFD_CLOEXEC);
+            // Non-blocking: the reaper and a poller both poll it and read it, and the one that
+            // reads second must find 0 (EAGAIN), not wait for the next completion.
+            efd = Interop.eventfd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
             if (efd < 0)
             {
                 throw new AioException(Marshal.GetLastPInvokeError(), "eventfd failed");
@@ -266,8 +282,10 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         }
         else
         {
-            cb->aio_flags = Interop.IOCB_FLAG_RESFD;
+            cb->aio_flags |= Interop.IOCB_FLAG_RESFD; // |=: IOCB_FLAG_IOPRIO may be set
             cb->aio_resfd = (uint)_eventFdNumber;
+            // Pairs with the poller's read in MayKeepPolling; ended in EndOf.
+            Interlocked.Increment(ref _signalledInFlight);
         }
 
         CancelRegistration registration;
@@ -296,7 +314,14 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         return 0;
     }
 
-    public override void Flush()
+    public override void Flush() => SubmitQueued(reap: true);
+
+    /// <summary>
+    /// io_submit for every queued request, in chunks. With <paramref name="reap"/>, what completed
+    /// inside io_submit is reaped and delivered here (not inline); without, the caller reaps it
+    /// (the poller, one event at a time with its continuation inline).
+    /// </summary>
+    private void SubmitQueued(bool reap)
     {
         Interop.iocb** batch = stackalloc Interop.iocb*[SubmitChunk];
         int* tags = stackalloc int[SubmitChunk];
@@ -337,8 +362,12 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
                 // A buffered request completed inside io_submit: its event is in the ring
                 // already. Reap it here, on the thread that will want it, rather than have the
                 // reaper deliver it while the submitter sleeps and is woken in turn.
-                _ = TryReap();
-                CheckQuiet(tags, n);
+                if (reap)
+                {
+                    _ = TryReap();
+                }
+
+                CheckQuiet(tags, n); // without the reap, a quiet request of the batch kicks the reaper: late, never lost
             }
 
             for (int i = 0; i < cancelled; i++)
@@ -378,21 +407,30 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
 
     private static int QuietStamp(ulong key) => (int)(RequestKey.GenerationOf(key) << 1) | 1;
 
-    /// <summary>Reports a request's end, after clearing its quiet mark (the tag may be reused as soon as Complete returns). Holds no engine lock.</summary>
+    /// <summary>Reports a request's end, after EndOf (the tag may be reused as soon as Complete returns). Holds no engine lock.</summary>
     private void Finish(int tag, ulong key, long res, long res2)
     {
-        ClearQuiet(tag, key);
+        EndOf(tag, key);
         Debug.Assert(!HoldsLockOnCurrentThread, "delivery under an engine lock");
         Completer.Complete(key, res, res2);
     }
 
-    private void ClearQuiet(int tag, ulong key)
+    /// <summary>
+    /// Uncounts a request of this engine's own (not a routed one) at its one end, before its
+    /// delivery: a quiet one loses its mark, a signalled one leaves _signalledInFlight.
+    /// </summary>
+    private void EndOf(int tag, ulong key)
     {
         if (Volatile.Read(ref _quietStamps[tag]) == QuietStamp(key)) // acquire: pairs with the release in Submit
         {
             Volatile.Write(ref _quietStamps[tag], 0); // release: pairs with the acquire in CheckQuiet
             // Pairs with the Interlocked.Increment in Submit.
             Interlocked.Decrement(ref _quietInFlight);
+        }
+        else
+        {
+            // Pairs with the Interlocked.Increment in Submit.
+            Interlocked.Decrement(ref _signalledInFlight);
         }
     }
 
@@ -641,7 +679,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             res = -Errno.ECANCELED;
         }
 
-        ClearQuiet(tag, key); // before delivery: the tag may be reused as soon as it is delivered
+        EndOf(tag, key); // before delivery: the tag may be reused as soon as it is delivered
         return new Completion(key, res, res2);
     }
 
@@ -651,6 +689,13 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         long counter;
         while (true)
         {
+            // Acquire (IsStopping): pairs with Stop() in Dispose.
+            if (Volatile.Read(ref _poller) != 0 && !_reaper.IsStopping)
+            {
+                WatchPoller(); // an awaiters' work item reaps meanwhile (LinuxAioEngine.Poller.cs)
+                continue;
+            }
+
             int n;
             lock (_reapLock)
             {
@@ -675,8 +720,23 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
             // so that one that went asynchronous against expectation is still found.
             // Acquire: pairs with the Interlocked.Increment in Submit.
             int timeout = Volatile.Read(ref _quietInFlight) > 0 ? QuietPollMs : -1;
+
+            // A poller that starts while this thread waits here must have it watch (WatchPoller):
+            // the poller reads the eventfd too, and once it has consumed the count for events it
+            // has not delivered yet (it blocks in a continuation before their turn), nothing would
+            // wake this thread for them (the stall test's loop C saw 0 reads in 2 s). Dekker pair
+            // with TryStartPolling: this exchange, then the read of _poller; its CAS, then its read
+            // of _reaperInPoll, after which it kicks the eventfd.
+            Interlocked.Exchange(ref _reaperInPoll, 1);
+            if (Volatile.Read(ref _poller) != 0)
+            {
+                Volatile.Write(ref _reaperInPoll, 0);
+                continue;
+            }
+
             Interop.pollfd pfd = new() { fd = _eventFdNumber, events = 0x1 /* POLLIN */ };
             int ready = Interop.poll(&pfd, 1, timeout);
+            Volatile.Write(ref _reaperInPoll, 0);
             if (ready > 0)
             {
                 _ = Interop.read(_eventFdNumber, &counter, sizeof(long));
@@ -701,8 +761,23 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine
         }
 
         Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
+
+        // An awaiters' work item may still be queued or running (it found nothing left to do, or
+        // is returning): it must not touch the context once io_destroy ran. Not the one on this
+        // thread, if any: a continuation it ran inline is disposing the context, and it touches
+        // nothing once it sees _closing (see Execute).
+        _closing = true;
+        Interlocked.MemoryBarrier();
+        int self = s_flushing == this ? 1 : 0;
+        SpinWait flushers = default;
+        while (Volatile.Read(ref _flushersActive) != self)
+        {
+            flushers.SpinOnce();
+        }
+
         _reaper.Stop(); // pairs with the IsStopping read in ReaperLoop
         Kick();
+        UnparkReaper(); // out of WatchPoller, if a poller left the role to nobody
         _reaper.Join();
 
         // Every request completed, so io_destroy does not wait; after it the kernel holds nothing
