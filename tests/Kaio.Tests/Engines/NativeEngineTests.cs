@@ -439,6 +439,36 @@ public sealed partial class LinuxAioEngineTests : NativeEngineTests
     }
 
     [Fact]
+    public unsafe void ODirectRead_WithAPriority_ReachesTheKernelWithBothFlags()
+    {
+        // An O_DIRECT request is signalled through the eventfd (IOCB_FLAG_RESFD); its priority
+        // needs IOCB_FLAG_IOPRIO beside it, or the kernel ignores aio_reqprio. The eventfd flag
+        // used to be assigned, not added, and dropped the priority's.
+        using var file = new TempFile(1 << 16);
+        using SafeFileHandle direct = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+        using AioContext ctx = NewContext(8);
+        var engine = (Kaio.Engines.LinuxAio.LinuxAioEngine)ctx.EngineForCallbacks;
+        ushort priority = IoPriority.Value(IoPriority.ClassBestEffort, 5);
+        nint buffer = AllocAligned();
+        try
+        {
+            Iocb read = Iocb.PrepPread(direct, buffer, 4096, 0);
+            read.Priority = priority;
+            Assert.Equal(1, ctx.Submit([read]));
+            Assert.Equal(4096, ReapOne(ctx).Result);
+        }
+        finally
+        {
+            FreeAligned(buffer);
+        }
+
+        Kaio.Interop.iocb built = Assert.Single(engine.IocbsForTests(), cb => cb.aio_buf == (ulong)buffer);
+        Assert.Equal(Kaio.Interop.IOCB_CMD_PREAD, built.aio_lio_opcode);
+        Assert.Equal((short)priority, built.aio_reqprio);
+        Assert.Equal(Kaio.Interop.IOCB_FLAG_RESFD | Kaio.Interop.IOCB_FLAG_IOPRIO, built.aio_flags);
+    }
+
+    [Fact]
     public void QuietRead_GoesAsynchronousAfterFSetflODirect_StillDelivered()
     {
         // A buffered file's reads are submitted without the eventfd (they complete inside

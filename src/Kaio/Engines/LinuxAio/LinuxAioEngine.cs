@@ -213,6 +213,9 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     /// <summary>io_submit calls made.</summary>
     internal long SubmitCalls => Interlocked.Read(ref _submitCalls);
 
+    /// <summary>The iocb last built for each tag, as io_submit was given it (tests check the flags).</summary>
+    internal Interop.iocb[] IocbsForTests() => new ReadOnlySpan<Interop.iocb>(_iocbs, _capacity).ToArray();
+
     /// <summary>True when completions are read from the mapped event ring (no system call per reap).</summary>
     internal bool ReapsInUserSpace => _ring != null;
 
