@@ -15,7 +15,7 @@
 #   null        the null engines: the cost of the machinery per operation
 #   await       the awaitable face (issue 9): AWAIT_QDS tasks per run, each awaiting one 4 KiB
 #               random read at a time (kaio ENGINE:await, .NET RandomAccess), page cache and
-#               O_DIRECT, beside fio io_uring at the same depth
+#               O_DIRECT, beside fio io_uring and libaio at the same depth
 #
 # environment:
 #   RUNTIME=5         seconds measured per run (after RAMP)
@@ -239,6 +239,7 @@ for s in "${sets[@]}"; do
                 kaio_job "$g" "kaio libaio:await" kaio libaio randread "$qd" 1 --ioengine=libaio:await --direct=$direct
                 kaio_job "$g" "kaio threadpool:await" kaio sync randread "$qd" 1 --ioengine=threadpool:await --direct=$direct
                 fio_job "$g" "fio io_uring" io_uring randread "$qd" 1 --ioengine=io_uring --direct=$direct
+                fio_job "$g" "fio libaio" libaio randread "$qd" 1 --ioengine=libaio --direct=$direct
                 for ((i = 1; i <= RA_RUNS; i++)); do
                     kaio_job "$g" ".NET RandomAccess #$i" ra ra randread "$qd" 1 --ioengine=randomaccess --direct=$direct
                 done
