@@ -107,7 +107,13 @@ internal sealed unsafe partial class LinuxAioEngine
                 }
 
                 Volatile.Write(ref _pollRounds, _pollRounds + 1); // release: the reaper's stall check reads it
-                if (!PollOnce())
+                int polled = PollOnce();
+                if (polled < 0)
+                {
+                    return; // a continuation disposed the context
+                }
+
+                if (polled == 0)
                 {
                     break; // nothing completed within PollWaitMs: the reaper takes over
                 }
@@ -173,19 +179,52 @@ internal sealed unsafe partial class LinuxAioEngine
         }
     }
 
-    /// <summary>One wait on the eventfd, up to PollWaitMs; true if an event is in the ring.</summary>
-    private bool PollOnce()
+    /// <summary>
+    /// One wait in the kernel for an event, up to PollWaitMs: io_getevents(min_nr = 1, nr = 1), the
+    /// wait fio's libaio engine makes, so a read costs io_submit and io_getevents (a wait on the
+    /// eventfd cost a poll and a read besides: at one task 13.4-14.9k reads/s against fio's
+    /// 14.4-15.9k). The one event it takes is delivered inline. 1 when something came (or another
+    /// thread reaps), 0 when nothing did, -1 when a continuation disposed the context. The eventfd
+    /// is left alone: its count still wakes the reaper when this item stops.
+    /// </summary>
+    private int PollOnce()
     {
-        Interop.pollfd pfd = new() { fd = _eventFdNumber, events = 0x1 /* POLLIN */ };
-        if (Interop.poll(&pfd, 1, PollWaitMs) > 0)
+        if (!_reapLock.TryEnter())
         {
-            long counter;
-            _ = Interop.read(_eventFdNumber, &counter, sizeof(long)); // non-blocking: EAGAIN if the reaper read it first
+            Thread.Yield();
+            return 1; // a caller's TryReap, or the reaper, holds the ring for a moment: look again
         }
 
-        // After the read: an event posted from now on signals the eventfd again, for the reaper
-        // should this item stop. -EINTR or a timeout: the ring says whether anything came.
-        return RingHasEvents();
+        Completion one = default;
+        long n;
+        try
+        {
+            Interop.timespec ts = new() { tv_sec = 0, tv_nsec = PollWaitMs * 1_000_000L };
+            Interop.io_event ev;
+            // Under _reapLock: the kernel moves the ring's head, which no one else may move now.
+            n = Interop.io_getevents(_ctx, 1, 1, &ev, &ts); // 0 on timeout; -1 with EINTR on a signal
+            if (n == 1)
+            {
+                one = Reaped(ev.data, ev.res, ev.res2);
+            }
+        }
+        finally
+        {
+            _reapLock.Exit();
+        }
+
+        if (n != 1)
+        {
+            return RingHasEvents() ? 1 : 0;
+        }
+
+        if (Volatile.Read(ref _queueCount) != 0)
+        {
+            SubmitQueued(reap: false);
+        }
+
+        DeliverInline(in one);
+        return _closing ? -1 : 1;
     }
 
     /// <summary>An event is in the ring (acquire, as in TryReap); true when the ring cannot be read (io_getevents tells).</summary>
