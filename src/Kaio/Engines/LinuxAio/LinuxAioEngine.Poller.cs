@@ -1,5 +1,5 @@
 // Awaiters on Linux AIO: the kernel's AIO has no "submit and wait" call of the shape io_uring_enter
-// has, but io_submit plus a wait on the eventfd that IOCB_FLAG_RESFD signals makes the same loop.
+// has, but io_submit plus io_getevents makes the same loop (fio's libaio engine is that loop).
 // An O_DIRECT read awaited by a task used to complete as: the kernel signals the eventfd → the
 // reaper thread wakes, reaps, queues the continuation to the thread pool → a pool thread wakes,
 // runs it, and the continuation's next ReadAsync calls io_submit. Two wake-ups and a queue hop per
@@ -8,7 +8,7 @@
 // Now, as on io_uring (IoUringEngine.FlushAwaited), a thread-pool work item does what fio's job
 // thread does: io_submit for what the awaiters queued, reap, run each continuation inline (it
 // queues its next read and returns), and while requests are in the kernel and the pool has
-// nothing else to do, wait on the eventfd for up to PollWaitMs and go round again. The reaper
+// nothing else to do, wait in io_getevents for up to PollWaitMs and go round again. The reaper
 // parks meanwhile, watching the poller: one that makes no round for PollStallMs (a continuation
 // that blocks) loses its role and the reaper reaps again.
 //
@@ -131,24 +131,9 @@ internal sealed unsafe partial class LinuxAioEngine
     private bool TryStartPolling()
     {
         int self = Environment.CurrentManagedThreadId;
-        if (Volatile.Read(ref _poller) == self)
-        {
-            return MayKeepPolling();
-        }
-
-        if (!MayKeepPolling() || Interlocked.CompareExchange(ref _poller, self, 0) != 0)
-        {
-            return false;
-        }
-
-        // The reaper waiting on the eventfd goes to watch this poller (see ReaperLoop). The CAS
-        // above is the full fence of the Dekker pair.
-        if (Volatile.Read(ref _reaperInPoll) != 0)
-        {
-            Kick();
-        }
-
-        return true;
+        return Volatile.Read(ref _poller) == self
+            ? MayKeepPolling()
+            : MayKeepPolling() && Interlocked.CompareExchange(ref _poller, self, 0) == 0;
     }
 
     // While signalled requests are in the kernel (none is queued: the loop submitted them), no

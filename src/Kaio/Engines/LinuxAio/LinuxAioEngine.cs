@@ -112,7 +112,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     private long _pollRounds;                     // the poller's rounds: the reaper sees a poller stuck in a continuation
     private readonly object _parkLock = new();    // Monitor: the reaper waits on it while a poller polls (Lock has no condition variable)
     private int _parked;                          // 1 while the reaper waits on _parkLock: Interlocked/Volatile
-    private int _reaperInPoll;                    // 1 while the reaper waits on the eventfd: a poller that starts then kicks it
 
     [ThreadStatic]
     private static LinuxAioEngine? s_flushing;    // the engine whose work item runs on this thread (its continuations run inline)
@@ -723,23 +722,15 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
             // so that one that went asynchronous against expectation is still found.
             // Acquire: pairs with the Interlocked.Increment in Submit.
             int timeout = Volatile.Read(ref _quietInFlight) > 0 ? QuietPollMs : -1;
-
-            // A poller that starts while this thread waits here must have it watch (WatchPoller):
-            // the poller reads the eventfd too, and once it has consumed the count for events it
-            // has not delivered yet (it blocks in a continuation before their turn), nothing would
-            // wake this thread for them (the stall test's loop C saw 0 reads in 2 s). Dekker pair
-            // with TryStartPolling: this exchange, then the read of _poller; its CAS, then its read
-            // of _reaperInPoll, after which it kicks the eventfd.
-            Interlocked.Exchange(ref _reaperInPoll, 1);
-            if (Volatile.Read(ref _poller) != 0)
-            {
-                Volatile.Write(ref _reaperInPoll, 0);
-                continue;
-            }
-
+            //
+            // A poller that starts while this thread waits here (LinuxAioEngine.Poller.cs) takes
+            // its events with io_getevents and leaves the eventfd's count alone, so the first
+            // completion wakes this thread anyway, which then watches the poller (the loop's top).
+            // A first poller that read the eventfd itself consumed the count for events it had not
+            // delivered yet, blocked in a continuation before their turn, and nothing woke this
+            // thread for them (the stall test's loop C: 0 reads in 2 s).
             Interop.pollfd pfd = new() { fd = _eventFdNumber, events = 0x1 /* POLLIN */ };
             int ready = Interop.poll(&pfd, 1, timeout);
-            Volatile.Write(ref _reaperInPoll, 0);
             if (ready > 0)
             {
                 _ = Interop.read(_eventFdNumber, &counter, sizeof(long));
