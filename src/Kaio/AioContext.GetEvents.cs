@@ -193,12 +193,12 @@ public sealed partial class AioContext
     /// </summary>
     private void WaitInEngine(int waitMs)
     {
-        _engine.BeginCallerWait(); // a full fence before the re-check below
+        int token = _engine.BeginCallerWait(); // a full fence before the re-check below
         try
         {
             if (_ring.Count == 0 && !IsDisposed)
             {
-                _engine.WaitForCompletions(waitMs == Timeout.Infinite ? EngineWaitCapMs : Math.Min(waitMs, EngineWaitCapMs));
+                _engine.WaitForCompletions(waitMs == Timeout.Infinite ? EngineWaitCapMs : Math.Min(waitMs, EngineWaitCapMs), token);
             }
         }
         finally

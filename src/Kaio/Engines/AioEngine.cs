@@ -114,19 +114,20 @@ internal abstract class AioEngine : IDisposable
     /// Engines with <see cref="EngineFeatures.WaitOnCaller"/>: blocks the calling GetEvents thread
     /// in the kernel until a completion is posted or <paramref name="timeoutMs"/> passes, then
     /// harvests what is there. Returns when any completion was posted, including one that another
-    /// thread harvested, or after <see cref="WakeWaiters"/>.
+    /// thread harvested, or after <see cref="WakeWaiters"/>. <paramref name="token"/> is what
+    /// <see cref="BeginCallerWait"/> returned to this caller.
     /// </summary>
-    public virtual void WaitForCompletions(int timeoutMs)
+    public virtual void WaitForCompletions(int timeoutMs, int token)
     {
     }
 
     /// <summary>
     /// A GetEvents caller is about to wait in the engine (called before it re-checks the ring;
-    /// a full fence). The engine is the one owner of the count of such callers.
+    /// a full fence). The engine is the one owner of the count of such callers. Returns a token
+    /// for <see cref="WaitForCompletions"/>: a wake-up from now on must end that wait even if it
+    /// comes before the wait begins (the caller re-checks the ring in between).
     /// </summary>
-    public virtual void BeginCallerWait()
-    {
-    }
+    public virtual int BeginCallerWait() => 0;
 
     /// <summary>That caller has finished waiting.</summary>
     public virtual void EndCallerWait()

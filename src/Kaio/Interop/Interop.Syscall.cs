@@ -22,6 +22,13 @@ internal static unsafe partial class Interop
     internal static readonly long SYS_io_uring_setup = SyscallNumber(x64: 425, arm64: 425);
     internal static readonly long SYS_io_uring_enter = SyscallNumber(x64: 426, arm64: 426);
     internal static readonly long SYS_io_uring_register = SyscallNumber(x64: 427, arm64: 427);
+    internal static readonly long SYS_futex = SyscallNumber(x64: 202, arm64: 98);
+
+    /// <summary>FUTEX_WAIT | FUTEX_PRIVATE_FLAG (include/uapi/linux/futex.h): the word is this process's own.</summary>
+    internal const int FUTEX_WAIT_PRIVATE = 0 | 128;
+
+    /// <summary>FUTEX_WAKE | FUTEX_PRIVATE_FLAG.</summary>
+    internal const int FUTEX_WAKE_PRIVATE = 1 | 128;
 
     internal const int ENOSYS = 38;
 
@@ -100,6 +107,18 @@ internal static unsafe partial class Interop
     /// <summary>io_cancel(2): 0 (old kernels), or -1 and errno; EINPROGRESS means the cancel was started.</summary>
     internal static int io_cancel(ulong ctx_id, iocb* iocb, io_event* result)
         => SYS_io_cancel < 0 ? (int)NoSyscall() : (int)syscall(SYS_io_cancel, (nint)ctx_id, (nint)iocb, (nint)result);
+
+    /// <summary>
+    /// futex(2) FUTEX_WAIT_PRIVATE: sleeps while <c>*addr == expected</c>, up to the relative
+    /// <paramref name="timeout"/>. 0 when woken; -1 and errno EAGAIN (the word had changed),
+    /// ETIMEDOUT or EINTR.
+    /// </summary>
+    internal static long futex_wait(int* addr, int expected, timespec* timeout)
+        => SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAIT_PRIVATE, expected, (nint)timeout);
+
+    /// <summary>futex(2) FUTEX_WAKE_PRIVATE: wakes up to <paramref name="count"/> waiters; how many it woke.</summary>
+    internal static long futex_wake(int* addr, int count)
+        => SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAKE_PRIVATE, count);
 
     /// <summary>struct __kernel_timespec (16 bytes on 64-bit).</summary>
     [StructLayout(LayoutKind.Sequential)]

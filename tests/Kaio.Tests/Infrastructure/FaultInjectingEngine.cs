@@ -122,9 +122,9 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 
     public override bool TryReap() => _inner.TryReap();
 
-    public override void WaitForCompletions(int timeoutMs) => _inner.WaitForCompletions(timeoutMs);
+    public override void WaitForCompletions(int timeoutMs, int token) => _inner.WaitForCompletions(timeoutMs, token);
 
-    public override void BeginCallerWait() => _inner.BeginCallerWait();
+    public override int BeginCallerWait() => _inner.BeginCallerWait();
 
     public override void EndCallerWait() => _inner.EndCallerWait();
 

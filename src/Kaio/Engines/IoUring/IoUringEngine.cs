@@ -164,7 +164,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // compares cq.tail with the head seen when the wait began) wakes the caller for any CQE posted
     // after it began waiting, even one another thread reaps first; an event that reached the ring
     // some other way (the reaper, a Noop, teardown) wakes it through WakeWaiters' NOP.
-    public override void WaitForCompletions(int timeoutMs)
+    public override void WaitForCompletions(int timeoutMs, int token)
     {
         Interop.timespec ts = new() { tv_sec = timeoutMs / 1000, tv_nsec = (timeoutMs % 1000) * 1_000_000L };
         Interop.io_uring_getevents_arg arg = new() { sigmask = 0, sigmask_sz = 8, ts = (ulong)(&ts) };
@@ -181,7 +181,11 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         }
     }
 
-    public override void BeginCallerWait() => Interlocked.Increment(ref _callerWaiters);
+    public override int BeginCallerWait()
+    {
+        Interlocked.Increment(ref _callerWaiters);
+        return 0; // the kernel's wait compares the CQ tail itself (see WakeWaiters)
+    }
 
     public override void EndCallerWait()
     {
