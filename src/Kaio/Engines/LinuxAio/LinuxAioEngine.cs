@@ -116,6 +116,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     [ThreadStatic]
     private static LinuxAioEngine? s_flushing;    // the engine whose work item runs on this thread (its continuations run inline)
 
+    private readonly CallerWaitGate _callerWait = new();  // GetEvents callers (see Features)
+
     private long _inlineCompletions;              // Interlocked by Flush; diagnostics
     private long _submitCalls;                    // Interlocked by Flush; diagnostics
 
@@ -204,7 +206,20 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     /// completes. Reads and writes in flight cannot be cancelled (only Poll can), except on
     /// streams, which the inner thread-pool engine runs.
     /// </summary>
-    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller;
+    /// <remarks>
+    /// WaitOnCaller: GetEvents callers sleep on this engine's futex (CallerWaitGate), which the
+    /// core advances after each published event (the reaper's, the poller's, a worker's of the
+    /// inner engine), instead of the core's Monitor: one futex call on each side instead of four.
+    /// </remarks>
+    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller | EngineFeatures.WaitOnCaller;
+
+    public override int BeginCallerWait() => _callerWait.Begin();
+
+    public override void WaitForCompletions(int timeoutMs, int token) => _callerWait.Wait(token, timeoutMs);
+
+    public override void EndCallerWait() => _callerWait.End();
+
+    public override void WakeWaiters() => _callerWait.Wake();
 
     /// <summary>Requests whose event was already in the ring when io_submit returned: io_submit did the I/O (buffered files).</summary>
     internal long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
@@ -778,6 +793,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         // of ours: the iocbs (copied at io_submit) and the eventfd can go.
         _ = Interop.io_destroy(_ctx);
         _eventFd.Dispose();
+        _callerWait.Dispose(); // every caller has left: teardown waited for them
         NativeMemory.AlignedFree(_iocbs);
 
         // Every routed request completed too: its workers are idle and leave.
