@@ -103,8 +103,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
     // ---- Coalesced submission of awaited requests (see FlushAwaited). ----
     private int _flushQueued;              // 1 while a coalescing work item is queued and has not begun: Interlocked
-    private int _flushersActive;           // coalescing work items running now: Interlocked (Dispose waits for 0)
-    private volatile bool _closing;        // Dispose has begun: a coalescing work item that starts now does nothing
+    private readonly WorkItemDrain _drain = new(); // coalescing work items against Dispose
 
     /// <summary>The engine whose coalescing work item runs on this thread (a continuation it runs may dispose the context).</summary>
     [ThreadStatic]
@@ -492,15 +491,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>The coalescing work item (see FlushAwaited).</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        // Dekker pair with Dispose: it sets _closing, then waits for _flushersActive to be 0;
-        // this increments _flushersActive, then reads _closing — both through full fences, so
-        // either Dispose waits for this item or this item sees _closing and touches nothing.
-        Interlocked.Increment(ref _flushersActive);
+        // Dekker pair with Dispose (WorkItemDrain): either it waits for this item or this item
+        // touches nothing.
+        bool open = _drain.Enter();
         IoUringEngine? outer = s_flushing;
         s_flushing = this;
         try
         {
-            if (_closing)
+            if (!open)
             {
                 return;
             }
@@ -551,7 +549,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         {
             StopPolling(); // also when left early (a continuation disposed the context): touches no ring
             s_flushing = outer;
-            Interlocked.Decrement(ref _flushersActive);
+            _drain.Exit();
         }
     }
 
@@ -611,7 +609,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // enter. Polling for those held a pool thread in the kernel for nothing: 8 tasks reading the
     // page cache ran on one core (1.03 cores, 554k reads/s against 1.0M on two).
     private bool MayKeepPolling()
-        => !_closing
+        => !_drain.IsClosing
             && Volatile.Read(ref _asyncInFlight) > 0
             && Volatile.Read(ref _flushQueued) == 0
             && !NothingInKernel()
@@ -672,7 +670,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
             }
 
             DeliverInline(in one);
-            if (_closing)
+            if (_drain.IsClosing)
             {
                 return false;
             }
@@ -1069,15 +1067,8 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         // A coalescing work item may still be queued or running (it found nothing left to do,
         // or is returning): it must not touch the ring once it is unmapped. See Execute. Not the
         // one on this thread, if any: a continuation it ran inline is disposing the context (an
-        // async method's `using`), and it touches nothing once it sees _closing.
-        _closing = true;
-        Interlocked.MemoryBarrier();
-        int self = s_flushing == this ? 1 : 0;
-        SpinWait flushers = default;
-        while (Volatile.Read(ref _flushersActive) != self)
-        {
-            flushers.SpinOnce();
-        }
+        // async method's `using`), and it touches nothing once it sees IsClosing.
+        _drain.CloseAndWait(fromInsideOne: s_flushing == this);
 
         lock (_sqLock)
         {

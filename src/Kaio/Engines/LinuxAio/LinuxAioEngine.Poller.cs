@@ -75,14 +75,14 @@ internal sealed unsafe partial class LinuxAioEngine
     /// <summary>The awaiters' work item (see the comment at the top of this file).</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        // Dekker pair with Dispose: it sets _closing, then waits for _flushersActive to be 0 (or
-        // 1, from a continuation run here); this increments _flushersActive, then reads _closing.
-        Interlocked.Increment(ref _flushersActive);
+        // Dekker pair with Dispose (WorkItemDrain): either it waits for this item or this item
+        // touches nothing.
+        bool open = _drain.Enter();
         LinuxAioEngine? outer = s_flushing;
         s_flushing = this;
         try
         {
-            if (_closing)
+            if (!open)
             {
                 return;
             }
@@ -123,7 +123,7 @@ internal sealed unsafe partial class LinuxAioEngine
         {
             StopPolling(); // a no-op if this item did not poll; touches no kernel object
             s_flushing = outer;
-            Interlocked.Decrement(ref _flushersActive);
+            _drain.Exit();
         }
     }
 
@@ -139,7 +139,7 @@ internal sealed unsafe partial class LinuxAioEngine
     // While signalled requests are in the kernel (none is queued: the loop submitted them), no
     // other work item is queued, and the pool has nothing waiting for a thread (this one is needed).
     private bool MayKeepPolling()
-        => !_closing
+        => !_drain.IsClosing
             && Volatile.Read(ref _signalledInFlight) > 0
             && Volatile.Read(ref _flushQueued) == 0
             && System.Threading.ThreadPool.PendingWorkItemCount == 0;
@@ -209,7 +209,7 @@ internal sealed unsafe partial class LinuxAioEngine
         }
 
         DeliverInline(in one);
-        return _closing ? -1 : 1;
+        return _drain.IsClosing ? -1 : 1;
     }
 
     /// <summary>An event is in the ring (acquire, as in TryReap); true when the ring cannot be read (io_getevents tells).</summary>
@@ -252,7 +252,7 @@ internal sealed unsafe partial class LinuxAioEngine
             }
 
             DeliverInline(in one);
-            if (_closing)
+            if (_drain.IsClosing)
             {
                 return false;
             }

@@ -106,8 +106,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     // ---- Awaiters' poller (see FlushAwaited and Execute). ----
     private int _signalledInFlight;               // requests with IOCB_FLAG_RESFD accepted and not yet ended: Interlocked (Submit +1, EndOf -1)
     private int _flushQueued;                     // 1 while the work item is queued and has not begun: Interlocked
-    private int _flushersActive;                  // work items running now: Interlocked (Dispose waits for 0)
-    private volatile bool _closing;               // Dispose has begun: a work item that starts now does nothing
+    private readonly WorkItemDrain _drain = new(); // the work items against Dispose
     private int _poller;                          // the managed thread id of the work item polling (CAS from 0), else 0
     private long _pollRounds;                     // the poller's rounds: the reaper sees a poller stuck in a continuation
     private readonly object _parkLock = new();    // Monitor: the reaper waits on it while a poller polls (Lock has no condition variable)
@@ -774,15 +773,8 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         // An awaiters' work item may still be queued or running (it found nothing left to do, or
         // is returning): it must not touch the context once io_destroy ran. Not the one on this
         // thread, if any: a continuation it ran inline is disposing the context, and it touches
-        // nothing once it sees _closing (see Execute).
-        _closing = true;
-        Interlocked.MemoryBarrier();
-        int self = s_flushing == this ? 1 : 0;
-        SpinWait flushers = default;
-        while (Volatile.Read(ref _flushersActive) != self)
-        {
-            flushers.SpinOnce();
-        }
+        // nothing once it sees IsClosing (see Execute).
+        _drain.CloseAndWait(fromInsideOne: s_flushing == this);
 
         _reaper.Stop(); // pairs with the IsStopping read in ReaperLoop
         Kick();
