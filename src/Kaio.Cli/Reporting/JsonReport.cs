@@ -237,7 +237,7 @@ internal static class JsonReport
         var latency = new LatencyReport(result.Job.PercentileList ?? LatencyHistogram.FioPercentiles, result.Job.ClatPercentiles || result.Job.LatPercentiles, result.Job.LatPercentiles, plus);
         WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime, aggregate[0], latency);
         WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime, aggregate[1], latency);
-        WriteDirection(writer, "trim", new DirectionStats(), result.Stats.Runtime, 0, latency);
+        WriteDirection(writer, "trim", result.Stats.Trim, result.Stats.Runtime, 0, latency);
         writer.WriteStartObject("sync");
         writer.WriteNumber("total_ios", result.Stats.Sync.Count);
         WriteLatency(writer, "lat_ns", result.Stats.Sync, latency with { Clat = latency.Clat || latency.Lat });

@@ -220,6 +220,9 @@ internal sealed class ThreadStats
 
     public DirectionStats Write { get; } = new();
 
+    /// <summary>Trims (rw=trim, randtrim: punched holes).</summary>
+    public DirectionStats Trim { get; } = new();
+
     /// <summary>fsync / fdatasync requests (fio's <c>sync</c> object).</summary>
     public LatencyHistogram Sync { get; } = new();
 
@@ -283,6 +286,7 @@ internal sealed class ThreadStats
     {
         Read.Merge(other.Read);
         Write.Merge(other.Write);
+        Trim.Merge(other.Trim);
         Sync.Merge(other.Sync);
         for (int i = 0; i < DepthLevels.Length; i++)
         {

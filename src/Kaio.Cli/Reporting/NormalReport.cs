@@ -24,7 +24,7 @@ internal static class NormalReport
         foreach (JobResult result in results)
         {
             bool any = false;
-            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write) })
+            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write), ("trim", result.Stats.Trim) })
             {
                 if (stats.Ios == 0)
                 {

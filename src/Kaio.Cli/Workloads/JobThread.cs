@@ -52,6 +52,29 @@ internal sealed class JobThread
 
     public required long RegionStart { get; init; }
 
+    /// <summary>
+    /// Several files (nrfiles, filename=a:b, filename_format): the thread's files, in order; the
+    /// offsets its source gives are then positions in the files laid end to end, file i holding
+    /// [i x <see cref="FileLength"/>, (i + 1) x <see cref="FileLength"/>) — see <see cref="Locate"/>.
+    /// Null: the one file <see cref="Path"/>.
+    /// </summary>
+    public string[]? Files { get; init; }
+
+    /// <summary>Several files: the region's length in each.</summary>
+    public long FileLength { get; init; }
+
+    /// <summary>Several files: where the region starts in each file (fio's offset).</summary>
+    public long FileOffset { get; init; }
+
+    /// <summary>The files to open, in the order <see cref="Locate"/> numbers them.</summary>
+    public string[] Paths => Files ?? [Path];
+
+    /// <summary>The path of the file an offset from the thread's source falls in.</summary>
+    public string PathOf(long offset) => Files is null ? Path : Files[Locate(offset).File];
+
+    /// <summary>The file (index into <see cref="Paths"/>) and the offset in it of an offset from the thread's source.</summary>
+    public (int File, long Offset) Locate(long offset) => Files is null ? (0, offset) : ((int)(offset / FileLength), FileOffset + (offset % FileLength));
+
     public required long RegionLength { get; init; }
 
     /// <summary>Bytes to issue; negative when time based.</summary>
@@ -103,7 +126,7 @@ internal sealed class JobThread
     /// Records one completed read or write: the stats, the progress and interval counters, and the
     /// latency logs. On the owning worker thread only (or under the runner's lock).
     /// </summary>
-    public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks)
+    public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks, ushort priority = 0)
     {
         (isWrite ? Stats.Write : Stats.Read).Record(bytes, slatNs, clatNs);
         AddProgress(bytes);
@@ -118,7 +141,15 @@ internal sealed class JobThread
             Volatile.Write(ref _readBytes, _readBytes + bytes);
         }
 
-        Logs?.Record(isWrite ? 1 : 0, bytes, offset, slatNs, clatNs, completedTicks);
+        Logs?.Record(isWrite ? 1 : 0, bytes, offset, slatNs, clatNs, completedTicks, priority);
+    }
+
+    /// <summary>Records one completed trim (rw=trim, randtrim): the stats, the progress, the logs (direction 2).</summary>
+    public void RecordTrim(int bytes, long slatNs, long clatNs, long offset, long completedTicks, ushort priority = 0)
+    {
+        Stats.Trim.Record(bytes, slatNs, clatNs);
+        AddProgress(bytes);
+        Logs?.Record(2, bytes, offset, slatNs, clatNs, completedTicks, priority);
     }
 
     /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write); read by the interval sampler.</summary>
@@ -226,10 +257,19 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
+    /// <summary>Each request's I/O priority (prio, prioclass, cmdprio_*); null when the job sets none.</summary>
+    public PriorityPicker? Priorities { get; init; }
+
+    /// <summary>What writes carry when the job generates content (refill_buffers, buffer_compress_percentage, dedupe_percentage); null: the buffers as filled once.</summary>
+    public BufferContent? Content { get; init; }
+
+    /// <summary>latency_target: the highest queue depth that met the target, set when the workload ends.</summary>
+    public int? LatencyDepth { get; set; }
+
     /// <summary>The thread's place in its flow group (fio's flow); left when the thread ends.</summary>
     public FlowMember? Flow { get; init; }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fail: failure =>
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fileLength: Files is null ? 0 : FileLength, fail: failure =>
         {
             if (Error is null)
             {
