@@ -517,6 +517,42 @@ public class MultiFileTests
         Assert.All(doc.RootElement.GetProperty("jobs").EnumerateArray(), j => Assert.Equal(48 * 1024, j.GetProperty("read").GetProperty("io_bytes").GetInt64()));
     }
 
+    /// <summary>file_service_type=zipf: files drawn by a Zipf distribution for every request; random:N keeps a file for N requests.</summary>
+    [Fact]
+    public void FileServiceType_ZipfSkewsTheFiles_RandomWithCountKeepsAFileForNRequests()
+    {
+        static int[] FilesOf(string service, int count)
+        {
+            var job = new JobSpec();
+            foreach ((string name, string value) in (ReadOnlySpan<(string, string)>)[("rw", "randread"), ("nrfiles", "8"), ("file_service_type", service)])
+            {
+                JobOptions.Apply(job, name, value);
+            }
+
+            Assert.Null(job.Validate());
+            var source = new OffsetSource(0, 8 * 65536, job, -1, job.Seed, 0, trackBusy: false, fileLength: 65536);
+            var files = new int[count];
+            for (int i = 0; i < count; i++)
+            {
+                Assert.Equal(NextIo.Ready, source.TryNext(out long offset, out _, out _));
+                files[i] = (int)(offset / 65536);
+            }
+
+            return files;
+        }
+
+        int[] zipf = FilesOf("zipf:1.5", 4000);
+        int[] perFile = [.. Enumerable.Range(0, 8).Select(f => zipf.Count(x => x == f)).OrderDescending()];
+        // θ 1.5 over 8 files: about 52 % to the hottest rank (ranks are scattered over the files by a
+        // hash, as fio's are, so two ranks may share a file); uniform draws give each about 12.5 %.
+        Assert.InRange(perFile[0], 4000 * 40 / 100, 4000 * 80 / 100);
+        Assert.InRange(FilesOf("random", 4000).CountBy(f => f).Max(p => p.Value), 4000 * 10 / 100, 4000 * 16 / 100);
+
+        int[] runs = FilesOf("random:4", 400);
+        Assert.All(runs.Chunk(4), run => Assert.All(run, f => Assert.Equal(run[0], f)));
+        Assert.True(runs.Distinct().Count() > 4, "new files are drawn");
+    }
+
     [Fact]
     public void Nrfiles_WithVerify_IsRefused()
     {

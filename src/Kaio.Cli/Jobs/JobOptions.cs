@@ -85,7 +85,7 @@ internal static class JobOptions
         }),
         new("nrfiles", ["nr_files"], false, "N", "files per job thread, each size/nrfiles (or filesize) long, named by filename_format", (j, v) => j.NrFiles = (int)Int("nrfiles", v, 1, 1 << 20)),
         new("filename_format", [], false, "FORMAT", "names of the job's files: $jobname, $jobnum (the thread), $filenum; relative to directory (files so named are kept, unless unlink)", (j, v) => j.FileNameFormat = Required("filename_format", v)),
-        new("file_service_type", [], false, "roundrobin|sequential|random[:N]", "which file the next request goes to: each in turn (default), one after another, or at random; ':N' requests before choosing again", (j, v) => (j.FileService, j.FileServiceIos) = ParseFileService(v)),
+        new("file_service_type", [], false, "roundrobin|sequential|random[:N]|zipf|pareto|normal[:V]", "which file the next request goes to: each in turn (default), one after another, at random (':N' requests before choosing again), or by zipf:θ, pareto:h or normal:dev", (j, v) => (j.FileService, j.FileServiceIos, j.FileDistribution) = ParseFileService(v)),
         new("openfiles", [], false, "N", "accepted: kaio keeps all of a job thread's files open (fio opens at most N at a time)", (j, v) => Int("openfiles", v, 1, int.MaxValue)),
         new("create_on_open", [], true, "", "accepted: kaio creates and lays out every file before the group starts (fio creates it at open)", (j, v) => Bool("create_on_open", v)),
         new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "accepted: how fio reserves a file's space before laying it out; kaio lays files out by writing them, which allocates the space either way", (j, v) => _ = Required("fallocate", v).ToLowerInvariant() is "none" or "native" or "posix" or "keep" or "truncate" or "0" or "1"
@@ -397,20 +397,33 @@ internal static class JobOptions
             : names;
     }
 
-    private static (FileService Service, int Ios) ParseFileService(string? value)
+    private static (FileService Service, int Ios, RandomDistribution Files) ParseFileService(string? value)
     {
         string text = Required("file_service_type", value);
         int colon = text.IndexOf(':', StringComparison.Ordinal);
         string kind = (colon < 0 ? text : text[..colon]).Trim().ToLowerInvariant();
+        if (kind is "zipf" or "pareto" or "normal" or "gauss")
+        {
+            // fio's str_fst_cb(): zipf θ 1.1 and pareto h 0.2 by default, normal's deviation 0; a new draw for every request.
+            string parameter = colon >= 0 ? text[(colon + 1)..] : kind switch { "zipf" => "1.1", "pareto" => "0.2", _ => "0" };
+            try
+            {
+                return (FileService.Distribution, 1, RandomDistribution.Parse(kind + ":" + parameter, 1024));
+            }
+            catch (JobOptionException e)
+            {
+                throw new JobOptionException($"file_service_type={text}: {e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
+            }
+        }
+
         FileService service = kind switch
         {
             "roundrobin" => FileService.RoundRobin,
             "sequential" => FileService.Sequential,
             "random" => FileService.Random,
-            "zipf" or "pareto" or "normal" or "gauss" => throw new JobOptionException($"file_service_type={text}: kaio chooses files round robin, sequentially or uniformly at random; {kind} is not supported"),
-            _ => throw new JobOptionException($"file_service_type={text}: expected roundrobin, sequential or random"),
+            _ => throw new JobOptionException($"file_service_type={text}: expected roundrobin, sequential, random, zipf, pareto or normal"),
         };
-        return (service, colon < 0 ? 1 : (int)Int("file_service_type", text[(colon + 1)..], 1, int.MaxValue));
+        return (service, colon < 0 ? 1 : (int)Int("file_service_type", text[(colon + 1)..], 1, int.MaxValue), RandomDistribution.Uniform);
     }
 
     private static SyncMode ParseSync(string? value, SyncMode current) => value?.Trim().ToLowerInvariant() switch

@@ -119,6 +119,8 @@ internal enum FileService
     Sequential,
     /// <summary>A file drawn at random.</summary>
     Random,
+    /// <summary>A file drawn by <see cref="JobSpec.FileDistribution"/> (zipf, pareto, normal), for every request.</summary>
+    Distribution,
 }
 
 /// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
@@ -222,6 +224,9 @@ internal sealed class JobSpec
 
     /// <inheritdoc cref="FileService"/>
     public int FileServiceIos { get; set; } = 1;
+
+    /// <summary>file_service_type=zipf, pareto, normal/gauss: how the file is drawn.</summary>
+    public RandomDistribution FileDistribution { get; set; } = RandomDistribution.Uniform;
 
     /// <summary>The number of files each job thread works on.</summary>
     public int FileCount => FileNames?.Length ?? NrFiles;

@@ -77,6 +77,7 @@ internal sealed class OffsetSource
     private int _file = -1;
     private int _fileTurnLeft;
     private long _fileBytes;
+    private readonly BlockPicker? _filePicker; // file_service_type=zipf, pareto, normal
 
     /// <param name="regionStart">First byte of the region (a multiple of bs).</param>
     /// <param name="regionLength">Length of the region.</param>
@@ -95,6 +96,7 @@ internal sealed class OffsetSource
         _fileService = job.FileService;
         _fileServiceIos = Math.Max(1, job.FileServiceIos);
         _fileCursors = fileLength > 0 ? new long[_files * 2] : null;
+        _filePicker = job.FileService == FileService.Distribution ? new BlockPicker(job.FileDistribution, NextRandom, 0x2545F4914F6CDD1DUL, 1) : null;
         _flow = flow;
         _numberIos = job.NumberIos;
         _fail = fail;
@@ -340,6 +342,7 @@ internal sealed class OffsetSource
         int next = _fileService switch
         {
             FileService.Random => (int)NextBelow((ulong)_files),
+            FileService.Distribution => (int)_filePicker!.Next(_files),
             FileService.Sequential => _file < 0 ? 0 : _fileBytes >= _fileLength ? (_file + 1) % _files : _file,
             _ => (_file + 1) % _files,
         };
