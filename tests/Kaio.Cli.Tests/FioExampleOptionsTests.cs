@@ -48,7 +48,7 @@ public class FioExampleOptionsTests
     public void CmdprioPercentage_ThatShareOfRequestsGetsTheCmdprioClass_TheRestTheJobsClass()
     {
         using var dir = new TempDirectory();
-        RunJson(dir, """
+        JsonElement root = RunJson(dir, """
             [global]
             filename=DIR/data
             size=4m
@@ -71,6 +71,10 @@ public class FioExampleOptionsTests
         int job = clat.Count(e => e[4] == 0x6000);       // class 3 (idle) << 13
         Assert.Equal(1024, cmdprio + job);
         Assert.InRange(cmdprio, 1024 * 15 / 100, 1024 * 25 / 100);
+
+        // fio's prios in the report: the job's priority first, each with its own latencies.
+        JsonElement[] prios = [.. root.GetProperty("jobs")[0].GetProperty("read").GetProperty("prios").EnumerateArray()];
+        Assert.Equal([(3, 0, (long)job), (2, 1, (long)cmdprio)], prios.Select(p => (p.GetProperty("prioclass").GetInt32(), p.GetProperty("prio").GetInt32(), p.GetProperty("clat_ns").GetProperty("N").GetInt64())));
     }
 
     /// <summary>log_prio=0: the column is 1 for a real-time request and 0 for others (needs CAP_SYS_NICE for the real-time class).</summary>

@@ -128,7 +128,14 @@ internal sealed class JobThread
     /// </summary>
     public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks, ushort priority = 0)
     {
-        (isWrite ? Stats.Write : Stats.Read).Record(bytes, slatNs, clatNs);
+        DirectionStats stats = isWrite ? Stats.Write : Stats.Read;
+        stats.Record(bytes, slatNs, clatNs);
+        if (Job.Priorities.PerCommand)
+        {
+            // fio's per-priority latencies: clat, or lat with lat_percentiles (stat.c add_clat_sample/add_lat_sample).
+            stats.RecordPriority(priority, Job.LatPercentiles ? slatNs + clatNs : clatNs);
+        }
+
         AddProgress(bytes);
         if (isWrite)
         {
