@@ -631,11 +631,46 @@ public class TrimTests
         }
     }
 
-    [Fact]
-    public void Trimwrite_IsRefusedNamingIt()
+    /// <summary>trimwrite: each block trimmed, then written; randtrimwrite the same at random offsets; the writes count toward size.</summary>
+    [Theory]
+    [InlineData("trimwrite")]
+    [InlineData("randtrimwrite")]
+    public void Trimwrite_EachBlockTrimmedThenWritten(string mode)
     {
-        KaioCli.Result result = KaioCli.Run("bench", "--rw=trimwrite", "--size=1m");
-        Assert.Equal(2, result.Exit);
-        Assert.Contains("trimwrite", result.Err, StringComparison.Ordinal);
+        var job = new Jobs.JobSpec();
+        Jobs.JobOptions.Apply(job, "rw", mode);
+        Assert.Null(job.Validate());
+        var source = new OffsetSource(0, 64 * 1024, job, 16 * 1024, job.Seed, 0, trackBusy: false);
+        var requests = new List<(long Offset, int Length, bool IsWrite, bool IsTrim)>();
+        while (source.TryNext(out long offset, out int length, out bool isWrite, out bool isTrim) == NextIo.Ready)
+        {
+            requests.Add((offset, length, isWrite, isTrim));
+        }
+
+        Assert.Equal(8, requests.Count);
+        foreach ((var trim, var write) in requests.Chunk(2).Select(pair => (pair[0], pair[1])))
+        {
+            Assert.Equal((true, true), (trim.IsWrite, trim.IsTrim));
+            Assert.Equal((trim.Offset, trim.Length, true, false), write);
+        }
+
+        long[] trimmed = [.. requests.Where(r => r.IsTrim).Select(r => r.Offset)];
+        Assert.Equal(mode == "trimwrite", trimmed.SequenceEqual([0, 4096, 8192, 12288]));
+    }
+
+    [Fact]
+    public void Trimwrite_EndToEnd_TrimsAndWritesEveryBlock()
+    {
+        using var dir = new TempDirectory();
+        string data = dir.File("data");
+        string path = dir.WriteJobFile("job.fio", $"[tw]\nfilename={data}\nsize=256k\nbs=16k\nrw=trimwrite\nioengine=io_uring\n");
+        KaioCli.Result result = KaioCli.Run("bench", path, "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        JsonElement job = doc.RootElement.GetProperty("jobs")[0];
+        Assert.Equal((256L * 1024, 16L), (job.GetProperty("trim").GetProperty("io_bytes").GetInt64(), job.GetProperty("trim").GetProperty("total_ios").GetInt64()));
+        Assert.Equal((256L * 1024, 16L), (job.GetProperty("write").GetProperty("io_bytes").GetInt64(), job.GetProperty("write").GetProperty("total_ios").GetInt64()));
+        byte[] bytes = File.ReadAllBytes(data);
+        Assert.All(bytes.Chunk(16384), block => Assert.True(block.AsSpan().IndexOfAnyExcept((byte)0) >= 0, "each block was written after its trim"));
     }
 }

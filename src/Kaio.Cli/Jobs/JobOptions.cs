@@ -32,7 +32,7 @@ internal static class JobOptions
     [
         new("name", [], false, "NAME", "the job's name", (j, v) => j.Name = Required("name", v)),
         new("description", [], false, "TEXT", "a description of the job, shown in the report", (j, v) => j.Description = Required("description", v)),
-        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw, trim, randtrim (punched holes); ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
+        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw, trim, randtrim (punched holes), trimwrite, randtrimwrite (each block trimmed, then written); ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
         new("bs", ["blocksize"], false, "SIZE[,SIZE][,SIZE]", "block size of each I/O (fio suffixes: 4k, 1m); comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseBs(Required("bs", v), j.KbBase))),
         new("bsrange", ["blocksize_range"], false, "MIN-MAX[,MIN-MAX]", "request sizes: multiples of MIN up to MAX; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseRange(Required("bsrange", v), j.KbBase))),
         new("bssplit", [], false, "SIZE/PCT:...[,...]", "request sizes by share (4k/60:64k/40); blank shares split the rest; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseSplit(Required("bssplit", v), j.KbBase))),
@@ -375,8 +375,9 @@ internal static class JobOptions
         "randrw" => ReadWriteMode.RandReadWrite,
         "trim" => ReadWriteMode.Trim,
         "randtrim" => ReadWriteMode.RandTrim,
-        "trimwrite" or "randtrimwrite" => throw new JobOptionException($"rw={value}: kaio does not pair trims with writes of the same blocks; use trim, randtrim, or a write job after a trim job"),
-        _ => throw new JobOptionException($"rw={value}: unsupported (use read, write, randread, randwrite, rw, readwrite, randrw, trim or randtrim)"),
+        "trimwrite" => ReadWriteMode.TrimWrite,
+        "randtrimwrite" => ReadWriteMode.RandTrimWrite,
+        _ => throw new JobOptionException($"rw={value}: unsupported (use read, write, randread, randwrite, rw, readwrite, randrw, trim, randtrim, trimwrite or randtrimwrite)"),
     };
 
     private static IoEngineChoice ParseEngine(string? value)

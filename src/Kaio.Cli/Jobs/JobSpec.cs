@@ -22,6 +22,10 @@ internal enum ReadWriteMode
     Trim,
     /// <summary><c>randtrim</c>: random trims.</summary>
     RandTrim,
+    /// <summary><c>trimwrite</c>: each block trimmed, then written, sequentially.</summary>
+    TrimWrite,
+    /// <summary><c>randtrimwrite</c>: each block trimmed, then written, at random offsets.</summary>
+    RandTrimWrite,
 }
 
 /// <summary>Per-write durability asked with fio's <c>sync</c> / <c>dsync</c>, carried as RWF_SYNC / RWF_DSYNC.</summary>
@@ -71,18 +75,18 @@ internal static class VerifyModeExtensions
 
 internal static class ReadWriteModeExtensions
 {
-    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandReadWrite or ReadWriteMode.RandTrim;
+    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandReadWrite or ReadWriteMode.RandTrim or ReadWriteMode.RandTrimWrite;
 
-    public static bool HasReads(this ReadWriteMode mode) => mode is not (ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim);
+    public static bool HasReads(this ReadWriteMode mode) => mode is ReadWriteMode.Read or ReadWriteMode.RandRead or ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite;
 
-    /// <summary>Whether the job changes the file: writes, or trims (which take the writes' place in the offset source).</summary>
-    public static bool HasWrites(this ReadWriteMode mode) => mode is not (ReadWriteMode.Read or ReadWriteMode.RandRead);
+    /// <summary>Whether the job changes the file: writes or trims (it is opened for writing).</summary>
+    public static bool HasWrites(this ReadWriteMode mode) => !mode.HasReads() || mode is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite;
 
-    /// <summary>Whether the job's changes are trims (punched holes) rather than writes.</summary>
-    public static bool HasTrims(this ReadWriteMode mode) => mode is ReadWriteMode.Trim or ReadWriteMode.RandTrim;
+    /// <summary>Whether the job writes data (all changing modes but trim and randtrim).</summary>
+    public static bool HasDataWrites(this ReadWriteMode mode) => mode.HasWrites() && mode is not (ReadWriteMode.Trim or ReadWriteMode.RandTrim);
 
-    /// <summary>The direction whose sizes the job's changes use: trims for trim modes, else writes.</summary>
-    public static Direction ChangeDirection(this ReadWriteMode mode) => mode.HasTrims() ? Direction.Trim : Direction.Write;
+    /// <summary>Whether the job trims (punches holes).</summary>
+    public static bool HasTrims(this ReadWriteMode mode) => mode is ReadWriteMode.Trim or ReadWriteMode.RandTrim or ReadWriteMode.TrimWrite or ReadWriteMode.RandTrimWrite;
 
     public static string FioName(this ReadWriteMode mode) => mode switch
     {
@@ -93,6 +97,8 @@ internal static class ReadWriteModeExtensions
         ReadWriteMode.ReadWrite => "rw",
         ReadWriteMode.Trim => "trim",
         ReadWriteMode.RandTrim => "randtrim",
+        ReadWriteMode.TrimWrite => "trimwrite",
+        ReadWriteMode.RandTrimWrite => "randtrimwrite",
         _ => "randrw",
     };
 }
@@ -153,7 +159,7 @@ internal sealed class JobSpec
     /// </summary>
     public int BlockSize
     {
-        get => Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasWrites() ? _sizes[(int)ReadWrite.ChangeDirection()].Max : 0);
+        get => Math.Max(Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasDataWrites() ? _sizes[1].Max : 0), ReadWrite.HasTrims() ? _sizes[2].Max : 0);
         set => _sizes = [BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value)];
     }
 
@@ -174,11 +180,12 @@ internal sealed class JobSpec
 
     /// <summary>Whether every request the job issues has the same size.</summary>
     public bool FixedBlockSize
-        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasWrites() || _sizes[(int)ReadWrite.ChangeDirection()].IsFixed)
-            && (!ReadWrite.HasReads() || !ReadWrite.HasWrites() || _sizes[0].Min == _sizes[1].Min);
+        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasDataWrites() || _sizes[1].IsFixed) && (!ReadWrite.HasTrims() || _sizes[2].IsFixed)
+            && (!ReadWrite.HasReads() || !ReadWrite.HasDataWrites() || _sizes[0].Min == _sizes[1].Min)
+            && (!ReadWrite.HasTrims() || !ReadWrite.HasDataWrites() || _sizes[1].Min == _sizes[2].Min);
 
     /// <summary>The smallest request the job issues.</summary>
-    public int MinBlockSize => Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasWrites() ? _sizes[(int)ReadWrite.ChangeDirection()].Min : int.MaxValue);
+    public int MinBlockSize => Math.Min(Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasDataWrites() ? _sizes[1].Min : int.MaxValue), ReadWrite.HasTrims() ? _sizes[2].Min : int.MaxValue);
 
     /// <summary>fio's random_distribution.</summary>
     public RandomDistribution Distribution { get; set; } = RandomDistribution.Uniform;
@@ -518,11 +525,11 @@ internal sealed class JobSpec
             return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with verify, zonemode, random_generator=lfsr or offset_increment in kaio";
         }
 
-        if (ReadWrite.HasTrims() && (Verify != VerifyMode.None || VerifyOnly || IoEngine.IsBaseline || GeneratesContent))
+        if (ReadWrite.HasTrims() && (Verify != VerifyMode.None || VerifyOnly || IoEngine.IsBaseline || (GeneratesContent && !ReadWrite.HasDataWrites())))
         {
             return IoEngine.IsBaseline
-                ? "rw=trim and randtrim need a Kaio engine (kaio punches holes with fallocate requests); .NET RandomAccess has none"
-                : "rw=trim and randtrim write no data: verify and buffer contents do not apply";
+                ? "rw=trim, randtrim, trimwrite and randtrimwrite need a Kaio engine (kaio punches holes with fallocate requests); .NET RandomAccess has none"
+                : "trims do not combine with verify, and rw=trim and randtrim write no data for buffer contents to apply to";
         }
 
         if (Priorities.Validate() is { } priorities)

@@ -186,6 +186,7 @@ internal sealed class AwaitedLoops<TFace>
             long offset;
             int length = 0;
             bool isWrite;
+            bool isTrim = false;
             bool sync = false;
             bool dataOnly = false;
             int file = 0;
@@ -221,7 +222,7 @@ internal sealed class AwaitedLoops<TFace>
                 }
                 else
                 {
-                    NextIo result = next(out offset, out length, out isWrite);
+                    NextIo result = next(out offset, out length, out isWrite, out isTrim);
                     if (result == NextIo.Done)
                     {
                         return;
@@ -236,7 +237,7 @@ internal sealed class AwaitedLoops<TFace>
                         (file, fileOffset) = _thread.Locate(offset);
                     }
 
-                    if (result == NextIo.Ready && isWrite)
+                    if (result == NextIo.Ready && isWrite && !isTrim)
                     {
                         _lastWriteFile = file;
                         _writesSinceFsync++;
@@ -293,7 +294,7 @@ internal sealed class AwaitedLoops<TFace>
                 int transferred;
                 long submitted;
                 Memory<byte> request = buffer[..length];
-                if (isWrite && _job.ReadWrite.HasTrims())
+                if (isTrim)
                 {
                     ValueTask trim = _face.TrimAsync(file, fileOffset, length);
                     submitted = Stopwatch.GetTimestamp();
@@ -354,7 +355,7 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
-                        if (isWrite && _job.ReadWrite.HasTrims())
+                        if (isTrim)
                         {
                             _thread.RecordTrim(length, slat, clat, fileOffset, completed);
                         }

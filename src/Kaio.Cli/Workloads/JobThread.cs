@@ -23,8 +23,8 @@ internal sealed class WorkloadException : Exception
     public int Errno { get; init; }
 }
 
-/// <summary>Where a runner gets its next request: an offset, a length and whether it writes.</summary>
-internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite);
+/// <summary>Where a runner gets its next request: an offset, a length, whether it changes the file and whether it is a trim.</summary>
+internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite, out bool isTrim);
 
 /// <summary>One runner's loop: issue from <paramref name="next"/> until done or the deadline; record completions from <paramref name="recordFrom"/> on (long.MaxValue: never).</summary>
 internal delegate void RunPhase(NextRequest next, Action<long> release, long deadline, long recordFrom);
@@ -199,9 +199,10 @@ internal sealed class JobThread
         }
 
         using IEnumerator<long> written = WrittenBlockOffsets().GetEnumerator();
-        NextIo NextWritten(out long offset, out int length, out bool isWrite)
+        NextIo NextWritten(out long offset, out int length, out bool isWrite, out bool isTrim)
         {
             isWrite = false;
+            isTrim = false;
             offset = 0;
             length = Job.BlockSize;
             if (!written.MoveNext())

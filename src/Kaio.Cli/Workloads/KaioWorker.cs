@@ -274,7 +274,7 @@ internal sealed class KaioWorker
                 }
                 else
                 {
-                    NextIo result = next(out offset, out length, out bool isWrite);
+                    NextIo result = next(out offset, out length, out bool isWrite, out bool isTrim);
                     if (result == NextIo.Done)
                     {
                         return true;
@@ -288,7 +288,7 @@ internal sealed class KaioWorker
 
                     _paced = false;
 
-                    op = !isWrite ? Op.Read : _job.ReadWrite.HasTrims() ? Op.Trim : Op.Write;
+                    op = isTrim ? Op.Trim : isWrite ? Op.Write : Op.Read;
                 }
 
                 int slot = _free.Pop();

@@ -13,7 +13,7 @@ using Kaio.Cli.Jobs;
 
 namespace Kaio.Cli.Workloads;
 
-/// <summary>What <see cref="OffsetSource.TryNext"/> produced.</summary>
+/// <summary>What <see cref="OffsetSource.TryNext(out long, out int, out bool, out bool)"/> produced.</summary>
 internal enum NextIo
 {
     /// <summary>An offset, a length and a direction.</summary>
@@ -60,6 +60,12 @@ internal sealed class OffsetSource
     private long _heldOffset;
     private int _heldLength;
     private bool _heldIsWrite;
+    private bool _heldIsTrim;
+    private bool _pairWrite; // trimwrite: the write of the block just trimmed is next
+    private long _pairOffset;
+    private int _pairLength;
+    private readonly BlockSizeChoice _trimSizes;
+    private readonly int _trimAlign;
     private readonly ulong _lfsrSeed;
     private readonly bool _lfsrWanted;
     private FullCycle? _lfsr;
@@ -109,10 +115,11 @@ internal sealed class OffsetSource
         _rwMixRead = job.RwMixRead;
         _totalBytes = totalBytes;
         _readSizes = job.Sizes(Direction.Read);
-        _writeSizes = job.Sizes(job.ReadWrite.ChangeDirection()); // trims take the writes' place
-
+        _writeSizes = job.Sizes(Direction.Write);
+        _trimSizes = job.Sizes(Direction.Trim);
         _readAlign = job.Alignment(Direction.Read);
-        _writeAlign = job.Alignment(job.ReadWrite.ChangeDirection());
+        _writeAlign = job.Alignment(Direction.Write);
+        _trimAlign = job.Alignment(Direction.Trim);
         _skip = job.RwSkip;
         _randomRun = job.RandomRun;
         _busy = trackBusy ? new bool[_blocks] : null;
@@ -129,7 +136,7 @@ internal sealed class OffsetSource
         _zoneRange = job.ZoneRange > 0 ? job.ZoneRange : job.ZoneSize;
         _zoneSkip = job.ZoneSkip;
         ulong scatterState = seed;
-        _picker = new BlockPicker(job.Distribution, NextRandom, SplitMix64(ref scatterState), Math.Min(_readAlign, _writeAlign));
+        _picker = new BlockPicker(job.Distribution, NextRandom, SplitMix64(ref scatterState), Math.Min(_readAlign, job.ReadWrite.HasTrims() && !job.ReadWrite.HasDataWrites() ? _trimAlign : _writeAlign));
     }
 
     /// <summary>Blocks of the fixed block size in the region.</summary>
@@ -138,10 +145,14 @@ internal sealed class OffsetSource
     /// <summary>The block index of a file offset inside this region.</summary>
     public long BlockOf(long offset) => (offset - _regionStart) / _blockSize;
 
-    /// <summary>The next request's offset, length and direction.</summary>
-    public NextIo TryNext(out long offset, out int length, out bool isWrite)
+    /// <summary>The next request's offset, length and direction (a trim counts as a write).</summary>
+    public NextIo TryNext(out long offset, out int length, out bool isWrite) => TryNext(out offset, out length, out isWrite, out _);
+
+    /// <summary>The next request's offset, length and direction; <paramref name="isTrim"/>: a trim (with <paramref name="isWrite"/> set too).</summary>
+    public NextIo TryNext(out long offset, out int length, out bool isWrite, out bool isTrim)
     {
-        if (_flow is not null && !_held && _totalBytes >= 0 && _issuedBytes >= _totalBytes)
+        isTrim = false;
+        if (_flow is not null && !_held && !_pairWrite && _totalBytes >= 0 && _issuedBytes >= _totalBytes)
         {
             (offset, length, isWrite) = (0, 0, false);
             return NextIo.Done;
@@ -155,7 +166,7 @@ internal sealed class OffsetSource
 
         if (_pacer is null)
         {
-            return Draw(out offset, out length, out isWrite);
+            return Draw(out offset, out length, out isWrite, out isTrim);
         }
 
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -169,7 +180,7 @@ internal sealed class OffsetSource
                 force = readWaits == writeWaits ? null : readWaits;
             }
 
-            NextIo drawn = Draw(out _heldOffset, out _heldLength, out _heldIsWrite, force);
+            NextIo drawn = Draw(out _heldOffset, out _heldLength, out _heldIsWrite, out _heldIsTrim, force);
             if (drawn != NextIo.Ready)
             {
                 (offset, length, isWrite) = (0, 0, false);
@@ -180,7 +191,7 @@ internal sealed class OffsetSource
             _heldDue = _pacer.Due(_heldIsWrite, _heldLength, now);
         }
 
-        (offset, length, isWrite) = (_heldOffset, _heldLength, _heldIsWrite);
+        (offset, length, isWrite, isTrim) = (_heldOffset, _heldLength, _heldIsWrite, _heldIsTrim);
         if (now < _heldDue)
         {
             return NextIo.Later;
@@ -197,11 +208,22 @@ internal sealed class OffsetSource
         return NextIo.Ready;
     }
 
-    private NextIo Draw(out long offset, out int length, out bool isWrite, bool? forceWrite = null)
+    private NextIo Draw(out long offset, out int length, out bool isWrite, out bool isTrim, bool? forceWrite = null)
     {
         offset = 0;
         length = 0;
         isWrite = false;
+        isTrim = false;
+        if (_pairWrite)
+        {
+            // trimwrite (fio's set_rw_ddir()): the write of the block just trimmed; it is the one of the pair that counts.
+            _pairWrite = false;
+            (offset, length, isWrite) = (_pairOffset, _pairLength, true);
+            _issuedBytes += length;
+            _issuedIos++;
+            return NextIo.Ready;
+        }
+
         if ((_totalBytes >= 0 && _issuedBytes >= _totalBytes) || (_numberIos > 0 && _issuedIos >= _numberIos))
         {
             return NextIo.Done;
@@ -209,11 +231,11 @@ internal sealed class OffsetSource
 
         isWrite = _mode switch
         {
-            ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim => true,
             ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite => (long)NextBelow(100) >= _rwMixRead,
-            _ => false,
+            _ => _mode.HasWrites(),
         };
         isWrite = forceWrite ?? isWrite;
+        isTrim = _mode.HasTrims();
 
         // The part of the region this request stays in: one file of several, or a strided zone.
         long zoneBase = 0;
@@ -259,10 +281,10 @@ internal sealed class OffsetSource
             zoneEnd = Math.Min(_regionLength, _zoneStart + _zoneRange);
         }
 
-        BlockSizeChoice sizes = isWrite ? _writeSizes : _readSizes;
+        BlockSizeChoice sizes = isTrim ? _trimSizes : isWrite ? _writeSizes : _readSizes;
         length = sizes.IsFixed ? sizes.Min : sizes.Next(NextRandom());
         length = (int)Math.Min(length, zoneEnd - zoneBase);
-        int align = isWrite ? _writeAlign : _readAlign;
+        int align = isTrim ? _trimAlign : isWrite ? _writeAlign : _readAlign;
         ref long cursor = ref isWrite ? ref _writeCursor : ref _readCursor;
         ref int run = ref isWrite ? ref _writeRun : ref _readRun;
 
@@ -320,6 +342,15 @@ internal sealed class OffsetSource
 
         _zoneBytes += length;
         _fileBytes += length;
+        if (_mode is ReadWriteMode.TrimWrite or ReadWriteMode.RandTrimWrite)
+        {
+            // The trim of a pair: its write (same offset and length) is the next request.
+            (_pairWrite, _pairOffset, _pairLength) = (true, _regionStart + position, length);
+            cursor = position + length;
+            run--;
+            offset = _regionStart + position;
+            return NextIo.Ready;
+        }
 
         cursor = position + length;
 

@@ -318,7 +318,7 @@ internal static class TargetFile
     {
         foreach (Direction direction in (Direction[])[Direction.Read, Direction.Write])
         {
-            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasWrites() || job.ReadWrite.HasTrims())
+            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasDataWrites())
             {
                 continue; // trims carry no buffer and fallocate needs no alignment
             }
