@@ -111,7 +111,21 @@ internal sealed class JobThread
         }
     }
 
-    public ThreadStats Stats { get; } = new();
+    /// <summary>What the thread recorded; replaced by <see cref="ResetStats"/> (latency_target's final window).</summary>
+    public ThreadStats Stats { get; private set; } = new();
+
+    /// <summary>Stopwatch ticks of the last <see cref="ResetStats"/>; 0: never.</summary>
+    private long _statsFrom;
+
+    /// <summary>
+    /// Starts the thread's statistics afresh (fio's reset_all_stats() when latency_target has found
+    /// its depth): the report then covers the final window only. On the owning worker thread.
+    /// </summary>
+    public void ResetStats(long now)
+    {
+        Stats = new ThreadStats();
+        _statsFrom = now;
+    }
 
     /// <summary>This thread's per-I/O logs (write_lat_log, and per-I/O bw/iops logs); null when the job writes none.</summary>
     public JobLogs? Logs { get; init; }
@@ -191,7 +205,7 @@ internal sealed class JobThread
         long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
         run(source.TryNext, source.Release, deadline, recordFrom);
         Logs?.Finish(Stopwatch.GetTimestamp());
-        Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
+        Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(Math.Max(recordFrom, _statsFrom), Stopwatch.GetTimestamp()));
 
         if (!VerifyPass || Error is not null || VerifyFailure is not null || Stop.IsCancellationRequested)
         {

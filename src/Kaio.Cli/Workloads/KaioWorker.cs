@@ -234,12 +234,8 @@ internal sealed class KaioWorker
                     Complete(_events[i], now, release, record && now >= recordFrom);
                 }
 
-                if (_target is { } target)
-                {
-                    // latency_target: a lowered depth waits for what is in flight, then each window is judged.
-                    target.Draining &= _inFlight > 0;
-                    target.Check(now);
-                }
+                // latency_target: each window is judged after a reap.
+                _target?.Check(now);
             }
         }
 
@@ -251,9 +247,20 @@ internal sealed class KaioWorker
             // fio's start_time, one clock read for the batch: what separates its requests' starts
             // is only choosing their offsets, and the batch goes to the kernel right after.
             long now = Stopwatch.GetTimestamp();
-            if (_target is { Done: true })
+            if (_target is { } target)
             {
-                return true;
+                // latency_target: a lowered (or found) depth waits until nothing is in flight; the
+                // found depth's final window then starts with fresh statistics.
+                target.Draining &= _inFlight > 0;
+                if (target.TakeReset(now))
+                {
+                    _thread.ResetStats(now);
+                }
+
+                if (target.Done)
+                {
+                    return true;
+                }
             }
 
             while (_free.Count > 0 && _queuedCount < limit

@@ -5,8 +5,10 @@
 // window that misses lowers it halfway to the highest depth that met the target, after the
 // requests in flight drain. With latency_percentile=100 a single late I/O lowers the depth at
 // once, and one at depth 1 fails the job, as in fio. When a success leaves the depth where it was,
-// the depth is found: the job runs one more window at it and ends (latency_run=1: it keeps
-// adjusting until its runtime or size ends it). Threading: the job thread only.
+// the depth is found: what is in flight drains, the job's statistics start afresh (fio's
+// reset_all_stats()), it runs one more window at that depth and ends, so the report is the found
+// depth's (latency_run=1: it keeps adjusting until its runtime or size ends it). Threading: the
+// job thread only.
 using System.Diagnostics;
 using Kaio.Cli.Jobs;
 
@@ -50,6 +52,22 @@ internal sealed class LatencyTarget
 
     /// <summary>The depth is found and its final window is over: the job ends.</summary>
     public bool Done { get; private set; }
+
+    /// <summary>The depth is found: once drained, the job's statistics start afresh for the final window.</summary>
+    public bool ResetPending { get; private set; }
+
+    /// <summary>Whether to reset the statistics now (drained, final window); clears the request and starts the window.</summary>
+    public bool TakeReset(long now)
+    {
+        if (!ResetPending || Draining)
+        {
+            return false;
+        }
+
+        ResetPending = false;
+        NewWindow(now);
+        return true;
+    }
 
     /// <summary>One completed read or write; false when a late I/O at depth 1 fails the job (percentile 100).</summary>
     public bool Complete(long latencyNs, long now)
@@ -114,7 +132,13 @@ internal sealed class LatencyTarget
         if (!_keepRunning && Depth == depth)
         {
             Done = _finalWindow;
-            _finalWindow = true;
+            if (!_finalWindow)
+            {
+                // fio: quiesce, reset the statistics, then one more window at this depth.
+                _finalWindow = true;
+                ResetPending = true;
+                Draining = true;
+            }
         }
 
         NewWindow(now);
