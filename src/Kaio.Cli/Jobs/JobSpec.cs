@@ -614,6 +614,36 @@ internal sealed class JobSpec
             parts.Add("numjobs=" + NumJobs.ToString(CultureInfo.InvariantCulture));
         }
 
+        if (MultiFile)
+        {
+            parts.Add("nrfiles=" + FileCount.ToString(CultureInfo.InvariantCulture) + " (" + FileService.ToString().ToLowerInvariant() + ")");
+        }
+
+        if (ZoneStrided)
+        {
+            parts.Add("zonemode=strided " + FioValues.FormatSize(ZoneSize) + "/" + FioValues.FormatSize(ZoneRange > 0 ? ZoneRange : ZoneSize) + "+" + FioValues.FormatSize(ZoneSkip));
+        }
+
+        if (Lfsr)
+        {
+            parts.Add("random_generator=lfsr");
+        }
+
+        if (LatencyTarget is { } target)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"latency_target={FioValues.FormatTime(target)} p{LatencyPercentile}"));
+        }
+
+        if (DedupePercentage > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"dedupe={DedupePercentage}%{(DedupeWorkingSet ? " working_set" : "")}{(DedupeGlobal ? " global" : "")}"));
+        }
+
+        if (BufferCompressPercentage is { } compress)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"buffer_compress={compress}%"));
+        }
+
         if (ReadWrite is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite)
         {
             parts.Add("rwmixread=" + RwMixRead.ToString(CultureInfo.InvariantCulture));
