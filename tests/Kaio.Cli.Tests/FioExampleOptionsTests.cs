@@ -632,6 +632,21 @@ public class TrimTests
         }
     }
 
+    /// <summary>Trims are sampled like reads and writes: fio's trim bw_* and iops_* in the report.</summary>
+    [Fact]
+    public void Randtrim_TimeBased_HasBandwidthAndIopsSamples()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.WriteJobFile("job.fio", $"[rt]\nfilename={dir.File("data")}\nsize=1m\nrw=randtrim\nruntime=1s\ntime_based\n");
+        KaioCli.Result result = KaioCli.Run("bench", path, "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        JsonElement trim = doc.RootElement.GetProperty("jobs")[0].GetProperty("trim");
+        Assert.True(trim.GetProperty("bw_samples").GetInt64() >= 1, trim.ToString());
+        Assert.True(trim.GetProperty("iops_samples").GetInt64() >= 1, trim.ToString());
+        Assert.True(trim.GetProperty("iops_mean").GetDouble() > 0, trim.ToString());
+    }
+
     /// <summary>trimwrite: each block trimmed, then written; randtrimwrite the same at random offsets; the writes count toward size.</summary>
     [Theory]
     [InlineData("trimwrite")]

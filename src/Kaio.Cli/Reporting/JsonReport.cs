@@ -40,7 +40,7 @@ internal static class JsonReport
             // fio's bw_agg: the job's mean sampled bandwidth as a percent of its group's aggregate (bytes over the group's longest runtime).
             var group = results.Where(r => r.GroupId == result.GroupId).ToList();
             double seconds = group.Max(r => r.Stats.Runtime.TotalSeconds);
-            double[] aggregate = seconds > 0 ? [group.Sum(r => r.Stats.Read.Bytes) / seconds, group.Sum(r => r.Stats.Write.Bytes) / seconds] : [0, 0];
+            double[] aggregate = seconds > 0 ? [group.Sum(r => r.Stats.Read.Bytes) / seconds, group.Sum(r => r.Stats.Write.Bytes) / seconds, group.Sum(r => r.Stats.Trim.Bytes) / seconds] : [0, 0, 0];
             WriteJob(writer, result, aggregate, plus);
         }
 
@@ -238,7 +238,7 @@ internal static class JsonReport
         ushort jobPriority = result.Job.Priorities.JobValue;
         WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime, aggregate[0], latency, jobPriority);
         WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime, aggregate[1], latency, jobPriority);
-        WriteDirection(writer, "trim", result.Stats.Trim, result.Stats.Runtime, 0, latency, jobPriority);
+        WriteDirection(writer, "trim", result.Stats.Trim, result.Stats.Runtime, aggregate[2], latency, jobPriority);
         writer.WriteStartObject("sync");
         writer.WriteNumber("total_ios", result.Stats.Sync.Count);
         WriteLatency(writer, "lat_ns", result.Stats.Sync, latency with { Clat = latency.Clat || latency.Lat });

@@ -38,6 +38,8 @@ internal sealed class JobThread
     private long _readBytes;
     private long _writeIos;
     private long _writeBytes;
+    private long _trimIos;
+    private long _trimBytes;
     private volatile bool _finished;
     private bool _arrived;
 
@@ -170,13 +172,18 @@ internal sealed class JobThread
     {
         Stats.Trim.Record(bytes, slatNs, clatNs);
         AddProgress(bytes);
+        Volatile.Write(ref _trimIos, _trimIos + 1);
+        Volatile.Write(ref _trimBytes, _trimBytes + bytes);
         Logs?.Record(2, bytes, offset, slatNs, clatNs, completedTicks, priority);
     }
 
-    /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write); read by the interval sampler.</summary>
-    public (long Ios, long Bytes) Counted(int direction) => direction == 0
-        ? (Volatile.Read(ref _readIos), Volatile.Read(ref _readBytes))
-        : (Volatile.Read(ref _writeIos), Volatile.Read(ref _writeBytes));
+    /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write, 2 trim); read by the interval sampler.</summary>
+    public (long Ios, long Bytes) Counted(int direction) => direction switch
+    {
+        0 => (Volatile.Read(ref _readIos), Volatile.Read(ref _readBytes)),
+        1 => (Volatile.Read(ref _writeIos), Volatile.Read(ref _writeBytes)),
+        _ => (Volatile.Read(ref _trimIos), Volatile.Read(ref _trimBytes)),
+    };
 
     private static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
