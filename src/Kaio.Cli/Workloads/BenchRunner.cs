@@ -133,7 +133,7 @@ internal sealed class BenchRunner
     {
         var results = new List<JobResult>();
         _dedupeGlobalThreads = jobs.Where(j => j.DedupeGlobal && j.DedupePercentage > 0).Sum(j => j.NumJobs);
-        DiskUtil.Snapshot disks = Reporting.DiskUtil.Snapshot.Take(jobs.Select(j => j.FileName ?? System.IO.Path.Combine(j.Directory ?? _tempDirectory, "x")).Distinct());
+        DiskUtil.Snapshot disks = Reporting.DiskUtil.Snapshot.Take(jobs.Select(j => j.FileName ?? j.FileNames?[0] ?? System.IO.Path.Combine(j.Directory ?? _tempDirectory, "x")).Distinct());
         try
         {
             int groupId = 0;
