@@ -558,13 +558,47 @@ public class MultiFileTests
         Assert.True(runs.Distinct().Count() > 4, "new files are drawn");
     }
 
+    /// <summary>verify over several files: written blocks carry their offset in their own file; a later verify_only pass checks every file and finds a corrupted byte.</summary>
     [Fact]
-    public void Nrfiles_WithVerify_IsRefused()
+    public void Nrfiles_WithVerify_ChecksEveryFile_AndFindsACorruptedOne()
     {
         using var dir = new TempDirectory();
-        KaioCli.Result result = Run(dir, "[v]\ndirectory=DIR\nnrfiles=2\nsize=64k\nrw=write\nverify=crc32c\n");
+        const string Files = """
+            [global]
+            filename_format=DIR/v.$jobnum.$filenum
+            nrfiles=3
+            numjobs=2
+            size=96k
+            bs=4k
+            verify=crc32c
+            """;
+        KaioCli.Result written = Run(dir, Files + "\n[w]\nrw=randwrite\niodepth=4\n");
+        Assert.True(written.Exit == 0, written.ToString());
+        Assert.Equal(6, Directory.GetFiles(dir.Path, "v.*").Length);
+
+        KaioCli.Result verified = Run(dir, Files + "\n[w]\nrw=read\nverify_only\n");
+        Assert.True(verified.Exit == 0, verified.ToString());
+
+        using (Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(dir.File("v.1.2"), FileMode.Open, FileAccess.ReadWrite))
+        {
+            byte[] one = new byte[1];
+            RandomAccess.Read(file, one, 8192 + 100);
+            one[0] ^= 0xff;
+            RandomAccess.Write(file, one, 8192 + 100);
+        }
+
+        KaioCli.Result corrupted = Run(dir, Files + "\n[w]\nrw=read\nverify_only\n");
+        Assert.Equal(1, corrupted.Exit);
+        Assert.Contains("corrupted block at offset 8192", corrupted.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nrfiles_VerifyWithFilesSharedByThreads_IsRefused()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result result = Run(dir, "[v]\nfilename=DIR/a:DIR/b\nnumjobs=2\nsize=64k\nrw=write\nverify=crc32c\n");
         Assert.Equal(2, result.Exit);
-        Assert.Contains("several files", result.Err, StringComparison.Ordinal);
+        Assert.Contains("give each thread its own files", result.Err, StringComparison.Ordinal);
     }
 }
 

@@ -520,9 +520,14 @@ internal sealed class JobSpec
             return "nrfiles and filename_format make the job's files; filename names one file (give several as filename=a:b)";
         }
 
-        if (MultiFile && (Verify != VerifyMode.None || VerifyOnly || ZoneStrided || Lfsr || OffsetIncrement != 0))
+        if (MultiFile && (ZoneStrided || Lfsr || OffsetIncrement != 0))
         {
-            return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with verify, zonemode, random_generator=lfsr or offset_increment in kaio";
+            return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with zonemode, random_generator=lfsr or offset_increment in kaio";
+        }
+
+        if (MultiFile && (Verify != VerifyMode.None || VerifyOnly) && NumJobs > 1 && (FileNames is not null || (FileNameFormat is { } format && !format.Contains("$jobnum", StringComparison.Ordinal))))
+        {
+            return "verify with files shared by numjobs threads (filename=a:b, or a filename_format without $jobnum) would have two threads writing one block; give each thread its own files";
         }
 
         if (ReadWrite.HasTrims() && (Verify != VerifyMode.None || VerifyOnly || IoEngine.IsBaseline || (GeneratesContent && !ReadWrite.HasDataWrites())))

@@ -305,7 +305,7 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     if (_thread.Generations is not null)
                     {
-                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job);
+                        BlockVerifier.Fill(request.Span, fileOffset, _job.Seed, generation, _job); // the header names the offset in its file
                     }
                     else
                     {
@@ -344,7 +344,7 @@ internal sealed class AwaitedLoops<TFace>
 
                     if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                     {
-                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
+                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, fileOffset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
                         if (_thread.VerifyFailure is not null)
                         {
                             _stopping = true;

@@ -488,6 +488,8 @@ internal sealed class BenchRunner
             throw new WorkloadException($"{job.Name}: size={FioValues.FormatSize(job.Size ?? wanted)} over {count} files leaves less than bs={FioValues.FormatSize(bs)} for each");
         }
 
+        bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
+        bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
         JobSpec layout = job.Clone();
         layout.Size = perFile;
         layout.FileSize = null;
@@ -504,7 +506,7 @@ internal sealed class BenchRunner
             long length = long.MaxValue;
             foreach (string path in paths)
             {
-                if (!prepared.TryGetValue(path, out var earlier) || (perFile ?? 0) > earlier.Size)
+                if (!prepared.TryGetValue(path, out var earlier) || (perFile ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
                 {
                     string? parent = System.IO.Path.GetDirectoryName(path);
                     if (!string.IsNullOrEmpty(parent))
@@ -512,13 +514,27 @@ internal sealed class BenchRunner
                         System.IO.Directory.CreateDirectory(parent); // fio: a format's directories are created
                     }
 
-                    prepared[path] = (TargetFile.Prepare(layout, path, _log, _stop, out _), null, bs);
+                    long laidOut = TargetFile.Prepare(layout, path, _log, _stop, out long[]? fileGenerations);
+                    prepared[path] = (laidOut, fileGenerations, bs);
                 }
 
                 length = Math.Min(length, prepared[path].Size);
             }
 
             length = length / bs * bs;
+
+            // Verifying: the generations of the files' blocks, laid end to end as the source's offsets are.
+            long[]? generations = null;
+            if (verifying)
+            {
+                long blocksPerFile = length / bs;
+                generations = new long[blocksPerFile * count];
+                for (int f = 0; f < count; f++)
+                {
+                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, f * blocksPerFile, blocksPerFile);
+                }
+            }
+
             long bytes = job.IoSize ?? job.Size ?? (length * count);
             threads[i] = new JobThread
             {
@@ -533,6 +549,9 @@ internal sealed class BenchRunner
                 RegionStart = 0,
                 RegionLength = length * count,
                 TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
+                Generations = generations,
+                VerifyUnknownBlocks = verifying && !writes,
+                VerifyPass = verifying && writes && job.DoVerify,
                 Stop = stop,
                 Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
                 Priorities = PriorityPicker.For(job, i),

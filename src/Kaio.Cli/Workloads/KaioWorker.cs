@@ -337,7 +337,7 @@ internal sealed class KaioWorker
             if (_thread.Generations is not null)
             {
                 _previousGeneration[slot] = _thread.Generations[offset / _job.BlockSize];
-                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job);
+                BlockVerifier.Fill(buffer.Span, fileOffset, _job.Seed, _thread.NextGeneration(offset), _job); // the header names the offset in its file
             }
             else if (_thread.Content is { } content)
             {
@@ -480,7 +480,7 @@ internal sealed class KaioWorker
 
                 if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                 {
-                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
+                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, _thread.Locate(offset).Offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
                 }
 
                 if (record)
