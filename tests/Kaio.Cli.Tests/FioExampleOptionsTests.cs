@@ -666,6 +666,21 @@ public class TrimTests
         }
     }
 
+    /// <summary>--compare of a trim job leaves out RandomAccess, which cannot punch holes, and says so.</summary>
+    [Fact]
+    public void Compare_TrimJob_SkipsRandomAccessNamingWhy()
+    {
+        using var dir = new TempDirectory();
+        KaioCli.Result text = KaioCli.Run("bench", "--compare", "--rw=trim", "--size=256k", "--bs=64k", "--filename=" + dir.File("data"));
+        Assert.True(text.Exit == 0, text.ToString());
+        Assert.Contains("randomaccess: not compared: rw=trim", text.Out, StringComparison.Ordinal);
+        KaioCli.Result result = KaioCli.Run("bench", "--compare", "--rw=trim", "--size=256k", "--bs=64k", "--filename=" + dir.File("data"), "--output-format=json");
+        Assert.True(result.Exit == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        Assert.DoesNotContain(doc.RootElement.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("engine").GetString() == "randomaccess");
+        Assert.All(doc.RootElement.GetProperty("jobs").EnumerateArray(), j => Assert.Equal(256 * 1024, j.GetProperty("trim").GetProperty("io_bytes").GetInt64()));
+    }
+
     /// <summary>Trims are sampled like reads and writes: fio's trim bw_* and iops_* in the report.</summary>
     [Fact]
     public void Randtrim_TimeBased_HasBandwidthAndIopsSamples()
