@@ -127,6 +127,21 @@ public class FioExampleOptionsTests
         Assert.Contains(clat, e => e[4] > 0); // offsets
     }
 
+    /// <summary>The text report prints a line per priority, as fio does.</summary>
+    [Fact]
+    public void CmdprioPercentage_TextReport_ALinePerPriority()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.WriteJobFile("job.fio", $"[p]\nfilename={dir.File("data")}\nsize=1m\nrw=randread\nioengine=libaio\nprioclass=3\ncmdprio_percentage=50\ncmdprio_class=2\n");
+        KaioCli.Result result = KaioCli.Run("bench", path);
+        Assert.True(result.Exit == 0, result.ToString());
+        string[] lines = [.. result.Out.Split('\n').Where(l => l.StartsWith("p read: prio ", StringComparison.Ordinal))];
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("p read: prio 2/0: ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("p read: prio 3/0: ", lines[1], StringComparison.Ordinal);
+        Assert.Equal(256, lines.Sum(l => int.Parse(l.Split(": ")[2].Split(' ')[0], CultureInfo.InvariantCulture)));
+    }
+
     [Fact]
     public void Cmdprio_PercentageAndBssplitTogether_AreRefused()
     {
