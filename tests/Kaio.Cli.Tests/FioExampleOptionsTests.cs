@@ -127,6 +127,28 @@ public class FioExampleOptionsTests
         Assert.Contains(clat, e => e[4] > 0); // offsets
     }
 
+    /// <summary>cmdprio_bssplit's fifth field, a priority hint: in each request's value (bits 3–12) and, with hints, the report's priohint.</summary>
+    [Fact]
+    public void CmdprioBssplit_Hints_InTheValueAndTheReport()
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, """
+            [hints]
+            filename=DIR/data
+            size=2m
+            rw=randread
+            cmdprio_bssplit=4k/50/2/0/1:4k/50/2/0/3
+            ioengine=io_uring
+            write_lat_log=DIR/h
+            log_prio=1
+            """);
+        List<long[]> clat = ReadLog(dir.File("h_clat.1.log"));
+        Assert.All(clat, e => Assert.Contains(e[4], (long[])[0x4008, 0x4018]));   // class 2 << 13 | hint << 3
+        JsonElement[] prios = [.. root.GetProperty("jobs")[0].GetProperty("read").GetProperty("prios").EnumerateArray()];
+        Assert.Equal([1, 3], prios.Select(p => p.GetProperty("priohint").GetInt32()));
+        Assert.Equal(512, prios.Sum(p => p.GetProperty("clat_ns").GetProperty("N").GetInt64()));
+    }
+
     /// <summary>The text report prints a line per priority, as fio does.</summary>
     [Fact]
     public void CmdprioPercentage_TextReport_ALinePerPriority()

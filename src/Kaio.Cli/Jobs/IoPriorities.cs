@@ -62,6 +62,9 @@ internal sealed record IoPriorities
     public static ushort Encode(int ioClass, int level, int hint)
         => (ushort)(((ioClass == IoPriority.ClassNone ? IoPriority.ClassBestEffort : ioClass) << IoPriority.ClassShift) | (hint << 3) | level);
 
+    /// <summary>The hint of a value (bits 3–12).</summary>
+    public static int HintOf(ushort value) => (value >> 3) & 0x3ff;
+
     /// <summary>Whether a value is in the real-time class (fio's log column without log_prio).</summary>
     public static bool IsRealTime(ushort value) => value >> IoPriority.ClassShift == IoPriority.ClassRealTime;
 

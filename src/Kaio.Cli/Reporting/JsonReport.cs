@@ -362,12 +362,19 @@ internal static class JsonReport
         {
             // fio's prios (stat.c): only with two priorities or more; the job's own value first,
             // each with its class (value >> 13), level (value & 7) and clat_ns, or lat_ns with lat_percentiles.
+            // With priority hints (cmdprio_bssplit's fifth field) also "priohint", as fio 3.36 and later write it.
+            bool hints = byPriority.Keys.Any(p => Jobs.IoPriorities.HintOf(p) != 0);
             writer.WriteStartArray("prios");
             foreach ((ushort priority, LatencyHistogram histogram) in byPriority.OrderBy(p => p.Key == jobPriority ? 0 : 1).ThenBy(p => p.Key))
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("prioclass", priority >> IoPriority.ClassShift);
                 writer.WriteNumber("prio", priority & IoPriority.LevelMask);
+                if (hints)
+                {
+                    writer.WriteNumber("priohint", Jobs.IoPriorities.HintOf(priority));
+                }
+
                 WriteLatency(writer, latency.Lat ? "lat_ns" : "clat_ns", histogram, latency with { Clat = latency.Clat || latency.Lat });
                 writer.WriteEndObject();
             }

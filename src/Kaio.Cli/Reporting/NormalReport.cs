@@ -95,7 +95,7 @@ internal static class NormalReport
                 foreach ((ushort priority, LatencyHistogram latency) in byPriority)
                 {
                     console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                        $"{result.Name} {dir}: prio {priority >> IoPriority.ClassShift}/{priority & IoPriority.LevelMask}: {latency.Count} I/Os ({latency.Count * 100.0 / Math.Max(1, stats.Ios):0.0}%), {kind} avg={FormatLatency((long)latency.Mean)}, p50={FormatLatency(latency.Percentile(50))}, p99={FormatLatency(latency.Percentile(99))}, max={FormatLatency(latency.Max)}")));
+                        $"{result.Name} {dir}: prio {priority >> IoPriority.ClassShift}/{priority & IoPriority.LevelMask}{(Jobs.IoPriorities.HintOf(priority) != 0 ? "/" + Jobs.IoPriorities.HintOf(priority).ToString(CultureInfo.InvariantCulture) : "")}: {latency.Count} I/Os ({latency.Count * 100.0 / Math.Max(1, stats.Ios):0.0}%), {kind} avg={FormatLatency((long)latency.Mean)}, p50={FormatLatency(latency.Percentile(50))}, p99={FormatLatency(latency.Percentile(99))}, max={FormatLatency(latency.Max)}")));
                 }
             }
         }
