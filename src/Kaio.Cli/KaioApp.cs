@@ -50,7 +50,7 @@ internal static class KaioApp
 
     private sealed class App
     {
-        private static readonly HashSet<string> s_flagsWithWords = new(StringComparer.Ordinal) { "verify", "sync" };
+        private static readonly HashSet<string> s_flagsWithWords = new(StringComparer.Ordinal) { "verify", "sync", "write_bw_log", "write_lat_log", "write_iops_log" };
 
         /// <summary>Options that say where and how to run, not what: with only these, bench is still the bare quick run.</summary>
         private static readonly HashSet<string> s_placementOptions = new(StringComparer.Ordinal) { "ioengine", "direct", "buffered", "filename", "directory", "thread", "kb_base" };
@@ -676,6 +676,17 @@ internal static class KaioApp
             var sized = new HashSet<string>(StringComparer.Ordinal);
             foreach (JobSpec job in jobs)
             {
+                if (job.MultiFile)
+                {
+                    // Several files: named ones without a size are used as they are (checked when laid out).
+                    if (job.RegionSize is null && job.FileNames is null)
+                    {
+                        throw new JobOptionException($"{job.Origin}: size= not given (nrfiles and filename_format make the files, so they need a size or filesize)");
+                    }
+
+                    continue;
+                }
+
                 if (job.FilePath is { } named && File.Exists(named) && !TargetFile.IsDevice(named) && new FileInfo(named).Length == 0 && IsUnseekable(named))
                 {
                     throw new JobOptionException($"{job.Origin}: {named}: a FIFO or other unseekable file is not supported: kaio needs a regular file or a block device");
@@ -815,7 +826,7 @@ internal static class KaioApp
         /// <summary>The job once on .NET RandomAccess (the baseline) and, on every engine that works here, once through Submit/GetEvents and once awaited (ReadAsync/WriteAsync from iodepth tasks), one after another, on one file.</summary>
         private List<JobSpec> CompareVariants(JobSpec job, BenchRunner runner, List<string> skipped)
         {
-            string path = job.FileName ?? runner.NewTempFile(job.Name, job.Directory);
+            string? path = job.MultiFile ? null : job.FileName ?? runner.NewTempFile(job.Name, job.Directory);
             var variants = new List<JobSpec>();
             void Add(IoEngineChoice engine)
             {
@@ -825,6 +836,13 @@ internal static class KaioApp
                 variant.FileName = path;
                 variant.Stonewall = true;
                 variant.GroupReporting = false;
+                if (variant.Validate() is { } why)
+                {
+                    // Trims on RandomAccess, priorities or latency_target on an awaited runner.
+                    skipped.Add($"{engine.Name}: not compared: {why}");
+                    return;
+                }
+
                 variants.Add(variant);
             }
 

@@ -131,7 +131,7 @@ public class CommandLineTests
 
     [Theory]
     [InlineData(new[] { "bench", "--bogus" }, "unknown option '--bogus'")]
-    [InlineData(new[] { "bench", "--bogus", "--dedupe_percentage=5", "--bs=4k" }, "unknown options '--bogus', '--dedupe_percentage=5' (see kaio bench --help)")]
+    [InlineData(new[] { "bench", "--bogus", "--cpus_allowed=1", "--bs=4k" }, "unknown options '--bogus', '--cpus_allowed=1' (see kaio bench --help)")]
     [InlineData(new[] { "bench", "--bs=4x" }, "bs=4x:")]
     [InlineData(new[] { "bench", "--size=lots" }, "size=lots:")]
     [InlineData(new[] { "bench", "--runtime=10sec" }, "runtime=10sec:")]

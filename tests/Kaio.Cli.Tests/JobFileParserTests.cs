@@ -156,17 +156,25 @@ public class JobFileParserTests
     }
 
     [Theory]
-    [InlineData("[j]\nzonemode=zbd\n", "test.fio:2: unsupported option 'zonemode' in [j]")]
-    [InlineData("[j]\nlatency_target=10ms\n", "test.fio:2: unsupported option 'latency_target' in [j]")]
+    [InlineData("[j]\nzonemode=zbd\n", "test.fio:2: zonemode=zbd: kaio does not drive zoned block devices")]
+    [InlineData("[j]\nmax_latency=10ms\n", "test.fio:2: unsupported option 'max_latency' in [j]")]
     [InlineData("[j]\nbs=4x\n", "test.fio:2: bs=4x:")]
     [InlineData("[j]\nbs=4k,8k,1k,2k\n", "test.fio:2: bs=4k,8k,1k,2k: at most three comma-separated values")]
-    [InlineData("[j]\nrw=trim\n", "test.fio:2: rw=trim: unsupported")]
+    [InlineData("[j]\nrw=trimwrite\nverify=1\n", "trims do not combine with verify")]
+    [InlineData("[j]\nrw=bogus\n", "test.fio:2: rw=bogus: unsupported")]
     [InlineData("[j]\nioengine=spdk\n", "test.fio:2: ioengine=spdk: unsupported")]
     [InlineData("[j]\nverify=crc7\n", "test.fio:2: verify=crc7: unsupported")]
     [InlineData("[j]\ndirect=2\n", "test.fio:2: direct=2: expected 0 or 1")]
     [InlineData("[j]\niodepth\n", "test.fio:2: option 'iodepth' needs a value")]
     [InlineData("[j]\nruntime=10sec\n", "test.fio:2: runtime=10sec:")]
-    [InlineData("[j]\nfilename=a:b\n", "several files")]
+    [InlineData("[j]\nfilename=a::b\n", "an empty name between ':'")]
+    [InlineData("[j]\nfilename=a\nnrfiles=2\n", "filename names one file")]
+    [InlineData("[j]\nfile_service_type=zipf:1\n", "file_service_type=zipf:1: θ must be above 0 and not 1")]
+    [InlineData("[j]\nfile_service_type=lru\n", "expected roundrobin, sequential, random, zipf, pareto or normal")]
+    [InlineData("[j]\ncmdprio_bssplit=4k/60:4k/50\n", "add up to more than 100")]
+    [InlineData("[j]\nzonemode=strided\n", "zonemode=strided needs zonesize")]
+    [InlineData("[j]\nprio=3\nioengine=io_uring:await\n", "need kaio's Submit/GetEvents runner")]
+    [InlineData("[j]\nrw=trim\nioengine=randomaccess\n", "rw=trim, randtrim, trimwrite and randtrimwrite need a Kaio engine")]
     [InlineData("[j]\nrwmixread=101\n", "rwmixread=101: must be between 0 and 100")]
     [InlineData("rw=read\n", "test.fio:1: option 'rw=read' outside a section")]
     [InlineData("[global]\nrw=read\n", "no jobs")]
@@ -193,15 +201,15 @@ public class JobFileParserTests
     {
         var e = Assert.Throws<JobOptionException>(() => Parse("""
             [global]
-            zonemode=zbd
+            numa_cpu_nodes=0
             bs=4k
             [a]
-            dedupe_percentage=5
+            max_latency=5ms
             iodepth=bad
             [b]
             cpus_allowed=1
             """));
-        Assert.Equal("test.fio:2: unsupported option 'zonemode' in [global]; test.fio:5: unsupported option 'dedupe_percentage' in [a]; test.fio:8: unsupported option 'cpus_allowed' in [b]", e.Message);
+        Assert.Equal("test.fio:2: unsupported option 'numa_cpu_nodes' in [global]; test.fio:5: unsupported option 'max_latency' in [a]; test.fio:8: unsupported option 'cpus_allowed' in [b]", e.Message);
     }
 
     [Theory]

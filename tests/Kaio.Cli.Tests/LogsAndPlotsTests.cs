@@ -14,7 +14,8 @@ public sealed partial class LogsAndPlotsTests
 {
     private static readonly string s_samples = Path.Combine(AppContext.BaseDirectory, "fio-samples");
 
-    [GeneratedRegex(@"^\d+, \d+, [01], \d+, \d+$")]
+    // fio 3.33: msec, value, direction, bs, [offset (log_offset),] priority (1: real-time class, else 0).
+    [GeneratedRegex(@"^\d+, \d+, [01], \d+, (\d+, )?[01]$")]
     private static partial Regex FioLogLine();
 
     private static JsonElement Json(KaioCli.Result result)
@@ -36,7 +37,7 @@ public sealed partial class LogsAndPlotsTests
         using var dir = new TempDirectory();
         string prefix = dir.File("run");
         JsonElement job = Json(KaioCli.Run("bench", "--filename=" + dir.File("f"), "--rw=randrw", "--size=256k", "--write_bw_log=" + prefix,
-            "--write_lat_log=" + prefix, "--write_iops_log=" + prefix, "--output-format=json")).GetProperty("jobs")[0];
+            "--write_lat_log=" + prefix, "--write_iops_log=" + prefix, "--log_offset=1", "--output-format=json")).GetProperty("jobs")[0];
         long reads = job.GetProperty("read").GetProperty("total_ios").GetInt64();
         long writes = job.GetProperty("write").GetProperty("total_ios").GetInt64();
         Assert.Equal(64, reads + writes);
@@ -48,10 +49,13 @@ public sealed partial class LogsAndPlotsTests
         List<long[]> iops = ReadLog(prefix + "_iops.1.log");
         Assert.Equal(reads, clat.Count(e => e[2] == 0));
         Assert.Equal(writes, clat.Count(e => e[2] == 1));
+        Assert.All(clat, e => Assert.Equal(6, e.Length));
+        Assert.Contains(clat, e => e[4] != 0);
         for (int i = 0; i < clat.Count; i++)
         {
             Assert.Equal(4096, clat[i][3]);                               // bs of the I/O
-            Assert.Equal(0, clat[i][4] % 4096);                           // its offset
+            Assert.Equal(0, clat[i][4] % 4096);                           // its offset (log_offset)
+            Assert.Equal(0, clat[i][5]);                                  // no priority set
             Assert.Equal(slat[i][1] + clat[i][1], lat[i][1]);             // lat = slat + clat, in ns
             Assert.Equal(4096L * 1_000_000 / Math.Max(clat[i][1], 1), bw[i][1]); // fio: bytes * 10^6 / clat ns
             Assert.Equal(1, iops[i][1]);
@@ -66,7 +70,7 @@ public sealed partial class LogsAndPlotsTests
     public void IntervalLog_FullChunk_GoesToTheFileAndLeavesMemory()
     {
         using var dir = new TempDirectory();
-        var log = new Kaio.Cli.Reporting.IntervalLog("clat", dir.File("x_clat.1.log"), flushAt: 3);
+        var log = new Kaio.Cli.Reporting.IntervalLog("clat", dir.File("x_clat.1.log"), flushAt: 3, logOffset: true);
         for (int i = 0; i < 7; i++)
         {
             log.Add(new Kaio.Cli.Reporting.LogEntry(i, 100 + i, i % 2, 4096, i * 4096L));
@@ -75,7 +79,29 @@ public sealed partial class LogsAndPlotsTests
         Assert.Equal(6, File.ReadAllLines(log.Path).Length); // two full chunks written
         Assert.Single(log.Entries);                            // one waiting
         log.Flush();
-        Assert.Equal(Enumerable.Range(0, 7).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i}, {100 + i}, {i % 2}, 4096, {i * 4096}")), File.ReadAllLines(log.Path));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i}, {100 + i}, {i % 2}, 4096, {i * 4096}, 0")), File.ReadAllLines(log.Path));
+    }
+
+    /// <summary>fio 3.33's columns: without log_offset the fifth is the priority; log_prio writes the value in hex.</summary>
+    [Fact]
+    public void IntervalLog_Columns_OffsetOnlyWithLogOffset_PriorityAsLogPrioSays()
+    {
+        using var dir = new TempDirectory();
+        var entry = new Kaio.Cli.Reporting.LogEntry(7, 1234, 1, 8192, 65536, 0x2003);
+        (bool Offset, bool Prio, string Line)[] cases =
+        [
+            (false, false, "7, 1234, 1, 8192, 1"),
+            (true, false, "7, 1234, 1, 8192, 65536, 1"),
+            (false, true, "7, 1234, 1, 8192, 0x2003"),
+            (true, true, "7, 1234, 1, 8192, 65536, 0x2003"),
+        ];
+        foreach (var (offset, prio, line) in cases)
+        {
+            var log = new Kaio.Cli.Reporting.IntervalLog("clat", dir.File($"c{offset}{prio}_clat.1.log"), logOffset: offset, logPrio: prio);
+            log.Add(entry);
+            log.Flush();
+            Assert.Equal(line, File.ReadAllText(log.Path).TrimEnd('\n'));
+        }
     }
 
     [Fact]

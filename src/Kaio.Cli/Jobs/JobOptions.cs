@@ -32,15 +32,15 @@ internal static class JobOptions
     [
         new("name", [], false, "NAME", "the job's name", (j, v) => j.Name = Required("name", v)),
         new("description", [], false, "TEXT", "a description of the job, shown in the report", (j, v) => j.Description = Required("description", v)),
-        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw; ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
+        new("rw", ["readwrite"], false, "MODE[:N]", "read, write, randread, randwrite, rw/readwrite, randrw, trim, randtrim (punched holes), trimwrite, randtrimwrite (each block trimmed, then written); ':8k' skips 8k between sequential requests (negative: backwards), ':8' takes a new random offset every 8 requests", ParseReadWrite),
         new("bs", ["blocksize"], false, "SIZE[,SIZE][,SIZE]", "block size of each I/O (fio suffixes: 4k, 1m); comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseBs(Required("bs", v), j.KbBase))),
         new("bsrange", ["blocksize_range"], false, "MIN-MAX[,MIN-MAX]", "request sizes: multiples of MIN up to MAX; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseRange(Required("bsrange", v), j.KbBase))),
         new("bssplit", [], false, "SIZE/PCT:...[,...]", "request sizes by share (4k/60:64k/40); blank shares split the rest; comma-separated: reads, writes, trims", (j, v) => j.SetSizes(BlockSizes.ParseSplit(Required("bssplit", v), j.KbBase))),
         new("blockalign", ["ba"], false, "SIZE[,SIZE][,SIZE]", "random offsets are multiples of this (default: the smallest block size)", (j, v) => j.SetAlignment(BlockSizes.ParseAlign(Required("blockalign", v), j.KbBase))),
-        new("random_generator", [], false, "tausworthe|tausworthe64", "accepted: kaio draws offsets with xoshiro256** (uniform, seeded like fio's); lfsr (each block once) is refused", (j, v) => _ = Required("random_generator", v).ToLowerInvariant() switch
+        new("random_generator", [], false, "tausworthe|tausworthe64|lfsr", "tausworthe, tausworthe64: uniform draws (kaio's xoshiro256**, seeded like fio's); lfsr: every block once, in a scrambled order, before any repeats", (j, v) => j.Lfsr = Required("random_generator", v).ToLowerInvariant() switch
         {
-            "tausworthe" or "tausworthe64" => true,
-            "lfsr" => throw new JobOptionException("random_generator=lfsr: kaio has no generator that visits each block once; use tausworthe (kaio's uniform draws)"),
+            "tausworthe" or "tausworthe64" => false,
+            "lfsr" => true,
             _ => throw new JobOptionException($"random_generator={v}: expected tausworthe, tausworthe64 or lfsr"),
         }),
         new("random_distribution", [], false, "DIST", "where random requests land: random, zipf:θ, pareto:h, normal:dev, zoned:A/S:..., zoned_abs:A/SIZE:...", (j, v) => j.Distribution = RandomDistribution.Parse(Required("random_distribution", v), j.KbBase)),
@@ -77,7 +77,20 @@ internal static class JobOptions
         new("numjobs", [], false, "N", "threads running this job, each with its own context", (j, v) => j.NumJobs = (int)Int("numjobs", v, 1, 1024)),
         new("rwmixread", [], false, "PERCENT", "share of reads in rw/randrw", (j, v) => j.RwMixRead = (int)Int("rwmixread", v, 0, 100)),
         new("rwmixwrite", [], false, "PERCENT", "share of writes in rw/randrw", (j, v) => j.RwMixRead = 100 - (int)Int("rwmixwrite", v, 0, 100)),
-        new("filename", [], false, "PATH", "the file (default: a temporary file, removed afterwards)", (j, v) => j.FileName = ParseFileName(v)),
+        new("filename", [], false, "PATH[:PATH...]", "the file (default: a temporary file, removed afterwards); several files separated by ':' ('\\:' is a colon in a name)", (j, v) =>
+        {
+            string[] names = ParseFileNames(v);
+            j.FileName = names.Length == 1 ? names[0] : null;
+            j.FileNames = names.Length == 1 ? null : names;
+        }),
+        new("nrfiles", ["nr_files"], false, "N", "files per job thread, each size/nrfiles (or filesize) long, named by filename_format", (j, v) => j.NrFiles = (int)Int("nrfiles", v, 1, 1 << 20)),
+        new("filename_format", [], false, "FORMAT", "names of the job's files: $jobname, $jobnum (the thread), $filenum; relative to directory (files so named are kept, unless unlink)", (j, v) => j.FileNameFormat = Required("filename_format", v)),
+        new("file_service_type", [], false, "roundrobin|sequential|random[:N]|zipf|pareto|normal[:V]", "which file the next request goes to: each in turn (default), one after another, at random (':N' requests before choosing again), or by zipf:θ, pareto:h or normal:dev", (j, v) => (j.FileService, j.FileServiceIos, j.FileDistribution) = ParseFileService(v)),
+        new("openfiles", [], false, "N", "accepted: kaio keeps all of a job thread's files open (fio opens at most N at a time)", (j, v) => Int("openfiles", v, 1, int.MaxValue)),
+        new("create_on_open", [], true, "", "accepted: kaio creates and lays out every file before the group starts (fio creates it at open)", (j, v) => Bool("create_on_open", v)),
+        new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "accepted: how fio reserves a file's space before laying it out; kaio lays files out by writing them, which allocates the space either way", (j, v) => _ = Required("fallocate", v).ToLowerInvariant() is "none" or "native" or "posix" or "keep" or "truncate" or "0" or "1"
+            ? true
+            : throw new JobOptionException($"fallocate={v}: expected none, native, posix, keep, truncate, 0 or 1")),
         new("fsync", [], false, "N", "fsync after every N writes", (j, v) => j.FsyncEvery = (int)Int("fsync", v, 0, int.MaxValue)),
         new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
@@ -114,9 +127,45 @@ internal static class JobOptions
         new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call; 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
         new("iodepth_batch_complete_min", ["iodepth_batch_complete"], false, "N", "minNr of each GetEvents (io_getevents)", (j, v) => j.BatchCompleteMin = (int)Int("iodepth_batch_complete_min", v, 0, 65536)),
         new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; 0: iodepth", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
-        new("write_bw_log", [], false, "PREFIX", "bandwidth log: PREFIX_bw.N.log per job thread, fio's format (msec, KiB/s, direction, bs, offset)", (j, v) => j.BwLog = Required("write_bw_log", v)),
-        new("write_lat_log", [], false, "PREFIX", "latency logs: PREFIX_clat.N.log, PREFIX_slat.N.log, PREFIX_lat.N.log (ns)", (j, v) => j.LatLog = Required("write_lat_log", v)),
-        new("write_iops_log", [], false, "PREFIX", "IOPS log: PREFIX_iops.N.log", (j, v) => j.IopsLog = Required("write_iops_log", v)),
+        new("write_bw_log", [], true, "[PREFIX]", "bandwidth log: PREFIX_bw.N.log per job thread (bare: the job's name), fio's format (msec, KiB/s, direction, bs, [offset,] priority)", (j, v) => j.BwLog = LogPrefix(j, v)),
+        new("write_lat_log", [], true, "[PREFIX]", "latency logs: PREFIX_clat.N.log, PREFIX_slat.N.log, PREFIX_lat.N.log (ns)", (j, v) => j.LatLog = LogPrefix(j, v)),
+        new("write_iops_log", [], true, "[PREFIX]", "IOPS log: PREFIX_iops.N.log", (j, v) => j.IopsLog = LogPrefix(j, v)),
+        new("log_offset", [], true, "", "log lines carry each request's offset (a column before the priority)", (j, v) => j.LogOffset = Bool("log_offset", v)),
+        new("log_prio", [], true, "", "the logs' priority column is the request's priority value (0x%04x; without: 1 for the real-time class, else 0)", (j, v) => j.LogPrio = Bool("log_prio", v)),
+        new("prio", [], false, "0-7", "the job's I/O priority level (0 highest; class best effort unless prioclass says otherwise)", (j, v) => j.Priorities = j.Priorities with { Level = (int)Int("prio", v, 0, 7) }),
+        new("prioclass", [], false, "0-3", "the job's I/O priority class: 1 real time, 2 best effort, 3 idle (ionice(1))", (j, v) => j.Priorities = j.Priorities with { Class = (int)Int("prioclass", v, 0, 3) }),
+        new("priohint", [], false, "N", "the job's I/O priority hint (command duration limits)", (j, v) => j.Priorities = j.Priorities with { Hint = (int)Int("priohint", v, 0, 1023) }),
+        new("cmdprio_percentage", [], false, "PCT[,PCT]", "this percent of requests (reads, writes) get cmdprio_class/cmdprio instead of the job's priority", (j, v) => j.Priorities = j.Priorities with { CmdPercentage = PerDirection("cmdprio_percentage", v, 0, 100, 0) }),
+        new("cmdprio_class", [], false, "CLASS[,CLASS]", "the class of cmdprio requests (default 1, real time)", (j, v) => j.Priorities = j.Priorities with { CmdClass = PerDirection("cmdprio_class", v, 0, 3, IoPriority.ClassRealTime) }),
+        new("cmdprio", [], false, "LEVEL[,LEVEL]", "the level of cmdprio requests (default 0)", (j, v) => j.Priorities = j.Priorities with { CmdLevel = PerDirection("cmdprio", v, 0, 7, 0) }),
+        new("cmdprio_hint", [], false, "HINT[,HINT]", "the hint of cmdprio requests (default 0)", (j, v) => j.Priorities = j.Priorities with { CmdHint = PerDirection("cmdprio_hint", v, 0, 1023, 0) }),
+        new("cmdprio_bssplit", [], false, "BS/PCT[/CLASS/LEVEL[/HINT]]:...[,...]", "per request size, the percent of requests that get a priority (reads, writes)", (j, v) => j.Priorities = j.Priorities with { CmdBssplit = IoPriorities.ParseBssplit(Required("cmdprio_bssplit", v), j.KbBase) }),
+        new("latency_target", [], false, "TIME", "find the largest queue depth up to iodepth whose total latency stays under this (microseconds unless suffixed)", (j, v) => j.LatencyTarget = Microseconds("latency_target", v)),
+        new("latency_window", [], false, "TIME", "how long each queue depth is tried (microseconds unless suffixed)", (j, v) => j.LatencyWindow = Microseconds("latency_window", v)),
+        new("latency_percentile", [], false, "PCT", "the percent of I/Os that must meet latency_target (default 100)", (j, v) => j.LatencyPercentile = Percent("latency_percentile", v)),
+        new("latency_run", [], true, "", "keep adjusting the queue depth for the whole run (default 0: end the job once the depth is found)", (j, v) => j.LatencyRun = Bool("latency_run", v)),
+        new("zonemode", [], false, "none|strided", "strided: zonesize bytes in each zone of zonerange, then zoneskip further", (j, v) => j.ZoneStrided = Required("zonemode", v).ToLowerInvariant() switch
+        {
+            "none" => false,
+            "strided" => true,
+            "zbd" => throw new JobOptionException("zonemode=zbd: kaio does not drive zoned block devices (write pointers, zone resets); zonemode=strided is supported"),
+            _ => throw new JobOptionException($"zonemode={v}: expected none or strided"),
+        }),
+        new("zonesize", [], false, "SIZE", "bytes moved in a zone before going to the next", (j, v) => j.ZoneSize = Size("zonesize", v, j.KbBase, 1, long.MaxValue)),
+        new("zonerange", [], false, "SIZE", "the size of a zone (default: zonesize)", (j, v) => j.ZoneRange = Size("zonerange", v, j.KbBase, 1, long.MaxValue)),
+        new("zoneskip", [], false, "SIZE", "bytes skipped after each zone", (j, v) => j.ZoneSkip = Size("zoneskip", v, j.KbBase, 0, long.MaxValue)),
+        new("refill_buffers", [], true, "", "new content in every write's buffer (random bytes)", (j, v) => j.RefillBuffers = Bool("refill_buffers", v)),
+        new("buffer_compress_percentage", [], false, "PCT", "write buffers compress to about this percent: each chunk random bytes, then zeros (or buffer_pattern)", (j, v) => j.BufferCompressPercentage = (int)Int("buffer_compress_percentage", v, 0, 100)),
+        new("buffer_compress_chunk", [], false, "SIZE", "the random/fixed pattern of buffer_compress_percentage repeats every this many bytes (default 512; 0: once per request)", (j, v) => j.BufferCompressChunk = (int)Size("buffer_compress_chunk", v, j.KbBase, 0, int.MaxValue)),
+        new("dedupe_percentage", [], false, "PCT", "this percent of writes repeat an earlier write's content", (j, v) => j.DedupePercentage = (int)Int("dedupe_percentage", v, 0, 100)),
+        new("dedupe_mode", [], false, "repeat|working_set", "repeat: a dedupe write repeats the last unique one; working_set: one of the job's first unique writes (dedupe_working_set_percentage of the region)", (j, v) => j.DedupeWorkingSet = Required("dedupe_mode", v).ToLowerInvariant() switch
+        {
+            "repeat" => false,
+            "working_set" => true,
+            _ => throw new JobOptionException($"dedupe_mode={v}: expected repeat or working_set"),
+        }),
+        new("dedupe_working_set_percentage", [], false, "PCT", "the working set of dedupe_mode=working_set: this percent of the region, in blocks (default 5)", (j, v) => j.DedupeWorkingSetPercentage = (int)Int("dedupe_working_set_percentage", v, 0, 100)),
+        new("dedupe_global", [], true, "", "jobs with it share one dedupe working set, each writing its share of it", (j, v) => j.DedupeGlobal = Bool("dedupe_global", v)),
         new("log_avg_msec", [], false, "MS", "average log entries over this many ms (0: one entry per I/O)", (j, v) => j.LogAvgMsec = (int)Int("log_avg_msec", v, 0, int.MaxValue)),
         new("clat_percentiles", [], true, "", "percentiles of completion latency (default 1)", (j, v) => j.ClatPercentiles = Bool("clat_percentiles", v)),
         new("lat_percentiles", [], true, "", "percentiles of total latency too", (j, v) => j.LatPercentiles = Bool("lat_percentiles", v)),
@@ -214,6 +263,24 @@ internal static class JobOptions
         return [all[0], all[1]];
     }
 
+    /// <summary>A log prefix: the value, or the job's name when given bare (fio's jobname_bw.N.log).</summary>
+    private static string LogPrefix(JobSpec job, string? value) => string.IsNullOrWhiteSpace(value) ? job.Name : value.Trim();
+
+    /// <summary>Per-direction integers (reads, writes), fio's comma rule.</summary>
+    private static int[] PerDirection(string name, string? value, int min, int max, int fallback)
+    {
+        int[] all = BlockSizes.PerDirection(name, Required(name, value), fallback, part => (int)Int(name, part, min, max));
+        return [all[0], all[1]];
+    }
+
+    private static double Percent(string name, string? value)
+    {
+        string text = Required(name, value);
+        return double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double percent) && percent is >= 0 and <= 100
+            ? percent
+            : throw new JobOptionException($"{name}={text}: expected a percentage from 0 to 100");
+    }
+
     /// <summary>fio's size: bytes, or a percent of the existing file (size=30%).</summary>
     private static (long? Size, double? Percent) SizeOrPercent(string? value, int kbBase)
     {
@@ -306,7 +373,11 @@ internal static class JobOptions
         "randwrite" => ReadWriteMode.RandWrite,
         "rw" or "readwrite" => ReadWriteMode.ReadWrite,
         "randrw" => ReadWriteMode.RandReadWrite,
-        _ => throw new JobOptionException($"rw={value}: unsupported (use read, write, randread, randwrite, rw, readwrite or randrw)"),
+        "trim" => ReadWriteMode.Trim,
+        "randtrim" => ReadWriteMode.RandTrim,
+        "trimwrite" => ReadWriteMode.TrimWrite,
+        "randtrimwrite" => ReadWriteMode.RandTrimWrite,
+        _ => throw new JobOptionException($"rw={value}: unsupported (use read, write, randread, randwrite, rw, readwrite, randrw, trim, randtrim, trimwrite or randtrimwrite)"),
     };
 
     private static IoEngineChoice ParseEngine(string? value)
@@ -317,14 +388,43 @@ internal static class JobOptions
             : throw new JobOptionException($"ioengine={text}: unsupported (use {IoEngineChoice.AcceptedNames})");
     }
 
-    /// <summary>fio's filename: ':' separates files (not supported), '\:' is a colon in the name.</summary>
-    private static string ParseFileName(string? value)
+    /// <summary>fio's filename: ':' separates files, '\:' is a colon in a name.</summary>
+    private static string[] ParseFileNames(string? value)
     {
         string text = Required("filename", value);
-        string unescaped = text.Replace("\\:", "\0", StringComparison.Ordinal);
-        return unescaped.Contains(':', StringComparison.Ordinal)
-            ? throw new JobOptionException($"filename={text}: several files per job (':') are not supported; write a colon in a name as '\\:'")
-            : unescaped.Replace('\0', ':');
+        string[] names = [.. text.Replace("\\:", "\0", StringComparison.Ordinal).Split(':').Select(n => n.Replace('\0', ':'))];
+        return names.Any(n => n.Length == 0)
+            ? throw new JobOptionException($"filename={text}: an empty name between ':' (write a colon in a name as '\\:')")
+            : names;
+    }
+
+    private static (FileService Service, int Ios, RandomDistribution Files) ParseFileService(string? value)
+    {
+        string text = Required("file_service_type", value);
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        string kind = (colon < 0 ? text : text[..colon]).Trim().ToLowerInvariant();
+        if (kind is "zipf" or "pareto" or "normal" or "gauss")
+        {
+            // fio's str_fst_cb(): zipf θ 1.1 and pareto h 0.2 by default, normal's deviation 0; a new draw for every request.
+            string parameter = colon >= 0 ? text[(colon + 1)..] : kind switch { "zipf" => "1.1", "pareto" => "0.2", _ => "0" };
+            try
+            {
+                return (FileService.Distribution, 1, RandomDistribution.Parse(kind + ":" + parameter, 1024));
+            }
+            catch (JobOptionException e)
+            {
+                throw new JobOptionException($"file_service_type={text}: {e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
+            }
+        }
+
+        FileService service = kind switch
+        {
+            "roundrobin" => FileService.RoundRobin,
+            "sequential" => FileService.Sequential,
+            "random" => FileService.Random,
+            _ => throw new JobOptionException($"file_service_type={text}: expected roundrobin, sequential, random, zipf, pareto or normal"),
+        };
+        return (service, colon < 0 ? 1 : (int)Int("file_service_type", text[(colon + 1)..], 1, int.MaxValue), RandomDistribution.Uniform);
     }
 
     private static SyncMode ParseSync(string? value, SyncMode current) => value?.Trim().ToLowerInvariant() switch

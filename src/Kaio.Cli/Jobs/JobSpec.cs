@@ -18,6 +18,14 @@ internal enum ReadWriteMode
     ReadWrite,
     /// <summary><c>randrw</c>: random mixed reads and writes.</summary>
     RandReadWrite,
+    /// <summary><c>trim</c>: sequential trims (kaio punches holes: fallocate PUNCH_HOLE | KEEP_SIZE).</summary>
+    Trim,
+    /// <summary><c>randtrim</c>: random trims.</summary>
+    RandTrim,
+    /// <summary><c>trimwrite</c>: each block trimmed, then written, sequentially.</summary>
+    TrimWrite,
+    /// <summary><c>randtrimwrite</c>: each block trimmed, then written, at random offsets.</summary>
+    RandTrimWrite,
 }
 
 /// <summary>Per-write durability asked with fio's <c>sync</c> / <c>dsync</c>, carried as RWF_SYNC / RWF_DSYNC.</summary>
@@ -67,11 +75,18 @@ internal static class VerifyModeExtensions
 
 internal static class ReadWriteModeExtensions
 {
-    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandReadWrite;
+    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandReadWrite or ReadWriteMode.RandTrim or ReadWriteMode.RandTrimWrite;
 
-    public static bool HasReads(this ReadWriteMode mode) => mode is not (ReadWriteMode.Write or ReadWriteMode.RandWrite);
+    public static bool HasReads(this ReadWriteMode mode) => mode is ReadWriteMode.Read or ReadWriteMode.RandRead or ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite;
 
-    public static bool HasWrites(this ReadWriteMode mode) => mode is not (ReadWriteMode.Read or ReadWriteMode.RandRead);
+    /// <summary>Whether the job changes the file: writes or trims (it is opened for writing).</summary>
+    public static bool HasWrites(this ReadWriteMode mode) => !mode.HasReads() || mode is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite;
+
+    /// <summary>Whether the job writes data (all changing modes but trim and randtrim).</summary>
+    public static bool HasDataWrites(this ReadWriteMode mode) => mode.HasWrites() && mode is not (ReadWriteMode.Trim or ReadWriteMode.RandTrim);
+
+    /// <summary>Whether the job trims (punches holes).</summary>
+    public static bool HasTrims(this ReadWriteMode mode) => mode is ReadWriteMode.Trim or ReadWriteMode.RandTrim or ReadWriteMode.TrimWrite or ReadWriteMode.RandTrimWrite;
 
     public static string FioName(this ReadWriteMode mode) => mode switch
     {
@@ -80,6 +95,10 @@ internal static class ReadWriteModeExtensions
         ReadWriteMode.RandRead => "randread",
         ReadWriteMode.RandWrite => "randwrite",
         ReadWriteMode.ReadWrite => "rw",
+        ReadWriteMode.Trim => "trim",
+        ReadWriteMode.RandTrim => "randtrim",
+        ReadWriteMode.TrimWrite => "trimwrite",
+        ReadWriteMode.RandTrimWrite => "randtrimwrite",
         _ => "randrw",
     };
 }
@@ -95,6 +114,19 @@ internal sealed record RateLimits
     public TimeSpan ThinkTime { get; init; }
 
     public bool Any => Bytes.Any(v => v > 0) || Iops.Any(v => v > 0) || MinBytes.Any(v => v > 0) || MinIops.Any(v => v > 0) || ThinkTime > TimeSpan.Zero;
+}
+
+/// <summary>fio's file_service_type: which of a job thread's files the next request goes to.</summary>
+internal enum FileService
+{
+    /// <summary>Each file in turn (fio's default).</summary>
+    RoundRobin,
+    /// <summary>One file until its region is done, then the next.</summary>
+    Sequential,
+    /// <summary>A file drawn at random.</summary>
+    Random,
+    /// <summary>A file drawn by <see cref="JobSpec.FileDistribution"/> (zipf, pareto, normal), for every request.</summary>
+    Distribution,
 }
 
 /// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
@@ -127,7 +159,7 @@ internal sealed class JobSpec
     /// </summary>
     public int BlockSize
     {
-        get => Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasWrites() ? _sizes[1].Max : 0);
+        get => Math.Max(Math.Max(ReadWrite.HasReads() ? _sizes[0].Max : 0, ReadWrite.HasDataWrites() ? _sizes[1].Max : 0), ReadWrite.HasTrims() ? _sizes[2].Max : 0);
         set => _sizes = [BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value), BlockSizeChoice.Fixed(value)];
     }
 
@@ -148,11 +180,12 @@ internal sealed class JobSpec
 
     /// <summary>Whether every request the job issues has the same size.</summary>
     public bool FixedBlockSize
-        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasWrites() || _sizes[1].IsFixed)
-            && (!ReadWrite.HasReads() || !ReadWrite.HasWrites() || _sizes[0].Min == _sizes[1].Min);
+        => (!ReadWrite.HasReads() || _sizes[0].IsFixed) && (!ReadWrite.HasDataWrites() || _sizes[1].IsFixed) && (!ReadWrite.HasTrims() || _sizes[2].IsFixed)
+            && (!ReadWrite.HasReads() || !ReadWrite.HasDataWrites() || _sizes[0].Min == _sizes[1].Min)
+            && (!ReadWrite.HasTrims() || !ReadWrite.HasDataWrites() || _sizes[1].Min == _sizes[2].Min);
 
     /// <summary>The smallest request the job issues.</summary>
-    public int MinBlockSize => Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasWrites() ? _sizes[1].Min : int.MaxValue);
+    public int MinBlockSize => Math.Min(Math.Min(ReadWrite.HasReads() ? _sizes[0].Min : int.MaxValue, ReadWrite.HasDataWrites() ? _sizes[1].Min : int.MaxValue), ReadWrite.HasTrims() ? _sizes[2].Min : int.MaxValue);
 
     /// <summary>fio's random_distribution.</summary>
     public RandomDistribution Distribution { get; set; } = RandomDistribution.Uniform;
@@ -183,6 +216,30 @@ internal sealed class JobSpec
 
     /// <summary>The file's path: a relative <see cref="FileName"/> is inside <see cref="Directory"/> when one is given, as in fio.</summary>
     public string? FilePath => FileName is { } name && Directory is { } directory && !Path.IsPathRooted(name) ? Path.Combine(directory, name) : FileName;
+
+    /// <summary>fio's filename with ':' (several files): the job's files; null: <see cref="FileName"/> or generated names.</summary>
+    public string[]? FileNames { get; set; }
+
+    /// <summary>fio's nrfiles: files per job thread (ignored when <see cref="FileNames"/> names them).</summary>
+    public int NrFiles { get; set; } = 1;
+
+    /// <summary>fio's filename_format: how generated files are named ($jobname, $jobnum, $filenum); null: kaio's temporary files.</summary>
+    public string? FileNameFormat { get; set; }
+
+    /// <summary>fio's file_service_type and its ':N' (requests before the next choice).</summary>
+    public FileService FileService { get; set; }
+
+    /// <inheritdoc cref="FileService"/>
+    public int FileServiceIos { get; set; } = 1;
+
+    /// <summary>file_service_type=zipf, pareto, normal/gauss: how the file is drawn.</summary>
+    public RandomDistribution FileDistribution { get; set; } = RandomDistribution.Uniform;
+
+    /// <summary>The number of files each job thread works on.</summary>
+    public int FileCount => FileNames?.Length ?? NrFiles;
+
+    /// <summary>Whether the job runs on its own list of files (several files, or names from filename_format) rather than one file.</summary>
+    public bool MultiFile => FileCount > 1 || FileNameFormat is not null;
 
     /// <summary>fio's unlink: remove the job's file when the job is done.</summary>
     public bool Unlink { get; set; }
@@ -307,6 +364,66 @@ internal sealed class JobSpec
     /// <summary>fio's percentile_list, sorted; null: fio's default list.</summary>
     public double[]? PercentileList { get; set; }
 
+    /// <summary>fio's log_offset: log lines carry the request's offset (before the priority column).</summary>
+    public bool LogOffset { get; set; }
+
+    /// <summary>fio's log_prio: the priority column is the request's value (0x%04x), not whether it was real time.</summary>
+    public bool LogPrio { get; set; }
+
+    /// <summary>fio's prio, prioclass, priohint and the cmdprio_* options.</summary>
+    public IoPriorities Priorities { get; set; } = new();
+
+    /// <summary>fio's latency_target: the total latency the probed queue depth must keep; null: off.</summary>
+    public TimeSpan? LatencyTarget { get; set; }
+
+    /// <summary>fio's latency_window: how long each queue depth is tried (0: judged after every reap, as fio does).</summary>
+    public TimeSpan LatencyWindow { get; set; }
+
+    /// <summary>fio's latency_percentile: the percent of I/Os that must meet the target (default 100).</summary>
+    public double LatencyPercentile { get; set; } = 100;
+
+    /// <summary>fio's latency_run: keep adjusting the depth instead of ending the job when it is found.</summary>
+    public bool LatencyRun { get; set; }
+
+    /// <summary>fio's random_generator=lfsr: random offsets visit every block once before any repeats.</summary>
+    public bool Lfsr { get; set; }
+
+    /// <summary>fio's zonemode=strided: <see cref="ZoneSize"/> bytes in a zone of <see cref="ZoneRange"/>, then the next zone <see cref="ZoneSkip"/> further.</summary>
+    public bool ZoneStrided { get; set; }
+
+    /// <summary>fio's zonesize: bytes moved in a zone before going to the next.</summary>
+    public long ZoneSize { get; set; }
+
+    /// <summary>fio's zonerange: the size of a zone (0: zonesize).</summary>
+    public long ZoneRange { get; set; }
+
+    /// <summary>fio's zoneskip: bytes skipped between one zone's end and the next zone.</summary>
+    public long ZoneSkip { get; set; }
+
+    /// <summary>fio's buffer_compress_percentage: write buffers compress to about this percent (null: random bytes).</summary>
+    public int? BufferCompressPercentage { get; set; }
+
+    /// <summary>fio's buffer_compress_chunk: the random/fixed pattern repeats every this many bytes (0: the request's size).</summary>
+    public int BufferCompressChunk { get; set; } = 512;
+
+    /// <summary>fio's dedupe_percentage: this percent of writes repeat an earlier write's content.</summary>
+    public int DedupePercentage { get; set; }
+
+    /// <summary>fio's dedupe_mode=working_set (false: repeat, fio's default).</summary>
+    public bool DedupeWorkingSet { get; set; }
+
+    /// <summary>fio's dedupe_working_set_percentage: the working set is this percent of the job's region (default 5).</summary>
+    public int DedupeWorkingSetPercentage { get; set; } = 5;
+
+    /// <summary>fio's dedupe_global: jobs with it share one working set.</summary>
+    public bool DedupeGlobal { get; set; }
+
+    /// <summary>fio's refill_buffers: new content in each write's buffer (implied by compression and dedupe).</summary>
+    public bool RefillBuffers { get; set; }
+
+    /// <summary>Whether each write's buffer gets new content (refill_buffers, buffer_compress_percentage, dedupe_percentage).</summary>
+    public bool GeneratesContent => RefillBuffers || BufferCompressPercentage is not null || DedupePercentage > 0;
+
     /// <summary>Where this job came from, for errors ("job.fio [seqwrite]").</summary>
     public string Origin { get; set; } = "command line";
 
@@ -397,6 +514,54 @@ internal sealed class JobSpec
             return "iodepth_batch_submit, iodepth_batch_complete_min and iodepth_batch_complete_max must not exceed iodepth";
         }
 
+        if (MultiFile && FileName is not null && FileNames is null)
+        {
+            // fio: with filename, nrfiles is ignored; kaio says so rather than run one file silently.
+            return "nrfiles and filename_format make the job's files; filename names one file (give several as filename=a:b)";
+        }
+
+        if (MultiFile && (ZoneStrided || Lfsr || OffsetIncrement != 0))
+        {
+            return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with zonemode, random_generator=lfsr or offset_increment in kaio";
+        }
+
+        if (MultiFile && (Verify != VerifyMode.None || VerifyOnly) && NumJobs > 1 && (FileNames is not null || (FileNameFormat is { } format && !format.Contains("$jobnum", StringComparison.Ordinal))))
+        {
+            return "verify with files shared by numjobs threads (filename=a:b, or a filename_format without $jobnum) would have two threads writing one block; give each thread its own files";
+        }
+
+        if (ReadWrite.HasTrims() && (Verify != VerifyMode.None || VerifyOnly || IoEngine.IsBaseline || (GeneratesContent && !ReadWrite.HasDataWrites())))
+        {
+            return IoEngine.IsBaseline
+                ? "rw=trim, randtrim, trimwrite and randtrimwrite need a Kaio engine (kaio punches holes with fallocate requests); .NET RandomAccess has none"
+                : "trims do not combine with verify, and rw=trim and randtrim write no data for buffer contents to apply to";
+        }
+
+        if (Priorities.Validate() is { } priorities)
+        {
+            return priorities;
+        }
+
+        if ((Priorities.Any || LatencyTarget is not null) && (IoEngine.Awaited || IoEngine.IsBaseline))
+        {
+            return $"{(Priorities.Any ? "prio, prioclass and cmdprio_*" : "latency_target")} need kaio's Submit/GetEvents runner; ioengine={IoEngine.Name} awaits each request";
+        }
+
+        if (Lfsr && (!FixedBlockSize || Distribution.Kind != DistributionKind.Random))
+        {
+            return "random_generator=lfsr needs one fixed block size and random_distribution=random (kaio's lfsr visits each block of bs once)";
+        }
+
+        if (ZoneStrided && ZoneSize <= 0)
+        {
+            return "zonemode=strided needs zonesize";
+        }
+
+        if (GeneratesContent && (Verify != VerifyMode.None || VerifyOnly || (BufferPattern is not null && BufferCompressPercentage is null)))
+        {
+            return "refill_buffers, buffer_compress_percentage and dedupe_percentage choose what writes carry; verify and buffer_pattern (without buffer_compress_percentage) do too: use one";
+        }
+
         if (BatchCompleteMax > 0 && BatchCompleteMin > BatchCompleteMax)
         {
             return "iodepth_batch_complete_min must not exceed iodepth_batch_complete_max";
@@ -452,6 +617,36 @@ internal sealed class JobSpec
         if (NumJobs > 1)
         {
             parts.Add("numjobs=" + NumJobs.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (MultiFile)
+        {
+            parts.Add("nrfiles=" + FileCount.ToString(CultureInfo.InvariantCulture) + " (" + FileService.ToString().ToLowerInvariant() + ")");
+        }
+
+        if (ZoneStrided)
+        {
+            parts.Add("zonemode=strided " + FioValues.FormatSize(ZoneSize) + "/" + FioValues.FormatSize(ZoneRange > 0 ? ZoneRange : ZoneSize) + "+" + FioValues.FormatSize(ZoneSkip));
+        }
+
+        if (Lfsr)
+        {
+            parts.Add("random_generator=lfsr");
+        }
+
+        if (LatencyTarget is { } target)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"latency_target={FioValues.FormatTime(target)} p{LatencyPercentile}"));
+        }
+
+        if (DedupePercentage > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"dedupe={DedupePercentage}%{(DedupeWorkingSet ? " working_set" : "")}{(DedupeGlobal ? " global" : "")}"));
+        }
+
+        if (BufferCompressPercentage is { } compress)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"buffer_compress={compress}%"));
         }
 
         if (ReadWrite is ReadWriteMode.ReadWrite or ReadWriteMode.RandReadWrite)

@@ -50,11 +50,13 @@ internal sealed record CompareRow(
         double seconds = result.Stats.Runtime.TotalSeconds;
         DirectionStats read = result.Stats.Read;
         DirectionStats write = result.Stats.Write;
-        long ios = read.Ios + write.Ios;
-        long bytes = read.Bytes + write.Bytes;
+        DirectionStats trim = result.Stats.Trim;
+        long ios = read.Ios + write.Ios + trim.Ios;
+        long bytes = read.Bytes + write.Bytes + trim.Bytes;
         var clat = new LatencyHistogram();
         clat.Merge(read.Clat);
         clat.Merge(write.Clat);
+        clat.Merge(trim.Clat);
         return seconds > 0
             ? (ios / seconds, (long)(bytes / seconds / 1024), clat.Percentile(50), clat.Percentile(99), clat.Percentile(99.9))
             : (0, 0, 0, 0, 0);

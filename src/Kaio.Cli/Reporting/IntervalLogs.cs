@@ -1,7 +1,8 @@
 // Design: fio's per-interval logs (write_bw_log, write_lat_log, write_iops_log; stat.c
 // add_log_sample(), iolog.c flush_samples()): one file per job thread and kind, named
 // PREFIX_KIND.N.log with N the thread's number in the run from 1, written in chunks as they fill, each line
-// "msec, value, direction, bs, offset" with direction 0 read, 1 write. msec counts from the
+// "msec, value, direction, bs, [offset, ]priority" as fio 3.33 writes it, with direction 0 read, 1 write,
+// the offset with log_offset, the priority as log_prio says. msec counts from the
 // start of recording (after ramp_time). With log_avg_msec = 0 every I/O is an entry (bw:
 // bytes * 10^6 / clat ns, as fio computes it; iops: 1; latencies in ns); otherwise an entry per
 // window: latencies averaged over the window (written by the job thread as its I/Os complete,
@@ -17,7 +18,7 @@ using Kaio.Cli.Jobs;
 namespace Kaio.Cli.Reporting;
 
 /// <summary>One line of a fio log.</summary>
-internal readonly record struct LogEntry(long Msec, long Value, int Direction, int BlockSize, long Offset);
+internal readonly record struct LogEntry(long Msec, long Value, int Direction, int BlockSize, long Offset, ushort Priority = 0);
 
 /// <summary>
 /// One log file: entries gather in memory and go to the file in chunks (as fio flushes its log
@@ -26,10 +27,14 @@ internal readonly record struct LogEntry(long Msec, long Value, int Direction, i
 /// </summary>
 internal sealed class IntervalLog
 {
+    private readonly bool _logOffset;
+    private readonly bool _logPrio;
     private bool _created;
 
-    public IntervalLog(string kind, string path, int flushAt = 65536)
+    public IntervalLog(string kind, string path, int flushAt = 65536, bool logOffset = false, bool logPrio = false)
     {
+        _logOffset = logOffset;
+        _logPrio = logPrio;
         Kind = kind;
         Path = path;
         FlushAt = flushAt;
@@ -62,7 +67,18 @@ internal sealed class IntervalLog
         var text = new StringBuilder(Entries.Count * 24);
         foreach (LogEntry e in Entries)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{e.Msec}, {e.Value}, {e.Direction}, {e.BlockSize}, {e.Offset}\n");
+            // fio 3.33 (iolog.c flush_samples()): "msec, value, ddir, bs, [offset, ]prio"; prio is
+            // 0x%04x with log_prio, else 1 for the real-time class and 0 otherwise.
+            text.Append(CultureInfo.InvariantCulture, $"{e.Msec}, {e.Value}, {e.Direction}, {e.BlockSize}, ");
+            if (_logOffset)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{e.Offset}, ");
+            }
+
+            text.Append(_logPrio
+                ? "0x" + e.Priority.ToString("x4", CultureInfo.InvariantCulture)
+                : IoPriorities.IsRealTime(e.Priority) ? "1" : "0");
+            text.Append('\n');
         }
 
         if (_created)
@@ -103,8 +119,8 @@ internal sealed class JobLogs
 {
     private readonly long _windowTicks;
     private readonly int _avgMsec;
-    private readonly long[] _sum = new long[6];
-    private readonly long[] _count = new long[6];
+    private readonly long[] _sum = new long[9]; // kind (clat, slat, lat) x 3 + direction (read, write, trim)
+    private readonly long[] _count = new long[9];
     private long _start;
     private long _windowEnd;
 
@@ -114,19 +130,19 @@ internal sealed class JobLogs
         _windowTicks = (long)(job.LogAvgMsec / 1000.0 * Stopwatch.Frequency);
         if (job.BwLog is { } bw)
         {
-            Bw = new IntervalLog("bw", IntervalLog.FileName(bw, "bw", threadNumber));
+            Bw = new IntervalLog("bw", IntervalLog.FileName(bw, "bw", threadNumber), logOffset: job.LogOffset, logPrio: job.LogPrio);
         }
 
         if (job.IopsLog is { } iops)
         {
-            Iops = new IntervalLog("iops", IntervalLog.FileName(iops, "iops", threadNumber));
+            Iops = new IntervalLog("iops", IntervalLog.FileName(iops, "iops", threadNumber), logOffset: job.LogOffset, logPrio: job.LogPrio);
         }
 
         if (job.LatLog is { } lat)
         {
-            Clat = new IntervalLog("clat", IntervalLog.FileName(lat, "clat", threadNumber));
-            Slat = new IntervalLog("slat", IntervalLog.FileName(lat, "slat", threadNumber));
-            Lat = new IntervalLog("lat", IntervalLog.FileName(lat, "lat", threadNumber));
+            Clat = new IntervalLog("clat", IntervalLog.FileName(lat, "clat", threadNumber), logOffset: job.LogOffset, logPrio: job.LogPrio);
+            Slat = new IntervalLog("slat", IntervalLog.FileName(lat, "slat", threadNumber), logOffset: job.LogOffset, logPrio: job.LogPrio);
+            Lat = new IntervalLog("lat", IntervalLog.FileName(lat, "lat", threadNumber), logOffset: job.LogOffset, logPrio: job.LogPrio);
         }
     }
 
@@ -159,16 +175,16 @@ internal sealed class JobLogs
     public long Msec(long ticks) => (long)((ticks - _start) * 1000.0 / Stopwatch.Frequency);
 
     /// <summary>One recorded I/O (job thread).</summary>
-    public void Record(int direction, int bytes, long offset, long slatNs, long clatNs, long ticks)
+    public void Record(int direction, int bytes, long offset, long slatNs, long clatNs, long ticks, ushort priority = 0)
     {
         if (!Averaged)
         {
             long msec = Msec(ticks);
-            Clat?.Add(new LogEntry(msec, clatNs, direction, bytes, offset));
-            Slat?.Add(new LogEntry(msec, slatNs, direction, bytes, offset));
-            Lat?.Add(new LogEntry(msec, slatNs + clatNs, direction, bytes, offset));
-            Bw?.Add(new LogEntry(msec, clatNs > 0 ? bytes * 1_000_000L / clatNs : 0, direction, bytes, offset));
-            Iops?.Add(new LogEntry(msec, 1, direction, bytes, offset));
+            Clat?.Add(new LogEntry(msec, clatNs, direction, bytes, offset, priority));
+            Slat?.Add(new LogEntry(msec, slatNs, direction, bytes, offset, priority));
+            Lat?.Add(new LogEntry(msec, slatNs + clatNs, direction, bytes, offset, priority));
+            Bw?.Add(new LogEntry(msec, clatNs > 0 ? bytes * 1_000_000L / clatNs : 0, direction, bytes, offset, priority));
+            Iops?.Add(new LogEntry(msec, 1, direction, bytes, offset, priority));
             return;
         }
 
@@ -184,11 +200,11 @@ internal sealed class JobLogs
         }
 
         _sum[direction] += clatNs;
-        _sum[2 + direction] += slatNs;
-        _sum[4 + direction] += slatNs + clatNs;
+        _sum[3 + direction] += slatNs;
+        _sum[6 + direction] += slatNs + clatNs;
         _count[direction]++;
-        _count[2 + direction]++;
-        _count[4 + direction]++;
+        _count[3 + direction]++;
+        _count[6 + direction]++;
     }
 
     /// <summary>Writes the last partial latency window (job thread, when its workload ends).</summary>
@@ -206,9 +222,9 @@ internal sealed class JobLogs
         IntervalLog[] logs = [Clat!, Slat!, Lat!];
         for (int kind = 0; kind < 3; kind++)
         {
-            for (int direction = 0; direction < 2; direction++)
+            for (int direction = 0; direction < 3; direction++)
             {
-                int i = (kind * 2) + direction;
+                int i = (kind * 3) + direction;
                 if (_count[i] > 0)
                 {
                     logs[kind].Add(new LogEntry(msec, _sum[i] / _count[i], direction, 0, 0));

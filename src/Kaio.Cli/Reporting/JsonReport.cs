@@ -40,7 +40,7 @@ internal static class JsonReport
             // fio's bw_agg: the job's mean sampled bandwidth as a percent of its group's aggregate (bytes over the group's longest runtime).
             var group = results.Where(r => r.GroupId == result.GroupId).ToList();
             double seconds = group.Max(r => r.Stats.Runtime.TotalSeconds);
-            double[] aggregate = seconds > 0 ? [group.Sum(r => r.Stats.Read.Bytes) / seconds, group.Sum(r => r.Stats.Write.Bytes) / seconds] : [0, 0];
+            double[] aggregate = seconds > 0 ? [group.Sum(r => r.Stats.Read.Bytes) / seconds, group.Sum(r => r.Stats.Write.Bytes) / seconds, group.Sum(r => r.Stats.Trim.Bytes) / seconds] : [0, 0, 0];
             WriteJob(writer, result, aggregate, plus);
         }
 
@@ -235,9 +235,10 @@ internal static class JsonReport
         WriteOptions(writer, result.Job.GivenOptions);
         writer.WriteEndObject();
         var latency = new LatencyReport(result.Job.PercentileList ?? LatencyHistogram.FioPercentiles, result.Job.ClatPercentiles || result.Job.LatPercentiles, result.Job.LatPercentiles, plus);
-        WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime, aggregate[0], latency);
-        WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime, aggregate[1], latency);
-        WriteDirection(writer, "trim", new DirectionStats(), result.Stats.Runtime, 0, latency);
+        ushort jobPriority = result.Job.Priorities.JobValue;
+        WriteDirection(writer, "read", result.Stats.Read, result.Stats.Runtime, aggregate[0], latency, jobPriority);
+        WriteDirection(writer, "write", result.Stats.Write, result.Stats.Runtime, aggregate[1], latency, jobPriority);
+        WriteDirection(writer, "trim", result.Stats.Trim, result.Stats.Runtime, aggregate[2], latency, jobPriority);
         writer.WriteStartObject("sync");
         writer.WriteNumber("total_ios", result.Stats.Sync.Count);
         WriteLatency(writer, "lat_ns", result.Stats.Sync, latency with { Clat = latency.Clat || latency.Lat });
@@ -338,7 +339,7 @@ internal static class JsonReport
         double Percent(long count) => lat.Count > 0 ? count * 100.0 / lat.Count : 0;
     }
 
-    private static void WriteDirection(Utf8JsonWriter writer, string name, DirectionStats stats, TimeSpan runtime, double aggregateBytesPerSecond, LatencyReport latency)
+    private static void WriteDirection(Utf8JsonWriter writer, string name, DirectionStats stats, TimeSpan runtime, double aggregateBytesPerSecond, LatencyReport latency, ushort jobPriority)
     {
         // As fio: bw_bytes = bytes * 1000 / runtime ms, bw = bw_bytes / 1024, both integers.
         long milliseconds = stats.Ios > 0 ? (long)runtime.TotalMilliseconds : 0;
@@ -357,6 +358,29 @@ internal static class JsonReport
         WriteLatency(writer, "slat_ns", stats.Slat, latency with { Clat = false });
         WriteLatency(writer, "clat_ns", stats.Clat, latency);
         WriteLatency(writer, "lat_ns", stats.Lat, latency with { Clat = latency.Lat });
+        if (stats.ByPriority is { Count: >= 2 } byPriority)
+        {
+            // fio's prios (stat.c): only with two priorities or more; the job's own value first,
+            // each with its class (value >> 13), level (value & 7) and clat_ns, or lat_ns with lat_percentiles.
+            // With priority hints (cmdprio_bssplit's fifth field) also "priohint", as fio 3.36 and later write it.
+            bool hints = byPriority.Keys.Any(p => Jobs.IoPriorities.HintOf(p) != 0);
+            writer.WriteStartArray("prios");
+            foreach ((ushort priority, LatencyHistogram histogram) in byPriority.OrderBy(p => p.Key == jobPriority ? 0 : 1).ThenBy(p => p.Key))
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("prioclass", priority >> IoPriority.ClassShift);
+                writer.WriteNumber("prio", priority & IoPriority.LevelMask);
+                if (hints)
+                {
+                    writer.WriteNumber("priohint", Jobs.IoPriorities.HintOf(priority));
+                }
+
+                WriteLatency(writer, latency.Lat ? "lat_ns" : "clat_ns", histogram, latency with { Clat = latency.Clat || latency.Lat });
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
 
         // fio's bw_* and iops_* come from the interval samples (IntervalSampler), 0 without any.
         LatencyMoments bw = stats.BwSamples;

@@ -201,8 +201,42 @@ internal sealed class DirectionStats
         Lat.Record(slatNs + clatNs);
     }
 
+    /// <summary>
+    /// fio's <c>prios</c>: the completion latency (total latency with lat_percentiles) of each
+    /// priority value, kept when a job gives its requests different priorities (cmdprio_*); null otherwise.
+    /// </summary>
+    public SortedDictionary<ushort, LatencyHistogram>? ByPriority { get; private set; }
+
+    /// <summary>Records one request's latency under its priority value.</summary>
+    public void RecordPriority(ushort priority, long latencyNs)
+    {
+        ByPriority ??= [];
+        if (!ByPriority.TryGetValue(priority, out LatencyHistogram? histogram))
+        {
+            histogram = new LatencyHistogram();
+            ByPriority.Add(priority, histogram);
+        }
+
+        histogram.Record(latencyNs);
+    }
+
     public void Merge(DirectionStats other)
     {
+        if (other.ByPriority is not null)
+        {
+            foreach ((ushort priority, LatencyHistogram histogram) in other.ByPriority)
+            {
+                ByPriority ??= [];
+                if (!ByPriority.TryGetValue(priority, out LatencyHistogram? mine))
+                {
+                    mine = new LatencyHistogram();
+                    ByPriority.Add(priority, mine);
+                }
+
+                mine.Merge(histogram);
+            }
+        }
+
         Ios += other.Ios;
         Bytes += other.Bytes;
         Slat.Merge(other.Slat);
@@ -219,6 +253,9 @@ internal sealed class ThreadStats
     public DirectionStats Read { get; } = new();
 
     public DirectionStats Write { get; } = new();
+
+    /// <summary>Trims (rw=trim, randtrim: punched holes).</summary>
+    public DirectionStats Trim { get; } = new();
 
     /// <summary>fsync / fdatasync requests (fio's <c>sync</c> object).</summary>
     public LatencyHistogram Sync { get; } = new();
@@ -283,6 +320,7 @@ internal sealed class ThreadStats
     {
         Read.Merge(other.Read);
         Write.Merge(other.Write);
+        Trim.Merge(other.Trim);
         Sync.Merge(other.Sync);
         for (int i = 0; i < DepthLevels.Length; i++)
         {

@@ -24,7 +24,7 @@ internal static class NormalReport
         foreach (JobResult result in results)
         {
             bool any = false;
-            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write) })
+            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write), ("trim", result.Stats.Trim) })
             {
                 if (stats.Ios == 0)
                 {
@@ -74,8 +74,31 @@ internal static class NormalReport
         }
 
         console.Write(table);
+        WritePriorities(console, results);
         WriteSamples(console, results);
         WriteEngines(console, results.Select(r => (r.Engine, r.EngineReason)));
+    }
+
+    /// <summary>fio's per-priority latency lines (cmdprio_*): each priority's class/level, share and completion latencies (total with lat_percentiles).</summary>
+    private static void WritePriorities(IAnsiConsole console, IReadOnlyList<JobResult> results)
+    {
+        foreach (JobResult result in results)
+        {
+            string kind = result.Job.LatPercentiles ? "lat" : "clat";
+            foreach ((string dir, DirectionStats stats) in new[] { ("read", result.Stats.Read), ("write", result.Stats.Write) })
+            {
+                if (stats.ByPriority is not { Count: >= 2 } byPriority)
+                {
+                    continue;
+                }
+
+                foreach ((ushort priority, LatencyHistogram latency) in byPriority)
+                {
+                    console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{result.Name} {dir}: prio {priority >> IoPriority.ClassShift}/{priority & IoPriority.LevelMask}{(Jobs.IoPriorities.HintOf(priority) != 0 ? "/" + Jobs.IoPriorities.HintOf(priority).ToString(CultureInfo.InvariantCulture) : "")}: {latency.Count} I/Os ({latency.Count * 100.0 / Math.Max(1, stats.Ios):0.0}%), {kind} avg={FormatLatency((long)latency.Mean)}, p50={FormatLatency(latency.Percentile(50))}, p99={FormatLatency(latency.Percentile(99))}, max={FormatLatency(latency.Max)}")));
+                }
+            }
+        }
     }
 
     /// <summary>fio's "bw (KiB/s): min=…, max=…, per=…, avg=…, stdev=…, samples=…" and "iops: …" lines, from the 500 ms samples.</summary>

@@ -37,14 +37,15 @@ internal static class Plots
         foreach (JobResult result in results.Where(r => !r.NotRun))
         {
             string name = compare ? result.Engine : result.Name;
-            foreach ((string dir, int direction, DirectionStats stats) in new[] { ("read", 0, result.Stats.Read), ("write", 1, result.Stats.Write) })
+            (string, int, DirectionStats)[] directions = [("read", 0, result.Stats.Read), ("write", 1, result.Stats.Write), ("trim", 2, result.Stats.Trim)];
+            foreach ((string dir, int direction, DirectionStats stats) in directions)
             {
                 if (stats.Ios == 0)
                 {
                     continue;
                 }
 
-                string label = result.Stats.Read.Ios > 0 && result.Stats.Write.Ios > 0 ? name + " " + dir : name;
+                string label = directions.Count(d => d.Item3.Ios > 0) > 1 ? name + " " + dir : name;
 
                 // The threads' samples summed per interval (they are taken together, every 500 ms).
                 var byInterval = result.RateSamples.SelectMany(s => s).Where(s => s.Direction == direction)

@@ -44,7 +44,7 @@ internal sealed class StatusInterval : IProgressView
         {
             var line = new System.Text.StringBuilder();
             line.Append(CultureInfo.InvariantCulture, $"status {elapsed.TotalSeconds:0.0}s {job.Key}:");
-            foreach ((string name, int direction) in new[] { ("read", 0), ("write", 1) })
+            foreach ((string name, int direction) in new[] { ("read", 0), ("write", 1), ("trim", 2) })
             {
                 long ios = job.Sum(t => t.Counted(direction).Ios);
                 long bytes = job.Sum(t => t.Counted(direction).Bytes);
@@ -54,7 +54,7 @@ internal sealed class StatusInterval : IProgressView
                 }
             }
 
-            if (job.All(t => t.Counted(0).Ios + t.Counted(1).Ios == 0))
+            if (job.All(t => t.Counted(0).Ios + t.Counted(1).Ios + t.Counted(2).Ios == 0))
             {
                 line.Append(" no I/O yet");
             }

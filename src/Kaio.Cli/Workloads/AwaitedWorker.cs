@@ -38,42 +38,50 @@ internal interface IAwaitedFace
     /// <summary>The engine's name in errors (<c>randomaccess</c>, <c>io_uring:await</c>).</summary>
     string Name { get; }
 
-    ValueTask<int> ReadAsync(Memory<byte> buffer, long offset);
+    /// <summary>Reads file <paramref name="file"/> (an index into the job thread's files).</summary>
+    ValueTask<int> ReadAsync(int file, Memory<byte> buffer, long offset);
 
-    PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset);
+    PendingWrite WriteAsync(int file, ReadOnlyMemory<byte> buffer, long offset);
 
     /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
-    ValueTask SyncAsync(bool dataOnly);
+    ValueTask SyncAsync(int file, bool dataOnly);
+
+    /// <summary>A trim: punches a hole (fallocate PUNCH_HOLE | KEEP_SIZE).</summary>
+    ValueTask TrimAsync(int file, long offset, int length);
 }
 
 /// <summary>.NET's RandomAccess: the baseline.</summary>
-internal readonly struct RandomAccessFace(SafeFileHandle handle) : IAwaitedFace
+internal readonly struct RandomAccessFace(SafeFileHandle[] handles) : IAwaitedFace
 {
     public const string Reason = ".NET RandomAccess.ReadAsync/WriteAsync: blocking calls on the .NET thread pool (the baseline)";
 
     public string Name => "randomaccess";
 
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset) => RandomAccess.ReadAsync(handle, buffer, offset);
+    public ValueTask<int> ReadAsync(int file, Memory<byte> buffer, long offset) => RandomAccess.ReadAsync(handles[file], buffer, offset);
 
-    public PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset) => new(RandomAccess.WriteAsync(handle, buffer, offset));
+    public PendingWrite WriteAsync(int file, ReadOnlyMemory<byte> buffer, long offset) => new(RandomAccess.WriteAsync(handles[file], buffer, offset));
 
-    public ValueTask SyncAsync(bool dataOnly)
+    public ValueTask SyncAsync(int file, bool dataOnly)
     {
-        RandomAccess.FlushToDisk(handle);
+        RandomAccess.FlushToDisk(handles[file]);
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask TrimAsync(int file, long offset, int length) => throw new IOException("trims need a Kaio engine: .NET RandomAccess cannot punch holes");
 }
 
 /// <summary>Kaio's awaitable face on one context.</summary>
-internal readonly struct KaioFace(AioContext context, SafeFileHandle handle, AioRwFlags writeFlags, string name) : IAwaitedFace
+internal readonly struct KaioFace(AioContext context, SafeFileHandle[] handles, AioRwFlags writeFlags, string name) : IAwaitedFace
 {
     public string Name => name;
 
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset) => context.ReadAsync(handle, buffer, offset);
+    public ValueTask<int> ReadAsync(int file, Memory<byte> buffer, long offset) => context.ReadAsync(handles[file], buffer, offset);
 
-    public PendingWrite WriteAsync(ReadOnlyMemory<byte> buffer, long offset) => new(context.WriteAsync(handle, buffer, offset, writeFlags));
+    public PendingWrite WriteAsync(int file, ReadOnlyMemory<byte> buffer, long offset) => new(context.WriteAsync(handles[file], buffer, offset, writeFlags));
 
-    public ValueTask SyncAsync(bool dataOnly) => context.FlushAsync(handle, dataOnly);
+    public ValueTask SyncAsync(int file, bool dataOnly) => context.FlushAsync(handles[file], dataOnly);
+
+    public ValueTask TrimAsync(int file, long offset, int length) => context.FallocateAsync(handles[file], offset, length, FallocateMode.PunchHole | FallocateMode.KeepSize);
 }
 
 /// <summary>The awaited runners' entry points.</summary>
@@ -84,16 +92,16 @@ internal static class AwaitedWorker
     {
         thread.EngineName = "randomaccess";
         thread.EngineReason = RandomAccessFace.Reason;
-        using SafeFileHandle handle = TargetFile.Open(thread.Job, thread.Path, forBaseline: true);
+        using FileHandles handles = FileHandles.Open(thread.Job, thread.Paths, forBaseline: true);
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(thread.Job, thread.Path);
-        new AwaitedLoops<RandomAccessFace>(thread, new RandomAccessFace(handle)).Run(buffers);
+        new AwaitedLoops<RandomAccessFace>(thread, new RandomAccessFace(handles.Handles)).Run(buffers);
     }
 
     /// <summary>Runs one job thread through Kaio's ReadAsync/WriteAsync/FlushAsync, iodepth tasks on one context.</summary>
     public static void RunKaio(JobThread thread)
     {
         JobSpec job = thread.Job;
-        using SafeFileHandle handle = TargetFile.Open(job, thread.Path, forBaseline: false);
+        using FileHandles handles = FileHandles.Open(job, thread.Paths, forBaseline: false);
 
         // Declared before the context so that they are freed after it (disposing the context waits for what is in flight).
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(job, thread.Path);
@@ -110,7 +118,7 @@ internal static class AwaitedWorker
             SyncMode.Dsync => AioRwFlags.Dsync,
             _ => AioRwFlags.None,
         };
-        new AwaitedLoops<KaioFace>(thread, new KaioFace(context, handle, writeFlags, name)).Run(buffers);
+        new AwaitedLoops<KaioFace>(thread, new KaioFace(context, handles.Handles, writeFlags, name)).Run(buffers);
     }
 }
 
@@ -127,6 +135,7 @@ internal sealed class AwaitedLoops<TFace>
     private int _outstanding; // loops with a request in flight; under _gate
     private int _writesSinceFsync;
     private int _writesSinceFdatasync;
+    private int _lastWriteFile; // several files: fsync/fdatasync go to the file last written; under _gate
     private bool _stopping;
 
     public AwaitedLoops(JobThread thread, TFace face)
@@ -143,7 +152,7 @@ internal sealed class AwaitedLoops<TFace>
         // longer than a short run (a 500 ms --compare baseline once finished no read at all).
         try
         {
-            _face.ReadAsync(buffers[0], 0).AsTask().GetAwaiter().GetResult();
+            _face.ReadAsync(0, buffers[0], 0).AsTask().GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -177,9 +186,13 @@ internal sealed class AwaitedLoops<TFace>
             long offset;
             int length = 0;
             bool isWrite;
+            bool isTrim = false;
             bool sync = false;
             bool dataOnly = false;
+            int file = 0;
+            long fileOffset = 0;
             long generation = 0;
+            ulong contentSeed = 0;
             lock (_gate)
             {
                 long now = Stopwatch.GetTimestamp();
@@ -194,6 +207,7 @@ internal sealed class AwaitedLoops<TFace>
                 {
                     _writesSinceFsync = 0;
                     sync = true;
+                    file = _lastWriteFile;
                     offset = 0;
                     isWrite = false;
                 }
@@ -202,12 +216,13 @@ internal sealed class AwaitedLoops<TFace>
                     _writesSinceFdatasync = 0;
                     sync = true;
                     dataOnly = true;
+                    file = _lastWriteFile;
                     offset = 0;
                     isWrite = false;
                 }
                 else
                 {
-                    NextIo result = next(out offset, out length, out isWrite);
+                    NextIo result = next(out offset, out length, out isWrite, out isTrim);
                     if (result == NextIo.Done)
                     {
                         return;
@@ -217,13 +232,23 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         offset = result == NextIo.Later ? -2 : -1;
                     }
-                    else if (isWrite)
+                    else
                     {
+                        (file, fileOffset) = _thread.Locate(offset);
+                    }
+
+                    if (result == NextIo.Ready && isWrite && !isTrim)
+                    {
+                        _lastWriteFile = file;
                         _writesSinceFsync++;
                         _writesSinceFdatasync++;
                         if (_thread.Generations is not null)
                         {
                             generation = _thread.NextGeneration(offset);
+                        }
+                        else if (_thread.Content is { } content)
+                        {
+                            contentSeed = content.NextSeed();
                         }
                     }
                 }
@@ -252,7 +277,7 @@ internal sealed class AwaitedLoops<TFace>
             {
                 if (sync)
                 {
-                    await _face.SyncAsync(dataOnly).ConfigureAwait(false);
+                    await _face.SyncAsync(file, dataOnly).ConfigureAwait(false);
                     long synced = Stopwatch.GetTimestamp();
                     lock (_gate)
                     {
@@ -269,14 +294,25 @@ internal sealed class AwaitedLoops<TFace>
                 int transferred;
                 long submitted;
                 Memory<byte> request = buffer[..length];
-                if (isWrite)
+                if (isTrim)
+                {
+                    ValueTask trim = _face.TrimAsync(file, fileOffset, length);
+                    submitted = Stopwatch.GetTimestamp();
+                    await trim.ConfigureAwait(false);
+                    transferred = length;
+                }
+                else if (isWrite)
                 {
                     if (_thread.Generations is not null)
                     {
-                        BlockVerifier.Fill(request.Span, offset, _job.Seed, generation, _job);
+                        BlockVerifier.Fill(request.Span, fileOffset, _job.Seed, generation, _job); // the header names the offset in its file
+                    }
+                    else
+                    {
+                        _thread.Content?.Fill(request.Span, contentSeed);
                     }
 
-                    PendingWrite pending = _face.WriteAsync(request, offset);
+                    PendingWrite pending = _face.WriteAsync(file, request, fileOffset);
                     submitted = Stopwatch.GetTimestamp();
                     if (pending.IsCounted)
                     {
@@ -290,7 +326,7 @@ internal sealed class AwaitedLoops<TFace>
                 }
                 else
                 {
-                    ValueTask<int> pending = _face.ReadAsync(request, offset);
+                    ValueTask<int> pending = _face.ReadAsync(file, request, fileOffset);
                     submitted = Stopwatch.GetTimestamp();
                     transferred = await pending.ConfigureAwait(false);
                 }
@@ -302,13 +338,13 @@ internal sealed class AwaitedLoops<TFace>
                     release(offset);
                     if (transferred != length)
                     {
-                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Path}: short {(isWrite ? "write" : "read")} at offset {offset}: {transferred} of {length} bytes"), Errno.EIO);
+                        Fail(string.Create(CultureInfo.InvariantCulture, $"{_thread.Paths[file]}: short {(isWrite ? "write" : "read")} at offset {fileOffset}: {transferred} of {length} bytes"), Errno.EIO);
                         return;
                     }
 
                     if (!isWrite && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                     {
-                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
+                        _thread.VerifyFailure = BlockVerifier.Check(request.Span, fileOffset, _job.Seed, _thread.ExpectedGeneration(offset), _job, scratch);
                         if (_thread.VerifyFailure is not null)
                         {
                             _stopping = true;
@@ -319,14 +355,21 @@ internal sealed class AwaitedLoops<TFace>
                     {
                         long slat = (long)((submitted - prepared) * s_nanosecondsPerTick);
                         long clat = (long)((completed - submitted) * s_nanosecondsPerTick);
-                        _thread.RecordIo(isWrite, length, slat, clat, offset, completed);
+                        if (isTrim)
+                        {
+                            _thread.RecordTrim(length, slat, clat, fileOffset, completed);
+                        }
+                        else
+                        {
+                            _thread.RecordIo(isWrite, length, slat, clat, fileOffset, completed);
+                        }
                         _thread.Stats.RecordComplete(1);
                     }
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                WorkloadException failure = TargetFile.Describe(e, _thread.Path, sync ? (dataOnly ? "fdatasync" : "fsync") : string.Create(CultureInfo.InvariantCulture, $"{(isWrite ? "write" : "read")} at offset {offset}"));
+                WorkloadException failure = TargetFile.Describe(e, _thread.Paths[file], sync ? (dataOnly ? "fdatasync" : "fsync") : string.Create(CultureInfo.InvariantCulture, $"{(isWrite ? "write" : "read")} at offset {fileOffset}"));
                 lock (_gate)
                 {
                     Fail(failure.Message + " on ioengine=" + _face.Name, failure.Errno);

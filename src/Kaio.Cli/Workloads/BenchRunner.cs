@@ -98,6 +98,8 @@ internal sealed class BenchRunner
     private readonly CancellationToken _stop;
     private readonly List<string> _tempFiles = [];
     private int _threadsCreated;
+    private int _dedupeGlobalThreads; // dedupe_global: the run's participating threads
+    private int _dedupeGlobalNext;
 
     /// <summary>fio's disk_util of the last run: the devices under its files, over the whole run.</summary>
     public List<DiskUtil> DiskUtil { get; private set; } = [];
@@ -130,7 +132,8 @@ internal sealed class BenchRunner
     public List<JobResult> Run(IReadOnlyList<JobSpec> jobs)
     {
         var results = new List<JobResult>();
-        DiskUtil.Snapshot disks = Reporting.DiskUtil.Snapshot.Take(jobs.Select(j => j.FileName ?? System.IO.Path.Combine(j.Directory ?? _tempDirectory, "x")).Distinct());
+        _dedupeGlobalThreads = jobs.Where(j => j.DedupeGlobal && j.DedupePercentage > 0).Sum(j => j.NumJobs);
+        DiskUtil.Snapshot disks = Reporting.DiskUtil.Snapshot.Take(jobs.Select(j => j.FileName ?? j.FileNames?[0] ?? System.IO.Path.Combine(j.Directory ?? _tempDirectory, "x")).Distinct());
         try
         {
             int groupId = 0;
@@ -187,13 +190,21 @@ internal sealed class BenchRunner
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
         foreach (JobSpec job in jobs)
         {
-            string path = job.FilePath ?? NewTempFile(job.Name, job.Directory);
+            string path = job.MultiFile ? "" : job.FilePath ?? NewTempFile(job.Name, job.Directory);
             try
             {
                 if (_stop.IsCancellationRequested || _exitAll)
                 {
                     notRun.Add(job);
                     throw new WorkloadException("not run: stopped before it started");
+                }
+
+                if (job.MultiFile)
+                {
+                    JobThread[] multi = CreateMultiFileThreads(job, prepared, gate, groupStop.Token);
+                    path = string.Join(", ", multi.SelectMany(t => t.Paths).Distinct());
+                    perJob.Add((job, path, multi, null, 0));
+                    continue;
                 }
 
                 long size;
@@ -299,17 +310,27 @@ internal sealed class BenchRunner
         }
 
         monitorThread?.Join();
+        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => j.Job.LatencyTarget is not null && j.Threads.Length > 0))
+        {
+            int depth = jobThreads.Max(t => t.LatencyDepth ?? 0);
+            _log?.Invoke(depth > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{job.Name}: latency_target: queue depth {depth} met {FioValues.FormatTime(job.LatencyTarget!.Value)} for {job.LatencyPercentile}% of I/Os")
+                : $"{job.Name}: latency_target: no queue depth met {FioValues.FormatTime(job.LatencyTarget!.Value)}");
+        }
 
         // unlink: a job's file goes when the job is done (after the whole group: jobs of a group may share it).
-        foreach (var (job, path, _, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
+        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
         {
-            try
+            foreach (string path in jobThreads.SelectMany(t => t.Paths).Distinct())
             {
-                File.Delete(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                _log?.Invoke($"{job.Name}: could not remove {path} (unlink): {e.Message}");
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _log?.Invoke($"{job.Name}: could not remove {path} (unlink): {e.Message}");
+                }
             }
         }
         foreach (CancellationTokenSource jobStop in steadyJobStops.Values)
@@ -442,11 +463,120 @@ internal sealed class BenchRunner
                 VerifyPass = verifying && writes && job.DoVerify,
                 Stop = stop ?? _stop,
                 Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
+                Priorities = PriorityPicker.For(job, i),
+                Content = BufferContent.For(job, _threadsCreated, sliceLength, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
                 Gate = gate,
             };
         }
 
         return threads;
+    }
+
+    /// <summary>
+    /// A job with several files (nrfiles, filename=a:b, filename_format): each thread's files —
+    /// the named ones, shared by all threads, or files named by filename_format (fio's default
+    /// $jobname.$jobnum.$filenum; without a format kaio's temporary files) — laid out, each
+    /// filesize or size / files long; the thread moves size (or io_size) over all of them.
+    /// </summary>
+    private JobThread[] CreateMultiFileThreads(JobSpec job, Dictionary<string, (long Size, long[]? Generations, int BlockSize)> prepared, StartGate gate, CancellationToken stop)
+    {
+        int bs = job.BlockSize;
+        int count = job.FileCount;
+        long? perFile = job.FileSize ?? (job.Size is { } size ? size / count : null);
+        if (perFile is { } wanted && wanted < bs)
+        {
+            throw new WorkloadException($"{job.Name}: size={FioValues.FormatSize(job.Size ?? wanted)} over {count} files leaves less than bs={FioValues.FormatSize(bs)} for each");
+        }
+
+        bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
+        bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
+        JobSpec layout = job.Clone();
+        layout.Size = perFile;
+        layout.FileSize = null;
+        layout.NumJobs = 1;
+        var threads = new JobThread[job.NumJobs];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            string[] paths = new string[count];
+            for (int f = 0; f < count; f++)
+            {
+                paths[f] = FilePath(job, i, f);
+            }
+
+            long length = long.MaxValue;
+            foreach (string path in paths)
+            {
+                if (!prepared.TryGetValue(path, out var earlier) || (perFile ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
+                {
+                    string? parent = System.IO.Path.GetDirectoryName(path);
+                    if (!string.IsNullOrEmpty(parent))
+                    {
+                        System.IO.Directory.CreateDirectory(parent); // fio: a format's directories are created
+                    }
+
+                    long laidOut = TargetFile.Prepare(layout, path, _log, _stop, out long[]? fileGenerations);
+                    prepared[path] = (laidOut, fileGenerations, bs);
+                }
+
+                length = Math.Min(length, prepared[path].Size);
+            }
+
+            length = length / bs * bs;
+
+            // Verifying: the generations of the files' blocks, laid end to end as the source's offsets are.
+            long[]? generations = null;
+            if (verifying)
+            {
+                long blocksPerFile = length / bs;
+                generations = new long[blocksPerFile * count];
+                for (int f = 0; f < count; f++)
+                {
+                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, f * blocksPerFile, blocksPerFile);
+                }
+            }
+
+            long bytes = job.IoSize ?? job.Size ?? (length * count);
+            threads[i] = new JobThread
+            {
+                Job = job,
+                Index = i,
+                Number = ++_threadsCreated,
+                Logs = JobLogs.For(job, _threadsCreated),
+                Path = paths[0],
+                Files = paths,
+                FileLength = length,
+                FileOffset = job.Offset,
+                RegionStart = 0,
+                RegionLength = length * count,
+                TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
+                Generations = generations,
+                VerifyUnknownBlocks = verifying && !writes,
+                VerifyPass = verifying && writes && job.DoVerify,
+                Stop = stop,
+                Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
+                Priorities = PriorityPicker.For(job, i),
+                Content = BufferContent.For(job, _threadsCreated, length * count, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
+                Gate = gate,
+            };
+        }
+
+        return threads;
+    }
+
+    /// <summary>File <paramref name="file"/> of thread <paramref name="thread"/> of a several-files job.</summary>
+    private string FilePath(JobSpec job, int thread, int file)
+    {
+        string? name = job.FileNames?[file];
+        if (name is null && job.FileNameFormat is null)
+        {
+            return NewTempFile(string.Create(CultureInfo.InvariantCulture, $"{job.Name}.{thread}.{file}"), job.Directory);
+        }
+
+        name ??= job.FileNameFormat!
+            .Replace("$jobname", job.Name, StringComparison.Ordinal)
+            .Replace("$jobnum", thread.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("$filenum", file.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        return job.Directory is { } directory && !System.IO.Path.IsPathRooted(name) ? System.IO.Path.Combine(directory, name) : name;
     }
 
     private FlowGroup FlowFor(int id)

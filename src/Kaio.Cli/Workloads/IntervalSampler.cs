@@ -110,7 +110,7 @@ internal sealed class IntervalSampler : IDisposable
 
         double spentMsec = (now - schedule.Last) * 1000.0 / Stopwatch.Frequency;
         long msec = (long)((now - schedule.Start) * 1000.0 / Stopwatch.Frequency);
-        for (int direction = 0; direction < 2; direction++)
+        for (int direction = 0; direction < 3; direction++)
         {
             (long ios, long bytes) = thread.Counted(direction);
             long deltaIos = ios - schedule.Ios[direction];
@@ -151,7 +151,7 @@ internal sealed class IntervalSampler : IDisposable
         {
             foreach (RateSample sample in Samples[i])
             {
-                DirectionStats stats = sample.Direction == 0 ? _threads[i].Stats.Read : _threads[i].Stats.Write;
+                DirectionStats stats = sample.Direction switch { 0 => _threads[i].Stats.Read, 1 => _threads[i].Stats.Write, _ => _threads[i].Stats.Trim };
                 stats.BwSamples.Record(sample.KiBPerSecond);
                 stats.IopsSamples.Record(sample.Iops);
             }
@@ -168,8 +168,8 @@ internal sealed class IntervalSampler : IDisposable
 
         public long Due { get; set; }
 
-        public long[] Ios { get; } = new long[2];
+        public long[] Ios { get; } = new long[3]; // read, write, trim
 
-        public long[] Bytes { get; } = new long[2];
+        public long[] Bytes { get; } = new long[3];
     }
 }

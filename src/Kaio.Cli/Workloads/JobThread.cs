@@ -23,8 +23,8 @@ internal sealed class WorkloadException : Exception
     public int Errno { get; init; }
 }
 
-/// <summary>Where a runner gets its next request: an offset, a length and whether it writes.</summary>
-internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite);
+/// <summary>Where a runner gets its next request: an offset, a length, whether it changes the file and whether it is a trim.</summary>
+internal delegate NextIo NextRequest(out long offset, out int length, out bool isWrite, out bool isTrim);
 
 /// <summary>One runner's loop: issue from <paramref name="next"/> until done or the deadline; record completions from <paramref name="recordFrom"/> on (long.MaxValue: never).</summary>
 internal delegate void RunPhase(NextRequest next, Action<long> release, long deadline, long recordFrom);
@@ -38,6 +38,8 @@ internal sealed class JobThread
     private long _readBytes;
     private long _writeIos;
     private long _writeBytes;
+    private long _trimIos;
+    private long _trimBytes;
     private volatile bool _finished;
     private bool _arrived;
 
@@ -51,6 +53,29 @@ internal sealed class JobThread
     public required string Path { get; init; }
 
     public required long RegionStart { get; init; }
+
+    /// <summary>
+    /// Several files (nrfiles, filename=a:b, filename_format): the thread's files, in order; the
+    /// offsets its source gives are then positions in the files laid end to end, file i holding
+    /// [i x <see cref="FileLength"/>, (i + 1) x <see cref="FileLength"/>) — see <see cref="Locate"/>.
+    /// Null: the one file <see cref="Path"/>.
+    /// </summary>
+    public string[]? Files { get; init; }
+
+    /// <summary>Several files: the region's length in each.</summary>
+    public long FileLength { get; init; }
+
+    /// <summary>Several files: where the region starts in each file (fio's offset).</summary>
+    public long FileOffset { get; init; }
+
+    /// <summary>The files to open, in the order <see cref="Locate"/> numbers them.</summary>
+    public string[] Paths => Files ?? [Path];
+
+    /// <summary>The path of the file an offset from the thread's source falls in.</summary>
+    public string PathOf(long offset) => Files is null ? Path : Files[Locate(offset).File];
+
+    /// <summary>The file (index into <see cref="Paths"/>) and the offset in it of an offset from the thread's source.</summary>
+    public (int File, long Offset) Locate(long offset) => Files is null ? (0, offset) : ((int)(offset / FileLength), FileOffset + (offset % FileLength));
 
     public required long RegionLength { get; init; }
 
@@ -88,7 +113,21 @@ internal sealed class JobThread
         }
     }
 
-    public ThreadStats Stats { get; } = new();
+    /// <summary>What the thread recorded; replaced by <see cref="ResetStats"/> (latency_target's final window).</summary>
+    public ThreadStats Stats { get; private set; } = new();
+
+    /// <summary>Stopwatch ticks of the last <see cref="ResetStats"/>; 0: never.</summary>
+    private long _statsFrom;
+
+    /// <summary>
+    /// Starts the thread's statistics afresh (fio's reset_all_stats() when latency_target has found
+    /// its depth): the report then covers the final window only. On the owning worker thread.
+    /// </summary>
+    public void ResetStats(long now)
+    {
+        Stats = new ThreadStats();
+        _statsFrom = now;
+    }
 
     /// <summary>This thread's per-I/O logs (write_lat_log, and per-I/O bw/iops logs); null when the job writes none.</summary>
     public JobLogs? Logs { get; init; }
@@ -103,9 +142,16 @@ internal sealed class JobThread
     /// Records one completed read or write: the stats, the progress and interval counters, and the
     /// latency logs. On the owning worker thread only (or under the runner's lock).
     /// </summary>
-    public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks)
+    public void RecordIo(bool isWrite, int bytes, long slatNs, long clatNs, long offset, long completedTicks, ushort priority = 0)
     {
-        (isWrite ? Stats.Write : Stats.Read).Record(bytes, slatNs, clatNs);
+        DirectionStats stats = isWrite ? Stats.Write : Stats.Read;
+        stats.Record(bytes, slatNs, clatNs);
+        if (Job.Priorities.PerCommand)
+        {
+            // fio's per-priority latencies: clat, or lat with lat_percentiles (stat.c add_clat_sample/add_lat_sample).
+            stats.RecordPriority(priority, Job.LatPercentiles ? slatNs + clatNs : clatNs);
+        }
+
         AddProgress(bytes);
         if (isWrite)
         {
@@ -118,13 +164,26 @@ internal sealed class JobThread
             Volatile.Write(ref _readBytes, _readBytes + bytes);
         }
 
-        Logs?.Record(isWrite ? 1 : 0, bytes, offset, slatNs, clatNs, completedTicks);
+        Logs?.Record(isWrite ? 1 : 0, bytes, offset, slatNs, clatNs, completedTicks, priority);
     }
 
-    /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write); read by the interval sampler.</summary>
-    public (long Ios, long Bytes) Counted(int direction) => direction == 0
-        ? (Volatile.Read(ref _readIos), Volatile.Read(ref _readBytes))
-        : (Volatile.Read(ref _writeIos), Volatile.Read(ref _writeBytes));
+    /// <summary>Records one completed trim (rw=trim, randtrim): the stats, the progress, the logs (direction 2).</summary>
+    public void RecordTrim(int bytes, long slatNs, long clatNs, long offset, long completedTicks, ushort priority = 0)
+    {
+        Stats.Trim.Record(bytes, slatNs, clatNs);
+        AddProgress(bytes);
+        Volatile.Write(ref _trimIos, _trimIos + 1);
+        Volatile.Write(ref _trimBytes, _trimBytes + bytes);
+        Logs?.Record(2, bytes, offset, slatNs, clatNs, completedTicks, priority);
+    }
+
+    /// <summary>Recorded I/Os and bytes of one direction so far (0 read, 1 write, 2 trim); read by the interval sampler.</summary>
+    public (long Ios, long Bytes) Counted(int direction) => direction switch
+    {
+        0 => (Volatile.Read(ref _readIos), Volatile.Read(ref _readBytes)),
+        1 => (Volatile.Read(ref _writeIos), Volatile.Read(ref _writeBytes)),
+        _ => (Volatile.Read(ref _trimIos), Volatile.Read(ref _trimBytes)),
+    };
 
     private static long ToTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
@@ -153,7 +212,7 @@ internal sealed class JobThread
         long deadline = Job.Runtime is { } runtime ? recordFrom + ToTicks(runtime) : long.MaxValue;
         run(source.TryNext, source.Release, deadline, recordFrom);
         Logs?.Finish(Stopwatch.GetTimestamp());
-        Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(recordFrom, Stopwatch.GetTimestamp()));
+        Stats.Runtime = Stopwatch.GetElapsedTime(Math.Min(Math.Max(recordFrom, _statsFrom), Stopwatch.GetTimestamp()));
 
         if (!VerifyPass || Error is not null || VerifyFailure is not null || Stop.IsCancellationRequested)
         {
@@ -161,9 +220,10 @@ internal sealed class JobThread
         }
 
         using IEnumerator<long> written = WrittenBlockOffsets().GetEnumerator();
-        NextIo NextWritten(out long offset, out int length, out bool isWrite)
+        NextIo NextWritten(out long offset, out int length, out bool isWrite, out bool isTrim)
         {
             isWrite = false;
+            isTrim = false;
             offset = 0;
             length = Job.BlockSize;
             if (!written.MoveNext())
@@ -226,10 +286,19 @@ internal sealed class JobThread
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
+    /// <summary>Each request's I/O priority (prio, prioclass, cmdprio_*); null when the job sets none.</summary>
+    public PriorityPicker? Priorities { get; init; }
+
+    /// <summary>What writes carry when the job generates content (refill_buffers, buffer_compress_percentage, dedupe_percentage); null: the buffers as filled once.</summary>
+    public BufferContent? Content { get; init; }
+
+    /// <summary>latency_target: the highest queue depth that met the target, set when the workload ends.</summary>
+    public int? LatencyDepth { get; set; }
+
     /// <summary>The thread's place in its flow group (fio's flow); left when the thread ends.</summary>
     public FlowMember? Flow { get; init; }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fail: failure =>
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fileLength: Files is null ? 0 : FileLength, fail: failure =>
         {
             if (Error is null)
             {

@@ -28,6 +28,7 @@ internal sealed class KaioWorker
         Write,
         Fsync,
         Fdatasync,
+        Trim, // rw=trim, randtrim: fallocate(PUNCH_HOLE | KEEP_SIZE), fio's trim of a regular file
     }
 
     private static readonly double s_nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
@@ -47,7 +48,7 @@ internal sealed class KaioWorker
 
     public void Run()
     {
-        using SafeFileHandle handle = TargetFile.Open(_job, _thread.Path, forBaseline: false);
+        using FileHandles handles = FileHandles.Open(_job, _thread.Paths, forBaseline: false);
 
         // Declared before the context so that they are freed after it: disposing the context waits
         // for every request still in flight (after an error, say), so no engine writes into freed memory.
@@ -55,7 +56,7 @@ internal sealed class KaioWorker
         using AioContext context = Setup(_job, _job.IoDepth, AioFullBehavior.Refuse);
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
-        var phase = new Phase(this, context, handle, buffers);
+        var phase = new Phase(this, context, handles.Handles, buffers);
         _thread.RunMeasuredThenVerify(phase.Run);
     }
 
@@ -93,7 +94,7 @@ internal sealed class KaioWorker
         private readonly JobThread _thread;
         private readonly JobSpec _job;
         private readonly AioContext _context;
-        private readonly SafeFileHandle _handle;
+        private readonly SafeFileHandle[] _handles;
         private readonly AlignedBufferPool _buffers;
         private readonly Iocb[] _queued;
         private readonly IoEvent[] _events;
@@ -104,19 +105,22 @@ internal sealed class KaioWorker
         private readonly long[] _preparedAt;
         private readonly long[] _submittedAt;
         private readonly long[] _previousGeneration;
+        private readonly ushort[] _priorities;
+        private LatencyTarget? _target;
         private readonly byte[] _scratch;
         private int _queuedCount;
         private int _inFlight;
         private int _writesSinceFsync;
         private int _writesSinceFdatasync;
+        private int _lastWriteFile; // several files: fsync/fdatasync go to the file last written
         private bool _paced; // the last Prepare stopped at a rate limit or thinktime
 
-        public Phase(KaioWorker worker, AioContext context, SafeFileHandle handle, AlignedBufferPool buffers)
+        public Phase(KaioWorker worker, AioContext context, SafeFileHandle[] handles, AlignedBufferPool buffers)
         {
             _thread = worker._thread;
             _job = worker._job;
             _context = context;
-            _handle = handle;
+            _handles = handles;
             _buffers = buffers;
             int depth = _job.IoDepth;
             _queued = new Iocb[depth];
@@ -128,6 +132,7 @@ internal sealed class KaioWorker
             _preparedAt = new long[depth];
             _submittedAt = new long[depth];
             _previousGeneration = new long[depth];
+            _priorities = new ushort[depth];
             _scratch = new byte[_job.BlockSize];
         }
 
@@ -139,6 +144,22 @@ internal sealed class KaioWorker
         public void Run(NextRequest next, Action<long> release, long deadline, long recordFrom)
         {
             bool record = recordFrom != long.MaxValue;
+            _target = record && _job.LatencyTarget is not null ? new LatencyTarget(_job, Stopwatch.GetTimestamp()) : null;
+            try
+            {
+                RunLoop(next, release, deadline, recordFrom, record);
+            }
+            finally
+            {
+                if (_target is not null)
+                {
+                    _thread.LatencyDepth = _target.BestDepth;
+                }
+            }
+        }
+
+        private void RunLoop(NextRequest next, Action<long> release, long deadline, long recordFrom, bool record)
+        {
             int reapMax = _job.BatchCompleteMax > 0 ? _job.BatchCompleteMax : _events.Length;
             bool stopping = false;
             bool done = false;
@@ -212,6 +233,9 @@ internal sealed class KaioWorker
                 {
                     Complete(_events[i], now, release, record && now >= recordFrom);
                 }
+
+                // latency_target: each window is judged after a reap.
+                _target?.Check(now);
             }
         }
 
@@ -223,7 +247,24 @@ internal sealed class KaioWorker
             // fio's start_time, one clock read for the batch: what separates its requests' starts
             // is only choosing their offsets, and the batch goes to the kernel right after.
             long now = Stopwatch.GetTimestamp();
-            while (_free.Count > 0 && _queuedCount < limit)
+            if (_target is { } target)
+            {
+                // latency_target: a lowered (or found) depth waits until nothing is in flight; the
+                // found depth's final window then starts with fresh statistics.
+                target.Draining &= _inFlight > 0;
+                if (target.TakeReset(now))
+                {
+                    _thread.ResetStats(now);
+                }
+
+                if (target.Done)
+                {
+                    return true;
+                }
+            }
+
+            while (_free.Count > 0 && _queuedCount < limit
+                && (_target is null || (!_target.Draining && _inFlight + _queuedCount < _target.Depth)))
             {
                 Op op;
                 long offset = 0;
@@ -240,7 +281,7 @@ internal sealed class KaioWorker
                 }
                 else
                 {
-                    NextIo result = next(out offset, out length, out bool isWrite);
+                    NextIo result = next(out offset, out length, out bool isWrite, out bool isTrim);
                     if (result == NextIo.Done)
                     {
                         return true;
@@ -254,7 +295,7 @@ internal sealed class KaioWorker
 
                     _paced = false;
 
-                    op = isWrite ? Op.Write : Op.Read;
+                    op = isTrim ? Op.Trim : isWrite ? Op.Write : Op.Read;
                 }
 
                 int slot = _free.Pop();
@@ -263,24 +304,44 @@ internal sealed class KaioWorker
                 _ops[slot] = op;
                 _preparedAt[slot] = now;
                 Memory<byte> buffer = _buffers[slot][..length];
-                _queued[_queuedCount++] = op switch
+                (int file, long fileOffset) = op is Op.Read or Op.Write or Op.Trim ? _thread.Locate(offset) : (_lastWriteFile, 0L);
+                SafeFileHandle handle = _handles[file];
+                Iocb iocb = op switch
                 {
-                    Op.Read => Iocb.PrepPread(_handle, buffer, offset, (ulong)slot),
-                    Op.Write => PrepareWrite(buffer, offset, slot),
-                    Op.Fsync => Iocb.PrepFsync(_handle, (ulong)slot),
-                    _ => Iocb.PrepFdsync(_handle, (ulong)slot),
+                    Op.Read => Iocb.PrepPread(handle, buffer, fileOffset, (ulong)slot),
+                    Op.Write => PrepareWrite(handle, buffer, offset, fileOffset, slot),
+                    Op.Fsync => Iocb.PrepFsync(handle, (ulong)slot),
+                    Op.Trim => Iocb.PrepFallocate(handle, fileOffset, length, FallocateMode.PunchHole | FallocateMode.KeepSize, (ulong)slot),
+                    _ => Iocb.PrepFdsync(handle, (ulong)slot),
                 };
+                if (op == Op.Write)
+                {
+                    _lastWriteFile = file;
+                }
+
+                if (_thread.Priorities is { } priorities && op is Op.Read or Op.Write)
+                {
+                    // prio, prioclass, cmdprio_*: aio_reqprio / sqe->ioprio of this request.
+                    iocb.Priority = priorities.Next(op == Op.Write, length);
+                }
+
+                _priorities[slot] = iocb.Priority;
+                _queued[_queuedCount++] = iocb;
             }
 
             return false;
         }
 
-        private Iocb PrepareWrite(Memory<byte> buffer, long offset, int slot)
+        private Iocb PrepareWrite(SafeFileHandle handle, Memory<byte> buffer, long offset, long fileOffset, int slot)
         {
             if (_thread.Generations is not null)
             {
                 _previousGeneration[slot] = _thread.Generations[offset / _job.BlockSize];
-                BlockVerifier.Fill(buffer.Span, offset, _job.Seed, _thread.NextGeneration(offset), _job);
+                BlockVerifier.Fill(buffer.Span, fileOffset, _job.Seed, _thread.NextGeneration(offset), _job); // the header names the offset in its file
+            }
+            else if (_thread.Content is { } content)
+            {
+                content.Fill(buffer.Span, content.NextSeed());
             }
 
             _writesSinceFsync++;
@@ -291,7 +352,7 @@ internal sealed class KaioWorker
                 SyncMode.Dsync => AioRwFlags.Dsync,
                 _ => AioRwFlags.None,
             };
-            return Iocb.PrepPwrite(_handle, buffer, offset, (ulong)slot, flags);
+            return Iocb.PrepPwrite(handle, buffer, fileOffset, (ulong)slot, flags);
         }
 
         /// <summary>Gives back the slots of requests prepared but never submitted, undoing their generations.</summary>
@@ -305,7 +366,7 @@ internal sealed class KaioWorker
                     _thread.Generations[_offsets[slot] / _job.BlockSize] = _previousGeneration[slot];
                 }
 
-                if (_ops[slot] is Op.Read or Op.Write)
+                if (_ops[slot] is Op.Read or Op.Write or Op.Trim)
                 {
                     release(_offsets[slot]);
                 }
@@ -398,27 +459,45 @@ internal sealed class KaioWorker
                 }
 
                 int length = _lengths[slot];
+                if (op == Op.Trim)
+                {
+                    // fallocate's result is 0, not a byte count.
+                    if (record)
+                    {
+                        _thread.RecordTrim(length, slat, clat, _thread.Locate(offset).Offset, now);
+                    }
+
+                    return;
+                }
+
                 if (ioEvent.Result != length)
                 {
                     _thread.Error ??= string.Create(CultureInfo.InvariantCulture,
-                        $"{_thread.Path}: short {(op == Op.Read ? "read" : "write")} at offset {offset}: {ioEvent.Result} of {length} bytes");
+                        $"{_thread.PathOf(offset)}: short {(op == Op.Read ? "read" : "write")} at offset {_thread.Locate(offset).Offset}: {ioEvent.Result} of {length} bytes");
                     _thread.ErrorErrno = Errno.EIO;
                     return;
                 }
 
                 if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                 {
-                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
+                    _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, _thread.Locate(offset).Offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
                 }
 
                 if (record)
                 {
-                    _thread.RecordIo(op == Op.Write, length, slat, clat, offset, now);
+                    _thread.RecordIo(op == Op.Write, length, slat, clat, _thread.Locate(offset).Offset, now, _priorities[slot]);
+                }
+
+                if (_target is not null && !_target.Complete(slat + clat, now))
+                {
+                    _thread.Error ??= string.Create(CultureInfo.InvariantCulture,
+                        $"{_thread.PathOf(offset)}: latency of {slat + clat} ns exceeds latency_target={FioValues.FormatTime(_job.LatencyTarget!.Value)} at queue depth 1 ({(op == Op.Read ? "read" : "write")} at offset {_thread.Locate(offset).Offset})");
+                    _thread.ErrorErrno = ErrnoText.ETIMEDOUT;
                 }
             }
             finally
             {
-                if (op is Op.Read or Op.Write)
+                if (op is Op.Read or Op.Write or Op.Trim)
                 {
                     release(offset);
                 }
@@ -434,15 +513,18 @@ internal sealed class KaioWorker
                 return;
             }
 
+            bool data = _ops[slot] is Op.Read or Op.Write or Op.Trim;
             string request = _ops[slot] switch
             {
-                Op.Read => string.Create(CultureInfo.InvariantCulture, $"read at offset {_offsets[slot]}"),
-                Op.Write => string.Create(CultureInfo.InvariantCulture, $"write at offset {_offsets[slot]}"),
+                Op.Read => string.Create(CultureInfo.InvariantCulture, $"read at offset {_thread.Locate(_offsets[slot]).Offset}"),
+                Op.Write => string.Create(CultureInfo.InvariantCulture, $"write at offset {_thread.Locate(_offsets[slot]).Offset}"),
+                Op.Trim => string.Create(CultureInfo.InvariantCulture, $"trim (punching a hole) at offset {_thread.Locate(_offsets[slot]).Offset}"),
                 Op.Fsync => "fsync",
                 _ => "fdatasync",
             };
             string meaning = errno == Errno.EINVAL && _job.Direct ? "invalid argument (EINVAL; misaligned direct I/O?)" : ErrnoText.Describe(errno);
-            _thread.Error = $"{_thread.Path}: {request} {what}: {meaning} on ioengine={_thread.EngineName}";
+            string path = data ? _thread.PathOf(_offsets[slot]) : _thread.Paths[_lastWriteFile];
+            _thread.Error = $"{path}: {request} {what}: {meaning} on ioengine={_thread.EngineName}";
             _thread.ErrorErrno = errno;
         }
     }

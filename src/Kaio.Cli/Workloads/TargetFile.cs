@@ -318,9 +318,9 @@ internal static class TargetFile
     {
         foreach (Direction direction in (Direction[])[Direction.Read, Direction.Write])
         {
-            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasWrites())
+            if (direction == Direction.Read ? !job.ReadWrite.HasReads() : !job.ReadWrite.HasDataWrites())
             {
-                continue;
+                continue; // trims carry no buffer and fallocate needs no alignment
             }
 
             BlockSizeChoice sizes = job.Sizes(direction);
@@ -357,12 +357,54 @@ internal static class TargetFile
     }
 }
 
+/// <summary>The open files of one job thread (several with nrfiles or filename=a:b), closed together.</summary>
+internal sealed class FileHandles : IDisposable
+{
+    private FileHandles(SafeFileHandle[] handles) => Handles = handles;
+
+    /// <summary>One handle per path, in order.</summary>
+    public SafeFileHandle[] Handles { get; }
+
+    /// <summary>Opens every path for the job; on a failure closes those already open and rethrows.</summary>
+    public static FileHandles Open(JobSpec job, string[] paths, bool forBaseline)
+    {
+        var handles = new SafeFileHandle[paths.Length];
+        try
+        {
+            for (int i = 0; i < paths.Length; i++)
+            {
+                handles[i] = TargetFile.Open(job, paths[i], forBaseline);
+            }
+        }
+        catch
+        {
+            foreach (SafeFileHandle? handle in handles)
+            {
+                handle?.Dispose();
+            }
+
+            throw;
+        }
+
+        return new FileHandles(handles);
+    }
+
+    public void Dispose()
+    {
+        foreach (SafeFileHandle handle in Handles)
+        {
+            handle.Dispose();
+        }
+    }
+}
+
 /// <summary>Words for the errno values a benchmark meets.</summary>
 internal static class ErrnoText
 {
     public const int EACCES = 13;
     public const int EISDIR = 21;
     public const int EROFS = 30;
+    public const int ETIMEDOUT = 110;
 
     /// <summary><c>no space left on device (ENOSPC)</c>.</summary>
     public static string Describe(int errno) => (errno switch
@@ -378,6 +420,7 @@ internal static class ErrnoText
         Errno.EINVAL => "invalid argument",
         Errno.ENOSPC => "no space left on device",
         EROFS => "read-only file system",
+        ETIMEDOUT => "timed out",
         Errno.ENOSYS => "function not implemented",
         Errno.EOPNOTSUPP => "operation not supported",
         Errno.ECANCELED => "operation cancelled",
@@ -389,6 +432,7 @@ internal static class ErrnoText
         EACCES => "EACCES",
         EISDIR => "EISDIR",
         EROFS => "EROFS",
+        ETIMEDOUT => "ETIMEDOUT",
         _ => Errno.Name(errno),
     };
 }
