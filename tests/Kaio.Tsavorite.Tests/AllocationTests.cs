@@ -48,10 +48,11 @@ public sealed class AllocationTests
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
 
         TestContext.Current.SendDiagnosticMessage($"{engine}{(inlineCompletions ? "" : " (pool hop)")}: {(double)bytes / Ops:F3} bytes per device I/O");
-        // 16 KiB of runtime noise: a thread or two injected into the pool, a queue segment (8,216 bytes
-        // seen once on a loaded machine with the pool hop). Any object per I/O (24 B at least) would
-        // be 96 KB over the 4,000 I/Os; one per six I/Os still fails.
-        Assert.True(bytes <= (long)Ops * bytesPerIo + 16384, $"{bytes} bytes allocated for {Ops} device I/Os on {engine} (allowed {bytesPerIo} per I/O and 16 KiB of runtime noise: threads injected, a queue segment)");
+        // 32 KiB of runtime noise: a thread or two injected into the pool, a queue segment (8,216 bytes
+        // seen once on a loaded machine with the pool hop; 18,928 once on the null engine, 1 run in 6
+        // of this class alone, with nothing of Kaio's allocating per I/O). Any object per I/O (24 B at
+        // least) would be 96 KB over the 4,000 I/Os; one per three I/Os still fails.
+        Assert.True(bytes <= (long)Ops * bytesPerIo + 32768, $"{bytes} bytes allocated for {Ops} device I/Os on {engine} (allowed {bytesPerIo} per I/O and 32 KiB of runtime noise: threads injected, a queue segment)");
 
         void Run(int n)
         {

@@ -304,7 +304,7 @@ public sealed class IoUringEngineTests : NativeEngineTests
         // The coalescing work item polls for awaiters' completions and runs their continuations
         // inline while the reaper rests on its word. A continuation that blocks there must not
         // stop everyone else's completions: the reaper stops trusting a poller that makes no
-        // round for PollStallMs, and what earlier continuations published is entered before the
+        // round for PollerRole.StallMs, and what earlier continuations published is entered before the
         // next one runs. Loop C keeps the poller busy with O_DIRECT reads (asynchronous in the
         // kernel); A's pipe read completes in the poller and its continuation blocks for up to 5 s;
         // C must go on reading meanwhile.

@@ -528,7 +528,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                     break;
                 }
 
-                Volatile.Write(ref _pollRounds, _pollRounds + 1); // release: the reaper's stall check reads it
+                _poller.Round(); // the reaper's stall check reads it
 
                 if (!PollOnce())
                 {
@@ -567,29 +567,22 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     // (was 112.8 against 25.4). It stops when a wait
     // brings nothing (the device is slow: the reaper takes over), when other work is queued in
     // the pool (this thread is needed), when another work item is queued, or at Dispose. One
-    // poller at a time (_poller).
+    // poller at a time (PollerRole).
     private const int PollWaitMs = 1;
 
-    private int _poller;        // the managed thread id of the work item polling (CAS from 0), else 0; MayPark lets the reaper rest then
-    private long _pollRounds;   // the poller's rounds: the reaper sees a poller stuck in a continuation
-
-    /// <summary>
-    /// How long the parked reaper trusts a poller that makes no round: a continuation it runs
-    /// inline may block, and the completions of every other awaiter would wait behind it. After
-    /// this the reaper takes its role away and reaps (both may: CQ consumption is under _cqLock).
-    /// </summary>
-    private const int PollStallMs = 10;
+    // Which work item polls; MayPark lets the reaper rest then, watching it for a stall (after which
+    // both may reap: CQ consumption is under _cqLock).
+    private readonly PollerRole _poller = new();
 
     /// <summary>Becomes the poller if polling is worth it now (see the comment above).</summary>
     private bool TryStartPolling()
     {
-        int self = Environment.CurrentManagedThreadId;
-        if (Volatile.Read(ref _poller) == self)
+        if (_poller.IsMine)
         {
             return MayKeepPolling();
         }
 
-        if (!_callerWaits || !MayKeepPolling() || Interlocked.CompareExchange(ref _poller, self, 0) != 0)
+        if (!_callerWaits || !MayKeepPolling() || !_poller.TryTake())
         {
             return false;
         }
@@ -619,7 +612,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private void StopPolling()
     {
         // Full fence (CAS) before UnparkReaperIfNeeded reads _parked; a no-op for a work item that did not poll.
-        Interlocked.CompareExchange(ref _poller, 0, Environment.CurrentManagedThreadId);
+        _ = _poller.Release();
     }
 
     /// <summary>One wait in the kernel for a completion, up to PollWaitMs; true if a CQE is there.</summary>
@@ -941,7 +934,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     private bool MayPark()
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
-                || (Volatile.Read(ref _poller) != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
+                || (_poller.Owner != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
                 || (Volatile.Read(ref _cancelsOwed) == 0
                     && (!NeedsReaper()
                         || (Volatile.Read(ref _reaperDemand) == 0 && (Volatile.Read(ref _flushQueued) != 0 || NothingInKernel())))));
@@ -986,17 +979,17 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                 {
                     // Full fence: pairs with Flush's fence (and AddReaperDemand's) before it reads _parked.
                     Interlocked.Exchange(ref _parked, 1);
-                    long rounds = Volatile.Read(ref _pollRounds);
+                    long rounds = _poller.Rounds;
                     while (MayPark())
                     {
-                        int poller = Volatile.Read(ref _poller);
+                        int poller = _poller.Owner;
                         if (poller == 0 && !NeedsReaper())
                         {
                             // Idle: no timeout, but a work item that becomes the poller from here on
                             // wakes it to be watched (TryStartPolling). Dekker pair: this exchange,
                             // then the read of _poller; the poller's CAS, then its read of _parked.
                             Interlocked.Exchange(ref _parked, ParkedUntimed);
-                            if (Volatile.Read(ref _poller) == 0)
+                            if (_poller.Owner == 0)
                             {
                                 Monitor.Wait(_parkLock);
                             }
@@ -1008,21 +1001,15 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
                         // Resting on a poller's word: not for longer than it keeps making rounds. One
                         // stuck in a continuation loses the role (it takes it again, if free, when it
                         // comes back), and MayPark is asked again without it. With awaited requests
-                        // outstanding it looks every PollStallMs even when nobody polls yet: a queued
+                        // outstanding it looks every StallMs even when nobody polls yet: a queued
                         // work item becomes the poller without waking it (a wake at every start of a
                         // poll would cost a futex call per round). Parked without a timeout, the
                         // reaper never saw the poller at all: it had parked before the first request
                         // and was woken twice in its life, while a poller blocked in a continuation
                         // held loop C's completions in the CQ for good
                         // (IoUringEngineTests.Poller_AContinuationThatBlocks_..., 1 run in 6).
-                        bool pulsed = Monitor.Wait(_parkLock, PollStallMs);
-                        long now = Volatile.Read(ref _pollRounds);
-                        if (!pulsed && poller != 0 && now == rounds)
-                        {
-                            Interlocked.CompareExchange(ref _poller, 0, poller);
-                        }
-
-                        rounds = now;
+                        bool pulsed = Monitor.Wait(_parkLock, PollerRole.StallMs);
+                        _poller.RevokeIfStalled(poller, pulsed, ref rounds);
                     }
 
                     Volatile.Write(ref _parked, 0); // release: Flush stops unparking

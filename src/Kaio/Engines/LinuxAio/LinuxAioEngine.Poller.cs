@@ -9,7 +9,7 @@
 // thread does: io_submit for what the awaiters queued, reap, run each continuation inline (it
 // queues its next read and returns), and while requests are in the kernel and the pool has
 // nothing else to do, wait in io_getevents for up to PollWaitMs and go round again. The reaper
-// parks meanwhile, watching the poller: one that makes no round for PollStallMs (a continuation
+// parks meanwhile, watching the poller: one that makes no round for PollerRole.StallMs (a continuation
 // that blocks) loses its role and the reaper reaps again.
 //
 // Only signalled requests (IOCB_FLAG_RESFD: O_DIRECT reads and writes, syncs, polls) take this
@@ -24,9 +24,6 @@ namespace Kaio.Engines.LinuxAio;
 internal sealed unsafe partial class LinuxAioEngine
 {
     private const int PollWaitMs = 1;
-
-    /// <summary>How long the parked reaper trusts a poller that makes no round (see IoUringEngine.PollStallMs).</summary>
-    private const int PollStallMs = 10;
 
     public override void FlushAwaited(RequestSlot slot, bool alone)
     {
@@ -106,7 +103,7 @@ internal sealed unsafe partial class LinuxAioEngine
                     break;
                 }
 
-                Volatile.Write(ref _pollRounds, _pollRounds + 1); // release: the reaper's stall check reads it
+                _poller.Round(); // the reaper's stall check reads it
                 int polled = PollOnce();
                 if (polled < 0)
                 {
@@ -130,10 +127,7 @@ internal sealed unsafe partial class LinuxAioEngine
     /// <summary>Becomes (or stays) the poller if polling is worth it now.</summary>
     private bool TryStartPolling()
     {
-        int self = Environment.CurrentManagedThreadId;
-        return Volatile.Read(ref _poller) == self
-            ? MayKeepPolling()
-            : MayKeepPolling() && Interlocked.CompareExchange(ref _poller, self, 0) == 0;
+        return _poller.IsMine ? MayKeepPolling() : MayKeepPolling() && _poller.TryTake();
     }
 
     // While signalled requests are in the kernel (none is queued: the loop submitted them), no
@@ -148,9 +142,8 @@ internal sealed unsafe partial class LinuxAioEngine
     private void StopPolling()
     {
         // Dekker pair with WatchPoller: this CAS, then the read of _parked; the reaper's exchange
-        // of _parked, then its read of _poller.
-        if (Interlocked.CompareExchange(ref _poller, 0, Environment.CurrentManagedThreadId) == Environment.CurrentManagedThreadId
-            && Volatile.Read(ref _parked) != 0)
+        // of _parked, then its read of the poller.
+        if (_poller.Release() && Volatile.Read(ref _parked) != 0)
         {
             UnparkReaper();
         }
@@ -271,18 +264,12 @@ internal sealed unsafe partial class LinuxAioEngine
         lock (_parkLock)
         {
             Interlocked.Exchange(ref _parked, 1); // full fence: pairs with StopPolling's CAS
-            long rounds = Volatile.Read(ref _pollRounds);
+            long rounds = _poller.Rounds;
             int poller;
-            while ((poller = Volatile.Read(ref _poller)) != 0 && !_reaper.IsStopping)
+            while ((poller = _poller.Owner) != 0 && !_reaper.IsStopping)
             {
-                bool pulsed = Monitor.Wait(_parkLock, PollStallMs);
-                long now = Volatile.Read(ref _pollRounds);
-                if (!pulsed && now == rounds)
-                {
-                    Interlocked.CompareExchange(ref _poller, 0, poller);
-                }
-
-                rounds = now;
+                bool pulsed = Monitor.Wait(_parkLock, PollerRole.StallMs);
+                _poller.RevokeIfStalled(poller, pulsed, ref rounds);
             }
 
             Volatile.Write(ref _parked, 0);

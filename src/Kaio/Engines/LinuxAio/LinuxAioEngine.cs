@@ -107,8 +107,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     private int _signalledInFlight;               // requests with IOCB_FLAG_RESFD accepted and not yet ended: Interlocked (Submit +1, EndOf -1)
     private int _flushQueued;                     // 1 while the work item is queued and has not begun: Interlocked
     private readonly WorkItemDrain _drain = new(); // the work items against Dispose
-    private int _poller;                          // the managed thread id of the work item polling (CAS from 0), else 0
-    private long _pollRounds;                     // the poller's rounds: the reaper sees a poller stuck in a continuation
+    private readonly PollerRole _poller = new();  // which work item polls; the reaper watches it for a stall
     private readonly object _parkLock = new();    // Monitor: the reaper waits on it while a poller polls (Lock has no condition variable)
     private int _parked;                          // 1 while the reaper waits on _parkLock: Interlocked/Volatile
 
@@ -706,7 +705,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         while (true)
         {
             // Acquire (IsStopping): pairs with Stop() in Dispose.
-            if (Volatile.Read(ref _poller) != 0 && !_reaper.IsStopping)
+            if (_poller.Owner != 0 && !_reaper.IsStopping)
             {
                 WatchPoller(); // an awaiters' work item reaps meanwhile (LinuxAioEngine.Poller.cs)
                 continue;
