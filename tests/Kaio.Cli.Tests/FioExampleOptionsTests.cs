@@ -383,6 +383,7 @@ public class FioExampleOptionsTests
             rw=randread
             ioengine=null
             iodepth=8
+            iodepth_batch_submit=0
             latency_target=10s
             latency_window=50ms
             runtime=20s
@@ -390,6 +391,7 @@ public class FioExampleOptionsTests
             """);
         JsonElement job = root.GetProperty("jobs")[0];
         // The report is the final window's, at the depth found (fio resets its statistics there).
+        // Every free slot goes in one call (iodepth_batch_submit=0), so each call counts at that depth.
         Assert.Equal(100, DepthLevel(job, "8"));
         Assert.True(job.GetProperty("read").GetProperty("total_ios").GetInt64() > 0);
         Assert.True(job.GetProperty("read").GetProperty("runtime").GetInt64() < 10_000, "the job ended once the depth was found, long before its runtime");

@@ -124,7 +124,7 @@ internal static class JobOptions
         new("directory", [], false, "DIR", "where kaio puts the file it names itself (removed afterwards)", (j, v) => j.Directory = Required("directory", v)),
         new("randrepeat", [], true, "", "the same offsets every run (default 1; 0: a fresh seed)", (j, v) => j.RandRepeat = Bool("randrepeat", v)),
         new("norandommap", [], true, "", "accepted: kaio's random offsets are always uniform, without fio's random map", (j, v) => _ = Bool("norandommap", v) ? true : throw new JobOptionException("norandommap=0: kaio has no random map; random offsets are uniform")),
-        new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call; 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
+        new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call (default 1, as fio); 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
         new("iodepth_batch_complete_min", ["iodepth_batch_complete"], false, "N", "minNr of each GetEvents (io_getevents)", (j, v) => j.BatchCompleteMin = (int)Int("iodepth_batch_complete_min", v, 0, 65536)),
         new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; 0: iodepth", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
         new("write_bw_log", [], true, "[PREFIX]", "bandwidth log: PREFIX_bw.N.log per job thread (bare: the job's name), fio's format (msec, KiB/s, direction, bs, [offset,] priority)", (j, v) => j.BwLog = LogPrefix(j, v)),

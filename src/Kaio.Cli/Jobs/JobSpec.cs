@@ -324,8 +324,8 @@ internal sealed class JobSpec
     /// <summary>fio's randrepeat: the same offsets every run (false: a fresh seed).</summary>
     public bool RandRepeat { get; set; } = true;
 
-    /// <summary>fio's iodepth_batch_submit: requests per Submit call; 0: every free slot at once.</summary>
-    public int BatchSubmit { get; set; }
+    /// <summary>fio's iodepth_batch_submit: requests per Submit call (fio's default, 1); 0: every free slot at once.</summary>
+    public int BatchSubmit { get; set; } = 1;
 
     /// <summary>fio's iodepth_batch_complete_min: the minNr of each GetEvents.</summary>
     public int BatchCompleteMin { get; set; } = 1;
@@ -604,7 +604,7 @@ internal sealed class JobSpec
             parts.Add("io_size=" + FioValues.FormatSize(ioSize));
         }
 
-        if (BatchSubmit > 0 || BatchCompleteMin > 1 || BatchCompleteMax > 0)
+        if (BatchSubmit != 1 || BatchCompleteMin > 1 || BatchCompleteMax > 0)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"iodepth_batch={BatchSubmit}/{BatchCompleteMin}-{BatchCompleteMax}"));
         }
