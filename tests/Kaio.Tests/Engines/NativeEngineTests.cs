@@ -505,6 +505,83 @@ public sealed partial class LinuxAioEngineTests : NativeEngineTests
         }
     }
 
+    [Fact]
+    public void ODirectLoop_TheCallerWaitsInTheKernel_TheReaperSleeps()
+    {
+        // Submit/GetEvents, one O_DIRECT read at a time: the caller waits in io_getevents and
+        // reaps its own event. The reaper used to be woken through the eventfd for every one of
+        // them and hand it over (200 reads: 200+ wake-ups); now it rests (a few at most).
+        using var file = new TempFile(1 << 20);
+        using SafeFileHandle direct = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+        using AioContext ctx = NewContext(8);
+        var engine = (Kaio.Engines.LinuxAio.LinuxAioEngine)ctx.EngineForCallbacks;
+        if (!ctx.EngineForCallbacks.Features.HasFlag(Kaio.Engines.EngineFeatures.WaitOnCaller))
+        {
+            Assert.Skip("the kernel completes no IOCB_CMD_POLL here: callers cannot be woken in io_getevents");
+        }
+
+        nint buffer = AllocAligned();
+        try
+        {
+            long before = engine.ReaperWakeups;
+            for (int i = 0; i < 200; i++)
+            {
+                Assert.Equal(1, ctx.Submit([Iocb.PrepPread(direct, buffer, 4096, 4096L * (i % 256))]));
+                Assert.Equal(4096, ReapOne(ctx).Result);
+            }
+
+            long wakeups = engine.ReaperWakeups - before;
+            Assert.True(wakeups < 20, $"the reaper woke {wakeups} times for 200 reads");
+        }
+        finally
+        {
+            FreeAligned(buffer);
+        }
+    }
+
+    [Fact]
+    public void CallerInTheKernel_AnEventThatComesAnotherWay_WakesItAtOnce()
+    {
+        // A pipe read runs on the inner thread-pool engine: its event never passes through the
+        // kernel's AIO ring, so a caller asleep in io_getevents must be woken by the wake request.
+        // Without it, the caller would wake only at the core's wait cap (37 ms): a median of ~18.
+        using AioContext ctx = NewContext(8);
+        if (!ctx.EngineForCallbacks.Features.HasFlag(Kaio.Engines.EngineFeatures.WaitOnCaller))
+        {
+            Assert.Skip("the kernel completes no IOCB_CMD_POLL here: callers cannot be woken in io_getevents");
+        }
+
+        var (r, w) = Native.Pipe();
+        using (r)
+        using (w)
+        {
+            var latencies = new List<double>();
+            var buf = new byte[1];
+            for (int i = 0; i < 15; i++)
+            {
+                Assert.Equal(1, ctx.Submit([Iocb.PrepPread(r, buf, 0, (ulong)i)]));
+                long writtenAt = 0;
+                var writer = new Thread(() =>
+                {
+                    Thread.Sleep(20); // the caller is asleep in io_getevents by now
+                    Volatile.Write(ref writtenAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                    Native.WriteByte(w, 7);
+                });
+                writer.Start();
+                var events = new IoEvent[1];
+                Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10)));
+                long returnedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                writer.Join();
+                Assert.Equal(1, events[0].Result);
+                latencies.Add(System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref writtenAt), returnedAt).TotalMilliseconds);
+            }
+
+            latencies.Sort();
+            double median = latencies[latencies.Count / 2];
+            Assert.True(median < 8, $"median {median:0.0} ms from the write to GetEvents' return; all: {string.Join(", ", latencies.Select(l => l.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))}");
+        }
+    }
+
     private static bool FcntlSetDirect(SafeFileHandle h)
     {
         int fd = (int)h.DangerousGetHandle();

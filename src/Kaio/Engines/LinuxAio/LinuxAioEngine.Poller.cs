@@ -127,13 +127,32 @@ internal sealed unsafe partial class LinuxAioEngine
     /// <summary>Becomes (or stays) the poller if polling is worth it now.</summary>
     private bool TryStartPolling()
     {
-        return _poller.IsMine ? MayKeepPolling() : MayKeepPolling() && _poller.TryTake();
+        if (_poller.IsMine)
+        {
+            return MayKeepPolling();
+        }
+
+        if (!MayKeepPolling() || !_poller.TryTake())
+        {
+            return false;
+        }
+
+        // A reaper resting without a timeout would not watch this poller for a stall. Dekker
+        // pair: the CAS above, then this read; ParkIdle's exchange, then its read of the poller.
+        if (Volatile.Read(ref _parked) == ParkedIdle)
+        {
+            UnparkReaper();
+        }
+
+        return true;
     }
 
     // While signalled requests are in the kernel (none is queued: the loop submitted them), no
-    // other work item is queued, and the pool has nothing waiting for a thread (this one is needed).
+    // other work item is queued, the pool has nothing waiting for a thread (this one is needed),
+    // and no GetEvents caller wants to wait in io_getevents (it would wait for _reapLock).
     private bool MayKeepPolling()
         => !_drain.IsClosing
+            && Volatile.Read(ref _callerWaiters) == 0
             && Volatile.Read(ref _signalledInFlight) > 0
             && Volatile.Read(ref _flushQueued) == 0
             && System.Threading.ThreadPool.PendingWorkItemCount == 0;
@@ -181,6 +200,11 @@ internal sealed unsafe partial class LinuxAioEngine
             Interop.io_event ev;
             // Under _reapLock: the kernel moves the ring's head, which no one else may move now.
             n = Interop.io_getevents(_ctx, 1, 1, &ev, &ts); // 0 on timeout; -1 with EINTR on a signal
+            if (n == 1 && IsWake(ev.data))
+            {
+                return 1; // the wake request (for a caller): look again
+            }
+
             if (n == 1)
             {
                 one = Reaped(ev.data, ev.res, ev.res2);
@@ -263,7 +287,7 @@ internal sealed unsafe partial class LinuxAioEngine
     {
         lock (_parkLock)
         {
-            Interlocked.Exchange(ref _parked, 1); // full fence: pairs with StopPolling's CAS
+            Interlocked.Exchange(ref _parked, ParkedWatching); // full fence: pairs with StopPolling's CAS
             long rounds = _poller.Rounds;
             int poller;
             while ((poller = _poller.Owner) != 0 && !_reaper.IsStopping)

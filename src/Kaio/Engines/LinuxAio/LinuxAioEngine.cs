@@ -109,14 +109,13 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     private readonly WorkItemDrain _drain = new(); // the work items against Dispose
     private readonly PollerRole _poller = new();  // which work item polls; the reaper watches it for a stall
     private readonly object _parkLock = new();    // Monitor: the reaper waits on it while a poller polls (Lock has no condition variable)
-    private int _parked;                          // 1 while the reaper waits on _parkLock: Interlocked/Volatile
+    private int _parked;                          // ParkedWatching or ParkedIdle while the reaper waits on _parkLock: Interlocked/Volatile
 
     [ThreadStatic]
     private static LinuxAioEngine? s_flushing;    // the engine whose work item runs on this thread (its continuations run inline)
 
-    private readonly CallerWaitGate _callerWait = new();  // GetEvents callers (see Features)
-
     private long _inlineCompletions;              // Interlocked by Flush; diagnostics
+    private long _reaperWakeups;                  // written by the reaper only; diagnostics
     private long _submitCalls;                    // Interlocked by Flush; diagnostics
 
     /// <summary>io_setup for <paramref name="capacity"/> requests in flight.</summary>
@@ -138,6 +137,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         _states = new int[capacity];
         _queue = new int[capacity];
         _quietStamps = new int[capacity];
+        _asyncTags = new byte[capacity];
 
         ulong ctx = 0;
         if (Interop.io_setup((uint)capacity, &ctx) < 0)
@@ -172,8 +172,10 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
                 _events = (Interop.io_event*)((byte*)ring + sizeof(Interop.aio_ring));
             }
 
-            _iocbs = (Interop.iocb*)NativeMemory.AlignedAlloc((nuint)capacity * (nuint)sizeof(Interop.iocb), 64);
-            new Span<byte>(_iocbs, capacity * sizeof(Interop.iocb)).Clear();
+            // One iocb per tag, and the wake request's past them (LinuxAioEngine.CallerWait.cs).
+            _iocbs = (Interop.iocb*)NativeMemory.AlignedAlloc((nuint)(capacity + 1) * (nuint)sizeof(Interop.iocb), 64);
+            new Span<byte>(_iocbs, (capacity + 1) * sizeof(Interop.iocb)).Clear();
+            _wakeFd = CreateWake(out _callerWaits);
 
             _reaper = new ReaperThread("Kaio Linux AIO reaper", ReaperLoop);
             _reaper.Start();
@@ -181,6 +183,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         catch
         {
             NativeMemory.AlignedFree(_iocbs);
+            _wakeFd?.Dispose();
             if (_eventFd is not null)
             {
                 _eventFd.Dispose();
@@ -205,22 +208,19 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     /// streams, which the inner thread-pool engine runs.
     /// </summary>
     /// <remarks>
-    /// WaitOnCaller: GetEvents callers sleep on this engine's futex (CallerWaitGate), which the
-    /// core advances after each published event (the reaper's, the poller's, a worker's of the
-    /// inner engine), instead of the core's Monitor: one futex call on each side instead of four.
+    /// WaitOnCaller: GetEvents callers wait in io_getevents themselves (LinuxAioEngine.CallerWait.cs),
+    /// where the kernel supports the wake request (IOCB_CMD_POLL); else the reaper delivers and
+    /// the core's Monitor wakes them.
     /// </remarks>
-    public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller | EngineFeatures.WaitOnCaller;
-
-    public override int BeginCallerWait() => _callerWait.Begin();
-
-    public override void WaitForCompletions(int timeoutMs, int token) => _callerWait.Wait(token, timeoutMs);
-
-    public override void EndCallerWait() => _callerWait.End();
-
-    public override void WakeWaiters() => _callerWait.Wake();
+    public override EngineFeatures Features
+        => EngineFeatures.RealIo | EngineFeatures.NativeSyncFlags | EngineFeatures.ReapOnCaller
+            | (_callerWaits ? EngineFeatures.WaitOnCaller : EngineFeatures.None);
 
     /// <summary>Requests whose event was already in the ring when io_submit returned: io_submit did the I/O (buffered files).</summary>
     internal long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
+
+    /// <summary>How many times the reaper thread came back from waiting on the eventfd (diagnostics).</summary>
+    internal long ReaperWakeups => Volatile.Read(ref _reaperWakeups); // acquire: pairs with the release in ReaperLoop
 
     /// <summary>io_submit calls made.</summary>
     internal long SubmitCalls => Interlocked.Read(ref _submitCalls);
@@ -301,6 +301,15 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
             cb->aio_resfd = (uint)_eventFdNumber;
             // Pairs with the poller's read in MayKeepPolling; ended in EndOf.
             Interlocked.Increment(ref _signalledInFlight);
+
+            // Nobody may ever reap it on a caller's thread: the reaper must be up (see MayParkIdle).
+            bool needsAsync = !_callerWaits || slot.IsAwaitable || slot.Callback is not null || slot.EventFdRef is not null;
+            _asyncTags[tag] = needsAsync ? (byte)1 : (byte)0;
+            if (needsAsync)
+            {
+                Interlocked.Increment(ref _asyncInFlight); // full fence before reading _parked: pairs with ParkIdle
+                UnparkForAsync();
+            }
         }
 
         CancelRegistration registration;
@@ -418,6 +427,12 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     {
         long one = 1;
         _ = Interop.write(_eventFdNumber, &one, sizeof(long));
+        // The reaper may rest (MayParkIdle reads _quietInFlight, raised before this): wake it to
+        // poll for the quiet request that went asynchronous. The write's system call is a full fence.
+        if (Volatile.Read(ref _parked) == ParkedIdle)
+        {
+            UnparkReaper();
+        }
     }
 
     private static int QuietStamp(ulong key) => (int)(RequestKey.GenerationOf(key) << 1) | 1;
@@ -446,6 +461,11 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         {
             // Pairs with the Interlocked.Increment in Submit.
             Interlocked.Decrement(ref _signalledInFlight);
+            if (_asyncTags[tag] != 0)
+            {
+                _asyncTags[tag] = 0;
+                Interlocked.Decrement(ref _asyncInFlight); // pairs with the increment in Submit
+            }
         }
     }
 
@@ -646,7 +666,11 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         while (head != tail && n < into.Length)
         {
             Interop.io_event* ev = &_events[head];
-            into[n++] = Reaped(ev->data, ev->res, ev->res2);
+            if (!IsWake(ev->data))
+            {
+                into[n++] = Reaped(ev->data, ev->res, ev->res2);
+            }
+
             head = head + 1 == nr ? 0 : head + 1;
         }
 
@@ -668,12 +692,21 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
                 continue;
             }
 
+            int kept = 0;
             for (int i = 0; i < n; i++)
             {
-                into[i] = Reaped(events[i].data, events[i].res, events[i].res2);
+                if (!IsWake(events[i].data))
+                {
+                    into[kept++] = Reaped(events[i].data, events[i].res, events[i].res2);
+                }
             }
 
-            return (int)Math.Max(n, 0);
+            if (kept == 0 && n > 0)
+            {
+                continue; // only the wake request's event: look for the events behind it
+            }
+
+            return kept;
         }
     }
 
@@ -729,6 +762,12 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
                 return;
             }
 
+            if (MayParkIdle())
+            {
+                ParkIdle(); // LinuxAioEngine.CallerWait.cs: callers reap, or nothing needs this thread
+                continue;
+            }
+
             // The kernel adds 1 per completed request (IOCB_FLAG_RESFD); the wait ends on a
             // non-zero count and read() resets it, so an event posted after the reap above is not
             // missed. While quiet requests are in flight (no eventfd for them) the wait is bounded
@@ -744,6 +783,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
             // thread for them (the stall test's loop C: 0 reads in 2 s).
             Interop.pollfd pfd = new() { fd = _eventFdNumber, events = 0x1 /* POLLIN */ };
             int ready = Interop.poll(&pfd, 1, timeout);
+            Volatile.Write(ref _reaperWakeups, _reaperWakeups + 1); // release: pairs with ReaperWakeups
             if (ready > 0)
             {
                 _ = Interop.read(_eventFdNumber, &counter, sizeof(long));
@@ -769,6 +809,12 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
 
         Debug.Assert(!_reaper.IsCurrent, "teardown never runs on the reaping thread");
 
+        // No wake request from now on: a delivery still returning may ask for one (PostWake).
+        lock (_wakeLock)
+        {
+            _disposing = true;
+        }
+
         // An awaiters' work item may still be queued or running (it found nothing left to do, or
         // is returning): it must not touch the context once io_destroy ran. Not the one on this
         // thread, if any: a continuation it ran inline is disposing the context, and it touches
@@ -784,7 +830,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         // of ours: the iocbs (copied at io_submit) and the eventfd can go.
         _ = Interop.io_destroy(_ctx);
         _eventFd.Dispose();
-        _callerWait.Dispose(); // every caller has left: teardown waited for them
+        _wakeFd?.Dispose();
         NativeMemory.AlignedFree(_iocbs);
 
         // Every routed request completed too: its workers are idle and leave.
