@@ -49,6 +49,11 @@ internal static class JobOptions
         new("offset", ["fileoffset"], false, "SIZE", "start the job's region this far into the file", (j, v) => j.Offset = Size("offset", v, j.KbBase, 0, long.MaxValue)),
         new("offset_increment", [], false, "SIZE", "thread n of the job starts n x this further than offset", (j, v) => j.OffsetIncrement = Size("offset_increment", v, j.KbBase, 0, long.MaxValue)),
         new("unlink", [], true, "", "remove the job's file when the job is done (kaio's own temporary files are removed anyway)", (j, v) => j.Unlink = Bool("unlink", v)),
+        new("unlink_each_loop", [], true, "", "remove the job's files after each loop (kaio: with loops=1 only, where it is unlink)", (j, v) => j.UnlinkEachLoop = Bool("unlink_each_loop", v)),
+        new("invalidate", [], true, "", "drop the page cache of the job's file regions before its I/O starts (default 1, as fio; 0: keep a warm cache)", (j, v) => j.Invalidate = Bool("invalidate", v)),
+        new("file_append", [], true, "", "do the job's I/O after the end of the file: offset is the file's size when the job starts", (j, v) => j.FileAppend = Bool("file_append", v)),
+        new("create_only", [], true, "", "lay the job's files out and do no I/O", (j, v) => j.CreateOnly = Bool("create_only", v)),
+        new("allow_file_create", [], true, "", "0: a job whose file does not exist fails instead of creating it (default 1)", (j, v) => j.AllowFileCreate = Bool("allow_file_create", v)),
         new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
         new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
         new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),
@@ -86,7 +91,7 @@ internal static class JobOptions
         new("nrfiles", ["nr_files"], false, "N", "files per job thread, each size/nrfiles (or filesize) long, named by filename_format", (j, v) => j.NrFiles = (int)Int("nrfiles", v, 1, 1 << 20)),
         new("filename_format", [], false, "FORMAT", "names of the job's files: $jobname, $jobnum (the thread), $filenum; relative to directory (files so named are kept, unless unlink)", (j, v) => j.FileNameFormat = Required("filename_format", v)),
         new("file_service_type", [], false, "roundrobin|sequential|random[:N]|zipf|pareto|normal[:V]", "which file the next request goes to: each in turn (default), one after another, at random (':N' requests before choosing again), or by zipf:θ, pareto:h or normal:dev", (j, v) => (j.FileService, j.FileServiceIos, j.FileDistribution) = ParseFileService(v)),
-        new("openfiles", [], false, "N", "accepted: kaio keeps all of a job thread's files open (fio opens at most N at a time)", (j, v) => Int("openfiles", v, 1, int.MaxValue)),
+        new("openfiles", [], false, "N", "files a job thread may have open at once: kaio opens all of them, so N must be at least the job's file count (fio's default)", (j, v) => j.OpenFiles = (int)Int("openfiles", v, 1, int.MaxValue)),
         new("create_on_open", [], true, "", "accepted: kaio creates and lays out every file before the group starts (fio creates it at open)", (j, v) => Bool("create_on_open", v)),
         new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "accepted: how fio reserves a file's space before laying it out; kaio lays files out by writing them, which allocates the space either way", (j, v) => _ = Required("fallocate", v).ToLowerInvariant() is "none" or "native" or "posix" or "keep" or "truncate" or "0" or "1"
             ? true

@@ -244,6 +244,24 @@ internal sealed class JobSpec
     /// <summary>fio's unlink: remove the job's file when the job is done.</summary>
     public bool Unlink { get; set; }
 
+    /// <summary>fio's unlink_each_loop: remove the job's files after each loop (kaio: only with loops=1, where it is unlink).</summary>
+    public bool UnlinkEachLoop { get; set; }
+
+    /// <summary>fio's invalidate: drop the page cache of the job's regions (POSIX_FADV_DONTNEED) before its I/O starts (default true).</summary>
+    public bool Invalidate { get; set; } = true;
+
+    /// <summary>fio's openfiles: how many of a job thread's files may be open at once; null: all (fio's default, nrfiles).</summary>
+    public int? OpenFiles { get; set; }
+
+    /// <summary>fio's file_append: the job's region starts at the end of the file as it was before the job (offset = its size).</summary>
+    public bool FileAppend { get; set; }
+
+    /// <summary>fio's create_only: lay the job's files out and do no I/O.</summary>
+    public bool CreateOnly { get; set; }
+
+    /// <summary>fio's allow_file_create: false refuses a job whose file does not exist yet (default true).</summary>
+    public bool AllowFileCreate { get; set; } = true;
+
     /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
     public long? FileSize { get; set; }
 
@@ -523,6 +541,21 @@ internal sealed class JobSpec
         if (MultiFile && (ZoneStrided || Lfsr || OffsetIncrement != 0))
         {
             return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with zonemode, random_generator=lfsr or offset_increment in kaio";
+        }
+
+        if (OpenFiles is { } openFiles && openFiles < FileCount)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"openfiles={openFiles} is below the job's {FileCount} files: kaio keeps all of a job thread's files open for the whole job (fio would close one before opening the next); give openfiles of at least {FileCount}, or leave it out");
+        }
+
+        if (UnlinkEachLoop && Loops > 1)
+        {
+            return "unlink_each_loop with loops > 1: kaio runs a job's loops as one pass over its files and cannot remove them between loops (with loops=1 it is unlink)";
+        }
+
+        if (FileAppend && MultiFile)
+        {
+            return "file_append with several files per job (nrfiles, filename=a:b, filename_format): kaio appends to one file only; each file would need its own offset";
         }
 
         if (MultiFile && (Verify != VerifyMode.None || VerifyOnly) && NumJobs > 1 && (FileNames is not null || (FileNameFormat is { } format && !format.Contains("$jobnum", StringComparison.Ordinal))))

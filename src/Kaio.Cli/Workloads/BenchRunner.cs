@@ -188,9 +188,10 @@ internal sealed class BenchRunner
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var notRun = new HashSet<JobSpec>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
-        foreach (JobSpec job in jobs)
+        foreach (JobSpec listed in jobs)
         {
-            string path = job.MultiFile ? "" : job.FilePath ?? NewTempFile(job.Name, job.Directory);
+            string path = listed.MultiFile ? "" : listed.FilePath ?? NewTempFile(listed.Name, listed.Directory);
+            JobSpec job = listed.FileAppend ? AppendTo(listed, path) : listed;
             try
             {
                 if (_stop.IsCancellationRequested || _exitAll)
@@ -203,7 +204,8 @@ internal sealed class BenchRunner
                 {
                     JobThread[] multi = CreateMultiFileThreads(job, prepared, gate, groupStop.Token);
                     path = string.Join(", ", multi.SelectMany(t => t.Paths).Distinct());
-                    perJob.Add((job, path, multi, null, 0));
+                    perJob.Add((job, path, job.CreateOnly ? [] : multi, null, 0));
+                    ArriveIfCreateOnly(job, gate);
                     continue;
                 }
 
@@ -233,7 +235,8 @@ internal sealed class BenchRunner
                     stop = jobStop.Token;
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, stop), null, 0));
+                perJob.Add((job, path, job.CreateOnly ? [] : CreateThreads(job, path, size, generations, gate, stop), null, 0));
+                ArriveIfCreateOnly(job, gate);
             }
             catch (WorkloadException e)
             {
@@ -266,6 +269,8 @@ internal sealed class BenchRunner
             Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
         }).ToList();
 
+        // invalidate (fio's default): the files' regions leave the page cache after every layout of the group, before any I/O.
+        PageCache.Invalidate(all, _log);
         threads.ForEach(t => t.Start());
 
         // Every thread sets itself up (file handle, buffers, context), then the group starts at once.
@@ -318,8 +323,8 @@ internal sealed class BenchRunner
                 : $"{job.Name}: latency_target: no queue depth met {FioValues.FormatTime(job.LatencyTarget!.Value)}");
         }
 
-        // unlink: a job's file goes when the job is done (after the whole group: jobs of a group may share it).
-        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
+        // unlink (and unlink_each_loop, with kaio's one loop): a job's file goes when the job is done (after the whole group: jobs of a group may share it).
+        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => (j.Job.Unlink || j.Job.UnlinkEachLoop) && j.Threads.Length > 0))
         {
             foreach (string path in jobThreads.SelectMany(t => t.Paths).Distinct())
             {
@@ -387,6 +392,44 @@ internal sealed class BenchRunner
 
         nextGroupId = groupId + 1;
         return [.. results.GroupBy(r => r.GroupId).SelectMany(g => MergeReportingGroup([.. g], userCpu, systemCpu, counters))];
+    }
+
+    /// <summary>
+    /// fio's file_append: the job as it runs, its offset the file's size before the job (fio's
+    /// get_start_offset(): offset_increment does not apply); a missing file or a device: 0.
+    /// </summary>
+    private static JobSpec AppendTo(JobSpec job, string path)
+    {
+        long length = 0;
+        try
+        {
+            if (!TargetFile.IsDevice(path) && new FileInfo(path) is { Exists: true } info)
+            {
+                length = info.Length;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            length = 0; // Prepare names the file's problem
+        }
+
+        JobSpec appending = job.Clone();
+        appending.Offset = length;
+        appending.OffsetIncrement = 0;
+        return appending;
+    }
+
+    /// <summary>create_only: the job's files are laid out; its threads are never made, so the gate is told they will not come.</summary>
+    private void ArriveIfCreateOnly(JobSpec job, StartGate gate)
+    {
+        if (job.CreateOnly)
+        {
+            _log?.Invoke($"{job.Name}: create_only: files laid out, no I/O");
+            for (int i = 0; i < job.NumJobs; i++)
+            {
+                gate.Arrive();
+            }
+        }
     }
 
     /// <summary>With group_reporting, a reporting group's jobs as one result.</summary>

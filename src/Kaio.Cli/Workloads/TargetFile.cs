@@ -145,6 +145,12 @@ internal static class TargetFile
             throw new WorkloadException($"{path}: no such file to verify (verify_only)");
         }
 
+        if (!job.AllowFileCreate && length < 0)
+        {
+            // fio's extend_file(): "file creation disallowed by allow_file_create=0".
+            throw new WorkloadException($"{path}: no such file, and allow_file_create=0 forbids creating it") { Errno = Errno.ENOENT };
+        }
+
         long size = job.RegionSize ?? (length > job.Offset ? length - job.Offset : throw new WorkloadException(length > 0
             ? $"{path}: size= not given and the file ({length} bytes) ends before offset={job.Offset}"
             : $"{path}: size= not given and the file is missing or empty"));
@@ -160,6 +166,11 @@ internal static class TargetFile
         }
 
         long end = before + size;
+        if (verifying && before % bs != 0)
+        {
+            throw new WorkloadException($"{path}: the region starts at {before} (file_append: the file's size), not a multiple of bs={FioValues.FormatSize(bs)}; verify needs whole blocks");
+        }
+
         if (verifying)
         {
             generations = NewGenerations(end / bs);
@@ -175,7 +186,8 @@ internal static class TargetFile
             return size;
         }
 
-        long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
+        // Verifying, a partial last block is rewritten whole (its header); otherwise what the file holds stays (file_append).
+        long start = Math.Max(0, length) - (verifying ? Math.Max(0, length) % bs : 0);
         log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(end)})");
         LayOut(job, path, start, end, generations, stop);
         return size;
@@ -216,6 +228,14 @@ internal static class TargetFile
                 }
 
                 RandomAccess.Write(handle, buffer.AsSpan(0, length), offset);
+            }
+
+            // fio's create_fsync (default 1): the layout reaches the disk, so its pages are clean and
+            // invalidate can drop them (POSIX_FADV_DONTNEED leaves dirty pages in the cache).
+            int fsync = PageCache.Fsync(handle);
+            if (fsync < 0)
+            {
+                throw new WorkloadException($"{path}: fsync after laying out failed: {ErrnoText.Describe(-fsync)}") { Errno = -fsync };
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
