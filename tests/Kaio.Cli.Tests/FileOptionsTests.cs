@@ -217,6 +217,53 @@ public class FileOptionsTests
         Assert.Equal(256 << 10, doc.RootElement.GetProperty("jobs")[0].GetProperty("read").GetProperty("io_bytes").GetInt64());
     }
 
+    /// <summary>fio's filesize=LOW-HIGH: each file a random size in [LOW, HIGH), a multiple of bs; size (not given) is their total.</summary>
+    [Fact]
+    public void FileSizeRange_EachFileGetsARandomSizeInTheRange_AndTheJobReadsThemWhole()
+    {
+        using var dir = new TempDirectory();
+
+        KaioCli.Result result = KaioCli.Run("bench", "--name=f", "--directory=" + dir.Path, "--filename_format=f.$filenum", "--nrfiles=8", "--filesize=64k-1m",
+            "--rw=read", "--bs=4k", "--file_service_type=sequential", "--ioengine=libaio", "--output-format=json");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        long[] sizes = [.. Enumerable.Range(0, 8).Select(f => new FileInfo(dir.File("f." + f)).Length)];
+        Assert.All(sizes, size => Assert.InRange(size, 64 << 10, (1 << 20) - 1));
+        Assert.All(sizes, size => Assert.Equal(0, size % 4096));
+        Assert.True(sizes.Distinct().Count() > 1, string.Join(", ", sizes));
+        using var doc = JsonDocument.Parse(result.Out);
+        Assert.Equal(sizes.Sum(), doc.RootElement.GetProperty("jobs")[0].GetProperty("read").GetProperty("io_bytes").GetInt64());
+    }
+
+    /// <summary>Files of different sizes laid end to end: every block lands in its own file (verify checks each block's offset).</summary>
+    [Fact]
+    public void FileSizeRange_VerifiedRandomWrites_LandInTheirOwnFiles()
+    {
+        using var dir = new TempDirectory();
+
+        KaioCli.Result result = KaioCli.Run("bench", "--name=v", "--directory=" + dir.Path, "--filename_format=v.$filenum", "--nrfiles=4", "--filesize=64k-512k",
+            "--rw=randwrite", "--bs=4k", "--verify=crc32c", "--iodepth=8", "--ioengine=io_uring", "--output-format=json");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        long[] sizes = [.. Enumerable.Range(0, 4).Select(f => new FileInfo(dir.File("v." + f)).Length)];
+        Assert.True(sizes.Distinct().Count() > 1, string.Join(", ", sizes));
+        using var doc = JsonDocument.Parse(result.Out);
+        Assert.Equal(sizes.Sum(), doc.RootElement.GetProperty("jobs")[0].GetProperty("write").GetProperty("io_bytes").GetInt64());
+    }
+
+    [Fact]
+    public void FileSizeRange_OneFile_GetsOneSizeInTheRange()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = KaioCli.Run("bench", "--name=one", "--filename=" + path, "--filesize=1m-64k", "--rw=read", "--bs=4k", "--ioengine=libaio");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.InRange(new FileInfo(path).Length, 64 << 10, (1 << 20) - 1);
+        Assert.Equal(0, new FileInfo(path).Length % 4096);
+    }
+
     private sealed class SafeFileHandleOwner : IDisposable
     {
         private readonly FileStream _stream;

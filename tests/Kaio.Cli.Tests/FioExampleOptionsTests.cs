@@ -572,7 +572,7 @@ public class MultiFileTests
             }
 
             Assert.Null(job.Validate());
-            var source = new OffsetSource(0, 8 * 65536, job, -1, job.Seed, 0, trackBusy: false, fileLength: 65536);
+            var source = new OffsetSource(0, 8 * 65536, job, -1, job.Seed, 0, trackBusy: false, fileStarts: [.. Enumerable.Range(0, 9).Select(f => f * 65536L)]);
             var files = new int[count];
             for (int i = 0; i < count; i++)
             {

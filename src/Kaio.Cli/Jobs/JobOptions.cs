@@ -54,7 +54,7 @@ internal static class JobOptions
         new("file_append", [], true, "", "do the job's I/O after the end of the file: offset is the file's size when the job starts", (j, v) => j.FileAppend = Bool("file_append", v)),
         new("create_only", [], true, "", "lay the job's files out and do no I/O", (j, v) => j.CreateOnly = Bool("create_only", v)),
         new("allow_file_create", [], true, "", "0: a job whose file does not exist fails instead of creating it (default 1)", (j, v) => j.AllowFileCreate = Bool("allow_file_create", v)),
-        new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
+        new("filesize", [], false, "SIZE[-SIZE]", "the size of each of the job's files (a range: each file a random size in it); size (default: the files' sizes) is then the bytes each job thread moves", (j, v) => (j.FileSize, j.FileSizeMax) = SizeRange("filesize", v, j.KbBase)),
         new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
         new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),
         new("rate", [], false, "BYTES/S[,W]", "cap each job thread's bandwidth (reads, writes comma-separated; 0: none)", (j, v) => j.Rate = j.Rate with { Bytes = Rates("rate", v, j.KbBase, size: true) }),
@@ -235,6 +235,21 @@ internal static class JobOptions
         }
 
         return size;
+    }
+
+    /// <summary>fio's irange: a size, or LOW-HIGH (either order); (size, null) when it is one size.</summary>
+    private static (long Low, long? High) SizeRange(string name, string? value, int kbBase)
+    {
+        string text = Required(name, value);
+        int dash = text.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0)
+        {
+            return (Size(name, text, kbBase, 1, long.MaxValue), null);
+        }
+
+        long a = Size(name, text[..dash], kbBase, 1, long.MaxValue);
+        long b = Size(name, text[(dash + 1)..], kbBase, 1, long.MaxValue);
+        return a == b ? (a, null) : (Math.Min(a, b), Math.Max(a, b));
     }
 
     private static long Int(string name, string? value, long min, long max)

@@ -265,7 +265,10 @@ internal sealed class JobSpec
     /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
     public long? FileSize { get; set; }
 
-    /// <summary>The region of the file the job works on: filesize, else size.</summary>
+    /// <summary>fio's filesize=LOW-HIGH: each file gets a random size from <see cref="FileSize"/> up to this; null: every file <see cref="FileSize"/>.</summary>
+    public long? FileSizeMax { get; set; }
+
+    /// <summary>The region of the file the job works on: filesize (its smallest, with a range), else size.</summary>
     public long? RegionSize => FileSize ?? Size;
 
     /// <summary>fio's steadystate (ss): the criterion that ends the job; applies when <see cref="SteadyStateDuration"/> is set.</summary>
@@ -466,6 +469,11 @@ internal sealed class JobSpec
         if (Size is { } size && size < MinBlockSize)
         {
             return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
+        }
+
+        if (FileSize is { } fileSize && fileSize < MinBlockSize)
+        {
+            return $"filesize={FioValues.FormatSize(fileSize)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
         if (RwMixRead is < 0 or > 100)

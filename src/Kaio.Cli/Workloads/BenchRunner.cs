@@ -192,6 +192,14 @@ internal sealed class BenchRunner
         {
             string path = listed.MultiFile ? "" : listed.FilePath ?? NewTempFile(listed.Name, listed.Directory);
             JobSpec job = listed.FileAppend ? AppendTo(listed, path) : listed;
+            if (job.FileSizeMax is not null && !job.MultiFile)
+            {
+                // filesize=LOW-HIGH on one file: it gets one size from the range.
+                job = job.Clone();
+                job.FileSize = DrawFileSize(listed, 0, 0);
+                job.FileSizeMax = null;
+            }
+
             try
             {
                 if (_stop.IsCancellationRequested || _exitAll)
@@ -534,8 +542,8 @@ internal sealed class BenchRunner
         bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
         bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
         JobSpec layout = job.Clone();
-        layout.Size = perFile;
         layout.FileSize = null;
+        layout.FileSizeMax = null;
         layout.NumJobs = 1;
         var threads = new JobThread[job.NumJobs];
         for (int i = 0; i < threads.Length; i++)
@@ -546,10 +554,16 @@ internal sealed class BenchRunner
                 paths[f] = FilePath(job, i, f);
             }
 
-            long length = long.MaxValue;
-            foreach (string path in paths)
+            // Each file's region: filesize, a size drawn from filesize's range (a file shared by
+            // the job's threads keeps the size it got first), or size / files.
+            long[] lengths = new long[count];
+            for (int f = 0; f < count; f++)
             {
-                if (!prepared.TryGetValue(path, out var earlier) || (perFile ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
+                string path = paths[f];
+                long? fileSize = job.FileSizeMax is null ? perFile
+                    : prepared.TryGetValue(path, out var shared) ? shared.Size
+                    : DrawFileSize(job, i, f);
+                if (!prepared.TryGetValue(path, out var earlier) || (fileSize ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
                 {
                     string? parent = System.IO.Path.GetDirectoryName(path);
                     if (!string.IsNullOrEmpty(parent))
@@ -557,28 +571,40 @@ internal sealed class BenchRunner
                         System.IO.Directory.CreateDirectory(parent); // fio: a format's directories are created
                     }
 
+                    layout.Size = fileSize;
                     long laidOut = TargetFile.Prepare(layout, path, _log, _stop, out long[]? fileGenerations);
                     prepared[path] = (laidOut, fileGenerations, bs);
                 }
 
-                length = Math.Min(length, prepared[path].Size);
+                lengths[f] = Math.Min(prepared[path].Size, fileSize ?? long.MaxValue) / bs * bs;
             }
 
-            length = length / bs * bs;
+            if (job.FileSizeMax is null)
+            {
+                // One size for all: the shortest file's (a named file may be shorter than size / files).
+                Array.Fill(lengths, lengths.Min());
+            }
+
+            long[] starts = new long[count + 1];
+            for (int f = 0; f < count; f++)
+            {
+                starts[f + 1] = starts[f] + lengths[f];
+            }
+
+            long total = starts[count];
 
             // Verifying: the generations of the files' blocks, laid end to end as the source's offsets are.
             long[]? generations = null;
             if (verifying)
             {
-                long blocksPerFile = length / bs;
-                generations = new long[blocksPerFile * count];
+                generations = new long[total / bs];
                 for (int f = 0; f < count; f++)
                 {
-                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, f * blocksPerFile, blocksPerFile);
+                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, starts[f] / bs, lengths[f] / bs);
                 }
             }
 
-            long bytes = job.IoSize ?? job.Size ?? (length * count);
+            long bytes = job.IoSize ?? job.Size ?? total;
             threads[i] = new JobThread
             {
                 Job = job,
@@ -587,10 +613,10 @@ internal sealed class BenchRunner
                 Logs = JobLogs.For(job, _threadsCreated),
                 Path = paths[0],
                 Files = paths,
-                FileLength = length,
+                FileStarts = starts,
                 FileOffset = job.Offset,
                 RegionStart = 0,
-                RegionLength = length * count,
+                RegionLength = total,
                 TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
@@ -598,12 +624,30 @@ internal sealed class BenchRunner
                 Stop = stop,
                 Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
                 Priorities = PriorityPicker.For(job, i),
-                Content = BufferContent.For(job, _threadsCreated, length * count, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
+                Content = BufferContent.For(job, _threadsCreated, total, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
                 Gate = gate,
             };
         }
 
         return threads;
+    }
+
+    /// <summary>
+    /// filesize=LOW-HIGH (fio's get_rand_file_size()): a size in [LOW, HIGH), rounded down to the
+    /// job's smallest block size; the same for the same seed, thread and file.
+    /// </summary>
+    internal static long DrawFileSize(JobSpec job, int thread, int file)
+    {
+        long low = job.FileSize!.Value;
+        long high = job.FileSizeMax!.Value;
+        ulong state = job.Seed ^ 0x5DEECE66DUL ^ ((ulong)thread << 40) ^ (ulong)file;
+        state += 0x9E3779B97F4A7C15UL;
+        ulong z = state;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        long size = low + (long)((UInt128)z * (ulong)(high - low) >> 64);
+        return Math.Max(size - (size % job.MinBlockSize), job.MinBlockSize);
     }
 
     /// <summary>File <paramref name="file"/> of thread <paramref name="thread"/> of a several-files job.</summary>

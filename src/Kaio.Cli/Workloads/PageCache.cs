@@ -110,9 +110,9 @@ internal static class PageCache
     {
         if (thread.Files is { } files)
         {
-            foreach (string file in files)
+            for (int i = 0; i < files.Length; i++)
             {
-                yield return (file, thread.FileOffset, thread.FileLength);
+                yield return (files[i], thread.FileOffset, thread.FileLength(i));
             }
         }
         else
