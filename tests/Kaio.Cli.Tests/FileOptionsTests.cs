@@ -264,6 +264,114 @@ public class FileOptionsTests
         Assert.Equal(0, new FileInfo(path).Length % 4096);
     }
 
+    /// <summary>4 KiB blocks of the file that hold anything but zeros.</summary>
+    private static int WrittenBlocks(string path)
+    {
+        byte[] all = File.ReadAllBytes(path);
+        return Enumerable.Range(0, (all.Length + 4095) / 4096).Count(b => all.AsSpan(b * 4096, Math.Min(4096, all.Length - (b * 4096))).ContainsAnyExcept((byte)0));
+    }
+
+    /// <summary>Bytes the file system allocated to the file (stat's st_blocks x 512).</summary>
+    private static long AllocatedBytes(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b", path]) { RedirectStandardOutput = true })!;
+        string blocks = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return long.Parse(blocks, System.Globalization.CultureInfo.InvariantCulture) * 512;
+    }
+
+    /// <summary>One 4 KiB write at offset 0 of a job whose region is 1 MiB.</summary>
+    private static KaioCli.Result WriteOneBlock(string path, params string[] extra)
+        => KaioCli.Run(["bench", "--name=w", "--filename=" + path, "--rw=write", "--bs=4k", "--size=1m", "--io_size=4k", "--ioengine=libaio", .. extra]);
+
+    /// <summary>fio's extend_file() for a job that does not read: the file is fallocated (native, fio's default) and not written.</summary>
+    [Fact]
+    public void Fallocate_WriteOnlyJobOnANewFile_ReservesTheFileAndWritesOnlyTheJobsBlocks()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = WriteOneBlock(path);
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(1 << 20, new FileInfo(path).Length);
+        Assert.Equal(1, WrittenBlocks(path));
+        Assert.InRange(AllocatedBytes(path), 1 << 20, 2 << 20);
+    }
+
+    [Theory]
+    [InlineData("none", 4096L, 0L, 64L << 10)]            // nothing reserved: the file is what the job wrote
+    [InlineData("keep", 4096L, 1L << 20, 2L << 20)]       // FALLOC_FL_KEEP_SIZE: reserved past the end, the size stays
+    [InlineData("truncate", 1L << 20, 0L, 64L << 10)]     // ftruncate: the size, sparse
+    [InlineData("posix", 1L << 20, 1L << 20, 2L << 20)]   // posix_fallocate: size and blocks
+    public void Fallocate_Mode_ShapesTheFileOfAWriteOnlyJob(string mode, long length, long allocatedMin, long allocatedMax)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = WriteOneBlock(path, "--fallocate=" + mode);
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(length, new FileInfo(path).Length);
+        Assert.Equal(1, WrittenBlocks(path));
+        Assert.InRange(AllocatedBytes(path), allocatedMin, allocatedMax);
+    }
+
+    /// <summary>overwrite=1: a writing job lays the file out by writing it, as a reading job does.</summary>
+    [Fact]
+    public void Overwrite_WriteOnlyJob_LaysTheFileOutByWritingIt()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = WriteOneBlock(path, "--overwrite=1");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(256, WrittenBlocks(path));
+    }
+
+    /// <summary>fio unlinks a writing job's file that is too short and creates it afresh (extend_file()'s unlink_file).</summary>
+    [Fact]
+    public void Fallocate_WriteOnlyJobOnAShortFile_CreatesItAfresh()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+        WriteSynced(path, 64 << 10);
+
+        KaioCli.Result result = WriteOneBlock(path);
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(1 << 20, new FileInfo(path).Length);
+        Assert.Equal(1, WrittenBlocks(path)); // the 64 KiB it held are gone
+    }
+
+    /// <summary>create_on_open: no layout; the job's open creates the file, which holds what the job wrote.</summary>
+    [Fact]
+    public void CreateOnOpen_NoLayout_TheJobsOpenCreatesTheFile()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = WriteOneBlock(path, "--create_on_open=1");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.DoesNotContain("laying out", result.Out, StringComparison.Ordinal);
+        Assert.Equal(4096, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public void CreateOnOpen_WithAllowFileCreate0_MissingFileFails()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+
+        KaioCli.Result result = WriteOneBlock(path, "--create_on_open=1", "--allow_file_create=0");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("allow_file_create=0", result.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
+    }
+
     private sealed class SafeFileHandleOwner : IDisposable
     {
         private readonly FileStream _stream;

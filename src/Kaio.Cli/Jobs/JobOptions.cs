@@ -92,10 +92,17 @@ internal static class JobOptions
         new("filename_format", [], false, "FORMAT", "names of the job's files: $jobname, $jobnum (the thread), $filenum; relative to directory (files so named are kept, unless unlink)", (j, v) => j.FileNameFormat = Required("filename_format", v)),
         new("file_service_type", [], false, "roundrobin|sequential|random[:N]|zipf|pareto|normal[:V]", "which file the next request goes to: each in turn (default), one after another, at random (':N' requests before choosing again), or by zipf:θ, pareto:h or normal:dev", (j, v) => (j.FileService, j.FileServiceIos, j.FileDistribution) = ParseFileService(v)),
         new("openfiles", [], false, "N", "files a job thread may have open at once: kaio opens all of them, so N must be at least the job's file count (fio's default)", (j, v) => j.OpenFiles = (int)Int("openfiles", v, 1, int.MaxValue)),
-        new("create_on_open", [], true, "", "accepted: kaio creates and lays out every file before the group starts (fio creates it at open)", (j, v) => Bool("create_on_open", v)),
-        new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "accepted: how fio reserves a file's space before laying it out; kaio lays files out by writing them, which allocates the space either way", (j, v) => _ = Required("fallocate", v).ToLowerInvariant() is "none" or "native" or "posix" or "keep" or "truncate" or "0" or "1"
-            ? true
-            : throw new JobOptionException($"fallocate={v}: expected none, native, posix, keep, truncate, 0 or 1")),
+        new("create_on_open", [], true, "", "do not lay the job's files out: each is created (empty) when the job opens it", (j, v) => j.CreateOnOpen = Bool("create_on_open", v)),
+        new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "how a file's space is reserved when it is laid out (default native: fallocate(2)); a job that does not read gets only this, its file is not written", (j, v) => j.Fallocate = Required("fallocate", v).ToLowerInvariant() switch
+        {
+            "none" or "0" => FallocateChoice.None,
+            "native" => FallocateChoice.Native,
+            "posix" or "1" => FallocateChoice.Posix,
+            "keep" => FallocateChoice.Keep,
+            "truncate" => FallocateChoice.Truncate,
+            _ => throw new JobOptionException($"fallocate={v}: expected none, native, posix, keep, truncate, 0 or 1"),
+        }),
+        new("overwrite", [], true, "", "a job that writes lays a missing or short file out by writing it, as one that reads does (default 0: it is created afresh and only fallocated)", (j, v) => j.Overwrite = Bool("overwrite", v)),
         new("fsync", [], false, "N", "fsync after every N writes", (j, v) => j.FsyncEvery = (int)Int("fsync", v, 0, int.MaxValue)),
         new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),

@@ -129,6 +129,21 @@ internal enum FileService
     Distribution,
 }
 
+/// <summary>fio's fallocate: how a file's space is reserved when it is laid out (filesetup.c fallocate_file()).</summary>
+internal enum FallocateChoice
+{
+    /// <summary><c>none</c> (<c>0</c>): nothing reserved.</summary>
+    None,
+    /// <summary><c>native</c> (fio's default on Linux): fallocate(2), mode 0; a failure falls back to none.</summary>
+    Native,
+    /// <summary><c>posix</c> (<c>1</c>): posix_fallocate(3); a failure is reported and the job goes on.</summary>
+    Posix,
+    /// <summary><c>keep</c>: fallocate(2) with FALLOC_FL_KEEP_SIZE; a failure fails the job.</summary>
+    Keep,
+    /// <summary><c>truncate</c>: ftruncate(2) to the final size; a failure fails the job.</summary>
+    Truncate,
+}
+
 /// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
 internal enum ExitWhat
 {
@@ -258,6 +273,15 @@ internal sealed class JobSpec
 
     /// <summary>fio's create_only: lay the job's files out and do no I/O.</summary>
     public bool CreateOnly { get; set; }
+
+    /// <summary>fio's create_on_open: files are not laid out; each is created when the job opens it.</summary>
+    public bool CreateOnOpen { get; set; }
+
+    /// <summary>fio's fallocate (default native).</summary>
+    public FallocateChoice Fallocate { get; set; } = FallocateChoice.Native;
+
+    /// <summary>fio's overwrite: a writing job lays a missing or short file out by writing it (false: creates it afresh, fallocated only).</summary>
+    public bool Overwrite { get; set; }
 
     /// <summary>fio's allow_file_create: false refuses a job whose file does not exist yet (default true).</summary>
     public bool AllowFileCreate { get; set; } = true;

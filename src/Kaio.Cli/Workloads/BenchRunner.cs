@@ -232,7 +232,10 @@ internal sealed class BenchRunner
                 else
                 {
                     size = TargetFile.Prepare(job, path, _log, _stop, out generations);
-                    prepared[path] = (size, generations, job.BlockSize);
+                    if (TargetFile.LaysOutByWriting(job))
+                    {
+                        prepared[path] = (size, generations, job.BlockSize); // a layout without data is each job's own, as in fio
+                    }
                 }
 
                 CancellationToken stop = groupStop.Token;
@@ -546,6 +549,7 @@ internal sealed class BenchRunner
         layout.FileSizeMax = null;
         layout.NumJobs = 1;
         var threads = new JobThread[job.NumJobs];
+        var drawn = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < threads.Length; i++)
         {
             string[] paths = new string[count];
@@ -557,13 +561,23 @@ internal sealed class BenchRunner
             // Each file's region: filesize, a size drawn from filesize's range (a file shared by
             // the job's threads keeps the size it got first), or size / files.
             long[] lengths = new long[count];
+            var fileGenerations = new long[]?[count];
             for (int f = 0; f < count; f++)
             {
                 string path = paths[f];
-                long? fileSize = job.FileSizeMax is null ? perFile
-                    : prepared.TryGetValue(path, out var shared) ? shared.Size
-                    : DrawFileSize(job, i, f);
-                if (!prepared.TryGetValue(path, out var earlier) || (fileSize ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
+                long? fileSize = perFile;
+                if (job.FileSizeMax is not null)
+                {
+                    fileSize = drawn.TryGetValue(path, out long shared) ? shared : DrawFileSize(job, i, f);
+                    drawn[path] = fileSize.Value;
+                }
+
+                long laidOut;
+                if (prepared.TryGetValue(path, out var earlier) && (fileSize ?? 0) <= earlier.Size && (earlier.Generations is not null || !verifying))
+                {
+                    (laidOut, fileGenerations[f]) = (earlier.Size, earlier.Generations);
+                }
+                else
                 {
                     string? parent = System.IO.Path.GetDirectoryName(path);
                     if (!string.IsNullOrEmpty(parent))
@@ -572,11 +586,14 @@ internal sealed class BenchRunner
                     }
 
                     layout.Size = fileSize;
-                    long laidOut = TargetFile.Prepare(layout, path, _log, _stop, out long[]? fileGenerations);
-                    prepared[path] = (laidOut, fileGenerations, bs);
+                    laidOut = TargetFile.Prepare(layout, path, _log, _stop, out fileGenerations[f]);
+                    if (TargetFile.LaysOutByWriting(layout))
+                    {
+                        prepared[path] = (laidOut, fileGenerations[f], bs);
+                    }
                 }
 
-                lengths[f] = Math.Min(prepared[path].Size, fileSize ?? long.MaxValue) / bs * bs;
+                lengths[f] = Math.Min(laidOut, fileSize ?? long.MaxValue) / bs * bs;
             }
 
             if (job.FileSizeMax is null)
@@ -600,7 +617,7 @@ internal sealed class BenchRunner
                 generations = new long[total / bs];
                 for (int f = 0; f < count; f++)
                 {
-                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, starts[f] / bs, lengths[f] / bs);
+                    Array.Copy(fileGenerations[f]!, job.Offset / bs, generations, starts[f] / bs, lengths[f] / bs);
                 }
             }
 

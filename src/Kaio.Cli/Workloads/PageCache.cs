@@ -3,13 +3,14 @@
 // from a cold cache as fio's does. As in fio, a failure is reported and is not fatal, and a
 // diskless engine (null) invalidates nothing. The kernel drops only clean pages: the layout
 // fsyncs (fio's create_fsync) so a file kaio has just laid out is dropped whole. Called on the
-// runner's thread before the group's threads start; no shared state.
+// runner's thread before the group's threads start; no shared state. The layout's other calls
+// (fallocate, posix_fallocate, ftruncate for fio's fallocate=) are here too, as result codes.
 using System.Runtime.InteropServices;
 using Kaio.Cli.Jobs;
 
 namespace Kaio.Cli.Workloads;
 
-/// <summary>Dropping and flushing page-cache pages of job files; result codes (0, or −errno), as the kernel gives them.</summary>
+/// <summary>Dropping and flushing page-cache pages of job files, and reserving their space; result codes (0, or −errno), as the kernel gives them.</summary>
 internal static class PageCache
 {
     /// <summary>fio's POSIX_FADV_DONTNEED from linux/fadvise.h (64-bit architectures).</summary>
@@ -35,7 +36,34 @@ internal static class PageCache
     }
 
     /// <summary>fsync(fd): 0, or −errno (EIO, ENOSPC, EDQUOT, EROFS, EINVAL).</summary>
-    public static int Fsync(SafeFileHandle handle)
+    public static int Fsync(SafeFileHandle handle) => Retrying(handle, fd => NativeMethods.fsync(fd));
+
+    /// <summary>fallocate(fd, mode, offset, length): 0, or −errno (EOPNOTSUPP, ENOSPC, EFBIG, EINVAL).</summary>
+    public static int Fallocate(SafeFileHandle handle, int mode, long offset, long length) => Retrying(handle, fd => NativeMethods.fallocate(fd, mode, offset, length));
+
+    /// <summary>ftruncate(fd, length): 0, or −errno (EFBIG, EINVAL, EIO).</summary>
+    public static int Ftruncate(SafeFileHandle handle, long length) => Retrying(handle, fd => NativeMethods.ftruncate(fd, length));
+
+    /// <summary>posix_fallocate(fd, offset, length): 0, or −errno (ENOSPC, EFBIG, EINVAL); it returns the error itself.</summary>
+    public static int PosixFallocate(SafeFileHandle handle, long offset, long length)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return -NativeMethods.posix_fallocate((int)handle.DangerousGetHandle(), offset, length);
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>A call that returns -1 and sets errno, retried on EINTR.</summary>
+    private static int Retrying(SafeFileHandle handle, Func<int, int> call)
     {
         bool added = false;
         try
@@ -43,7 +71,7 @@ internal static class PageCache
             handle.DangerousAddRef(ref added);
             while (true)
             {
-                if (NativeMethods.fsync((int)handle.DangerousGetHandle()) == 0)
+                if (call((int)handle.DangerousGetHandle()) == 0)
                 {
                     return 0;
                 }
@@ -80,9 +108,9 @@ internal static class PageCache
 
             foreach ((string path, long offset, long length) in Regions(thread))
             {
-                if (!done.Add((path, offset, length)))
+                if (!done.Add((path, offset, length)) || !File.Exists(path))
                 {
-                    continue;
+                    continue; // a file create_on_open makes when the job opens it has nothing cached
                 }
 
                 int res;
@@ -130,5 +158,17 @@ internal static class PageCache
         [DllImport("libc", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int fallocate(int fd, int mode, long offset, long len);
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int ftruncate(int fd, long length);
+
+        [DllImport("libc", SetLastError = false)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int posix_fallocate(int fd, long offset, long len);
     }
 }
