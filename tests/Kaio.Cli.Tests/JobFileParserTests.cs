@@ -184,7 +184,7 @@ public class JobFileParserTests
     [InlineData("[j]\nnrfiles=4\nopenfiles=2\n", "openfiles=2 is below the job's 4 files")]
     [InlineData("[j]\nloops=2\nunlink_each_loop=1\n", "unlink_each_loop with loops > 1")]
     [InlineData("[j]\nnrfiles=2\nfile_append=1\n", "file_append with several files per job")]
-    [InlineData("[j]\nfilesize=1m,4m\n", "filesize=1m,4m: separate read/write values and ranges are not supported")]
+    [InlineData("[j]\nfilesize=1m,4m\n", "filesize=1m,4m: give one size or a range LOW-HIGH")]
     [InlineData("[j]\nbs=8k\nfilesize=4k-1m\n", "filesize=4KiB is smaller than bs=8KiB")]
     [InlineData("[j]\nrw=trim\nioengine=randomaccess\n", "rw=trim, randtrim, trimwrite and randtrimwrite need a Kaio engine")]
     [InlineData("[j]\nrwmixread=101\n", "rwmixread=101: must be between 0 and 100")]

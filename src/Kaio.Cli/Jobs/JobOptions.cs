@@ -248,6 +248,11 @@ internal static class JobOptions
     private static (long Low, long? High) SizeRange(string name, string? value, int kbBase)
     {
         string text = Required(name, value);
+        if (text.Contains(',', StringComparison.Ordinal) || text.Contains(':', StringComparison.Ordinal))
+        {
+            throw new JobOptionException($"{name}={text}: give one size or a range LOW-HIGH (separate read/write values are not supported)");
+        }
+
         int dash = text.IndexOf('-', StringComparison.Ordinal);
         if (dash <= 0)
         {
