@@ -248,6 +248,13 @@ internal sealed class JobThread
             return NextIo.Ready;
         }
 
+        // fio's do_verify(): each file synced and, with invalidate, its cache dropped, so the read-back comes from the disk.
+        int synced = PageCache.SyncForVerify(this);
+        if (synced < 0)
+        {
+            throw new WorkloadException($"{Path}: fsync before verifying failed: {ErrnoText.Describe(-synced)}") { Errno = -synced };
+        }
+
         beforeVerify?.Invoke();
         run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
     }

@@ -133,6 +133,38 @@ internal static class PageCache
         }
     }
 
+    /// <summary>
+    /// Before a thread's verify pass (fio's do_verify()): fsync each of its files and, with
+    /// invalidate, drop its region from the cache (a failure to drop is not fatal, as in fio).
+    /// Returns 0, or the first fsync's −errno. On the thread's own thread, after its writes drained.
+    /// </summary>
+    public static int SyncForVerify(JobThread thread)
+    {
+        foreach ((string path, long offset, long length) in Regions(thread))
+        {
+            try
+            {
+                using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                int res = Fsync(handle);
+                if (res < 0)
+                {
+                    return res;
+                }
+
+                if (thread.Job.Invalidate)
+                {
+                    _ = DropRange(handle, offset, length);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw TargetFile.Describe(e, path, "opening to verify");
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>fio's file_offset and io_size of each of the thread's files.</summary>
     private static IEnumerable<(string Path, long Offset, long Length)> Regions(JobThread thread)
     {
