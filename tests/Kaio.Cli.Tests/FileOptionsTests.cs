@@ -264,6 +264,22 @@ public class FileOptionsTests
         Assert.Equal(0, new FileInfo(path).Length % 4096);
     }
 
+    /// <summary>fio's setup_files(): an existing file whose size is in filesize's range keeps that size.</summary>
+    [Fact]
+    public void FileSizeRange_ExistingFileInTheRange_KeepsItsSize()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("data");
+        WriteSynced(path, 200 << 10);
+
+        KaioCli.Result result = KaioCli.Run("bench", "--name=k", "--filename=" + path, "--filesize=64k-1m", "--rw=read", "--bs=4k", "--ioengine=libaio", "--output-format=json");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Equal(200 << 10, new FileInfo(path).Length);
+        using var doc = JsonDocument.Parse(result.Out);
+        Assert.Equal(200 << 10, doc.RootElement.GetProperty("jobs")[0].GetProperty("read").GetProperty("io_bytes").GetInt64());
+    }
+
     /// <summary>4 KiB blocks of the file that hold anything but zeros.</summary>
     private static int WrittenBlocks(string path)
     {

@@ -196,7 +196,7 @@ internal sealed class BenchRunner
             {
                 // filesize=LOW-HIGH on one file: it gets one size from the range.
                 job = job.Clone();
-                job.FileSize = DrawFileSize(listed, 0, 0);
+                job.FileSize = ExistingSizeInRange(listed, path) ?? DrawFileSize(listed, 0, 0);
                 job.FileSizeMax = null;
             }
 
@@ -568,7 +568,7 @@ internal sealed class BenchRunner
                 long? fileSize = perFile;
                 if (job.FileSizeMax is not null)
                 {
-                    fileSize = drawn.TryGetValue(path, out long shared) ? shared : DrawFileSize(job, i, f);
+                    fileSize = drawn.TryGetValue(path, out long shared) ? shared : ExistingSizeInRange(job, path) ?? DrawFileSize(job, i, f);
                     drawn[path] = fileSize.Value;
                 }
 
@@ -665,6 +665,21 @@ internal sealed class BenchRunner
         z ^= z >> 31;
         long size = low + (long)((UInt128)z * (ulong)(high - low) >> 64);
         return Math.Max(size - (size % job.MinBlockSize), job.MinBlockSize);
+    }
+
+    /// <summary>filesize=LOW-HIGH: an existing regular file whose size is in the range keeps it (fio's setup_files()); null: draw one.</summary>
+    private static long? ExistingSizeInRange(JobSpec job, string path)
+    {
+        try
+        {
+            return !TargetFile.IsDevice(path) && new FileInfo(path) is { Exists: true } info && info.Length >= job.FileSize && info.Length <= job.FileSizeMax
+                ? info.Length
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // Prepare names the file's problem
+        }
     }
 
     /// <summary>File <paramref name="file"/> of thread <paramref name="thread"/> of a several-files job.</summary>
