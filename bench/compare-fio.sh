@@ -105,7 +105,8 @@ needs_write=0
 for s in "${sets[@]}"; do [[ "$s" == write || "$s" == wal ]] && needs_write=1; done
 ((needs_write)) && lay_out "$write_file"
 
-# fio invalidates a file's cache before each job unless invalidate=0 (its default is 1).
+# fio and kaio invalidate a file's cache before each job unless invalidate=0 (their default is 1);
+# both get --invalidate=0, and page-cache sets warm the file first.
 warm() {
     cat "$read_file" >/dev/null
 }
@@ -156,7 +157,7 @@ kaio_job() {
     [[ "$rw" == randwrite || "$rw" == write ]] && file="$write_file"
     run "$group" "$label" "$kind" "$cls" -- dotnet "$kaio_dll" bench --name=bench --filename="$file" \
         --size="$SIZE" --rw="$rw" --bs=4k --iodepth="$qd" --numjobs="$nj" --runtime="${runtime_ms}ms" \
-        --ramp_time="${ramp_ms}ms" --time_based --randrepeat=0 --output-format=json "$@"
+        --ramp_time="${ramp_ms}ms" --time_based --randrepeat=0 --invalidate=0 --output-format=json "$@"
 }
 
 # peers GROUP RW QD JOBS [fio/kaio extra args...]: every runner on one workload.

@@ -62,6 +62,30 @@ public sealed class FioStatsTests
     }
 
     /// <summary>
+    /// The same check for a mixed job with writes and syncs (fio-samples/randrw.fio: randrw 70/30,
+    /// fdatasync=8, lat_percentiles), so the write direction, sync and lat percentiles carry values.
+    /// </summary>
+    [Fact]
+    public void JsonPlus_MixedJobWithSyncsAsFio_HasEveryKeyFioWritesWithFiosNumberFormats()
+    {
+        using var dir = new TempDirectory();
+        string job = File.ReadAllText(Path.Combine(s_samples, "randrw.fio")).Replace("/tmp/i13a/sample-rw.dat", dir.File("sample-rw.dat"), StringComparison.Ordinal);
+        JsonElement kaio = Json(KaioCli.Run("bench", dir.WriteJobFile("randrw.fio", job), "--output-format=json+"));
+        foreach (string sample in new[] { "randrw.json", "randrw-plus.json" })
+        {
+            JsonElement fio = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_samples, sample))).RootElement;
+            var problems = new List<string>();
+            CompareShapes(fio, kaio, "", problems);
+            Assert.True(problems.Count == 0, sample + ":\n" + string.Join("\n", problems));
+        }
+
+        JsonElement first = kaio.GetProperty("jobs")[0];
+        Assert.True(first.GetProperty("write").GetProperty("total_ios").GetInt64() > 0);
+        Assert.True(first.GetProperty("sync").GetProperty("lat_ns").GetProperty("N").GetInt64() > 0);
+        Assert.True(first.GetProperty("write").GetProperty("lat_ns").GetProperty("percentile").EnumerateObject().Any());
+    }
+
+    /// <summary>
     /// Every key of fio's document is in kaio's (the contents of percentile and bins are
     /// values, compared elsewhere); a number fio writes as a float (six decimals) kaio writes
     /// the same way, an integer as an integer.

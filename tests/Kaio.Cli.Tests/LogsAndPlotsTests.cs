@@ -202,6 +202,26 @@ public sealed partial class LogsAndPlotsTests
     }
 
     /// <summary>A PNG of the expected size with a drawing on it: several colours, a fair share of non-background pixels.</summary>
+    /// <summary>Issue 13's "Done when": the README shows a plot from a real run — each picture it links is in the tree and is a chart, not a blank or missing file.</summary>
+    [Fact]
+    public void Readme_ShowsAPlot_EachPictureItLinksIsAChart()
+    {
+        string? root = AppContext.BaseDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root, "Kaio.slnx")))
+        {
+            root = Path.GetDirectoryName(root);
+        }
+
+        Assert.True(root is not null, "the test runs outside the source tree (no Kaio.slnx above " + AppContext.BaseDirectory + ")");
+        string readme = Path.Combine(root, "src", "Kaio.Cli", "README.md");
+        string[] pictures = [.. Regex.Matches(File.ReadAllText(readme), @"!\[[^\]]*\]\(([^)]+\.png)\)").Select(m => m.Groups[1].Value)];
+        Assert.NotEmpty(pictures);
+        foreach (string picture in pictures)
+        {
+            AssertPicture(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(readme)!, picture)));
+        }
+    }
+
     private static void AssertPicture(string path)
     {
         Assert.True(File.Exists(path), path);

@@ -49,7 +49,12 @@ internal static class JobOptions
         new("offset", ["fileoffset"], false, "SIZE", "start the job's region this far into the file", (j, v) => j.Offset = Size("offset", v, j.KbBase, 0, long.MaxValue)),
         new("offset_increment", [], false, "SIZE", "thread n of the job starts n x this further than offset", (j, v) => j.OffsetIncrement = Size("offset_increment", v, j.KbBase, 0, long.MaxValue)),
         new("unlink", [], true, "", "remove the job's file when the job is done (kaio's own temporary files are removed anyway)", (j, v) => j.Unlink = Bool("unlink", v)),
-        new("filesize", [], false, "SIZE", "the size of the job's file; size (default: this) is then the bytes each job thread moves", (j, v) => j.FileSize = Size("filesize", v, j.KbBase, 1, long.MaxValue)),
+        new("unlink_each_loop", [], true, "", "remove the job's files after each loop (kaio: with loops=1 only, where it is unlink)", (j, v) => j.UnlinkEachLoop = Bool("unlink_each_loop", v)),
+        new("invalidate", [], true, "", "drop the page cache of the job's file regions before its I/O starts (default 1, as fio; 0: keep a warm cache)", (j, v) => j.Invalidate = Bool("invalidate", v)),
+        new("file_append", [], true, "", "do the job's I/O after the end of the file: offset is the file's size when the job starts", (j, v) => j.FileAppend = Bool("file_append", v)),
+        new("create_only", [], true, "", "lay the job's files out and do no I/O", (j, v) => j.CreateOnly = Bool("create_only", v)),
+        new("allow_file_create", [], true, "", "0: a job whose file does not exist fails instead of creating it (default 1)", (j, v) => j.AllowFileCreate = Bool("allow_file_create", v)),
+        new("filesize", [], false, "SIZE[-SIZE]", "the size of each of the job's files (a range: each file a random size in it); size (default: the files' sizes) is then the bytes each job thread moves", (j, v) => (j.FileSize, j.FileSizeMax) = SizeRange("filesize", v, j.KbBase)),
         new("wait_for", [], false, "JOB", "start when the named earlier job has finished (kaio starts a new group there: it also waits for that group's other jobs)", (j, v) => j.WaitFor = Required("wait_for", v)),
         new("new_group", [], true, "", "start a new reporting group (group_reporting merges the jobs of one)", (j, v) => j.NewGroup = Bool("new_group", v)),
         new("rate", [], false, "BYTES/S[,W]", "cap each job thread's bandwidth (reads, writes comma-separated; 0: none)", (j, v) => j.Rate = j.Rate with { Bytes = Rates("rate", v, j.KbBase, size: true) }),
@@ -86,11 +91,18 @@ internal static class JobOptions
         new("nrfiles", ["nr_files"], false, "N", "files per job thread, each size/nrfiles (or filesize) long, named by filename_format", (j, v) => j.NrFiles = (int)Int("nrfiles", v, 1, 1 << 20)),
         new("filename_format", [], false, "FORMAT", "names of the job's files: $jobname, $jobnum (the thread), $filenum; relative to directory (files so named are kept, unless unlink)", (j, v) => j.FileNameFormat = Required("filename_format", v)),
         new("file_service_type", [], false, "roundrobin|sequential|random[:N]|zipf|pareto|normal[:V]", "which file the next request goes to: each in turn (default), one after another, at random (':N' requests before choosing again), or by zipf:θ, pareto:h or normal:dev", (j, v) => (j.FileService, j.FileServiceIos, j.FileDistribution) = ParseFileService(v)),
-        new("openfiles", [], false, "N", "accepted: kaio keeps all of a job thread's files open (fio opens at most N at a time)", (j, v) => Int("openfiles", v, 1, int.MaxValue)),
-        new("create_on_open", [], true, "", "accepted: kaio creates and lays out every file before the group starts (fio creates it at open)", (j, v) => Bool("create_on_open", v)),
-        new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "accepted: how fio reserves a file's space before laying it out; kaio lays files out by writing them, which allocates the space either way", (j, v) => _ = Required("fallocate", v).ToLowerInvariant() is "none" or "native" or "posix" or "keep" or "truncate" or "0" or "1"
-            ? true
-            : throw new JobOptionException($"fallocate={v}: expected none, native, posix, keep, truncate, 0 or 1")),
+        new("openfiles", [], false, "N", "files a job thread may have open at once: kaio opens all of them, so N must be at least the job's file count (fio's default)", (j, v) => j.OpenFiles = (int)Int("openfiles", v, 1, int.MaxValue)),
+        new("create_on_open", [], true, "", "do not lay the job's files out: each is created (empty) when the job opens it", (j, v) => j.CreateOnOpen = Bool("create_on_open", v)),
+        new("fallocate", [], false, "none|native|posix|keep|truncate|0|1", "how a file's space is reserved when it is laid out (default native: fallocate(2)); a job that does not read gets only this, its file is not written", (j, v) => j.Fallocate = Required("fallocate", v).ToLowerInvariant() switch
+        {
+            "none" or "0" => FallocateChoice.None,
+            "native" => FallocateChoice.Native,
+            "posix" or "1" => FallocateChoice.Posix,
+            "keep" => FallocateChoice.Keep,
+            "truncate" => FallocateChoice.Truncate,
+            _ => throw new JobOptionException($"fallocate={v}: expected none, native, posix, keep, truncate, 0 or 1"),
+        }),
+        new("overwrite", [], true, "", "a job that writes lays a missing or short file out by writing it, as one that reads does (default 0: it is created afresh and only fallocated)", (j, v) => j.Overwrite = Bool("overwrite", v)),
         new("fsync", [], false, "N", "fsync after every N writes", (j, v) => j.FsyncEvery = (int)Int("fsync", v, 0, int.MaxValue)),
         new("fdatasync", [], false, "N", "fdatasync after every N writes", (j, v) => j.FdatasyncEvery = (int)Int("fdatasync", v, 0, int.MaxValue)),
         new("sync", [], true, "0|1|dsync", "every write durable with metadata (RWF_SYNC); fio's sync=none|sync|dsync too", (j, v) => j.Sync = ParseSync(v, j.Sync)),
@@ -230,6 +242,26 @@ internal static class JobOptions
         }
 
         return size;
+    }
+
+    /// <summary>fio's irange: a size, or LOW-HIGH (either order); (size, null) when it is one size.</summary>
+    private static (long Low, long? High) SizeRange(string name, string? value, int kbBase)
+    {
+        string text = Required(name, value);
+        if (text.Contains(',', StringComparison.Ordinal) || text.Contains(':', StringComparison.Ordinal))
+        {
+            throw new JobOptionException($"{name}={text}: give one size or a range LOW-HIGH (separate read/write values are not supported)");
+        }
+
+        int dash = text.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0)
+        {
+            return (Size(name, text, kbBase, 1, long.MaxValue), null);
+        }
+
+        long a = Size(name, text[..dash], kbBase, 1, long.MaxValue);
+        long b = Size(name, text[(dash + 1)..], kbBase, 1, long.MaxValue);
+        return a == b ? (a, null) : (Math.Min(a, b), Math.Max(a, b));
     }
 
     private static long Int(string name, string? value, long min, long max)

@@ -129,6 +129,21 @@ internal enum FileService
     Distribution,
 }
 
+/// <summary>fio's fallocate: how a file's space is reserved when it is laid out (filesetup.c fallocate_file()).</summary>
+internal enum FallocateChoice
+{
+    /// <summary><c>none</c> (<c>0</c>): nothing reserved.</summary>
+    None,
+    /// <summary><c>native</c> (fio's default on Linux): fallocate(2), mode 0; a failure falls back to none.</summary>
+    Native,
+    /// <summary><c>posix</c> (<c>1</c>): posix_fallocate(3); a failure is reported and the job goes on.</summary>
+    Posix,
+    /// <summary><c>keep</c>: fallocate(2) with FALLOC_FL_KEEP_SIZE; a failure fails the job.</summary>
+    Keep,
+    /// <summary><c>truncate</c>: ftruncate(2) to the final size; a failure fails the job.</summary>
+    Truncate,
+}
+
 /// <summary>fio's exit_what: which jobs an exitall job stops when it finishes.</summary>
 internal enum ExitWhat
 {
@@ -244,10 +259,40 @@ internal sealed class JobSpec
     /// <summary>fio's unlink: remove the job's file when the job is done.</summary>
     public bool Unlink { get; set; }
 
+    /// <summary>fio's unlink_each_loop: remove the job's files after each loop (kaio: only with loops=1, where it is unlink).</summary>
+    public bool UnlinkEachLoop { get; set; }
+
+    /// <summary>fio's invalidate: drop the page cache of the job's regions (POSIX_FADV_DONTNEED) before its I/O starts (default true).</summary>
+    public bool Invalidate { get; set; } = true;
+
+    /// <summary>fio's openfiles: how many of a job thread's files may be open at once; null: all (fio's default, nrfiles).</summary>
+    public int? OpenFiles { get; set; }
+
+    /// <summary>fio's file_append: the job's region starts at the end of the file as it was before the job (offset = its size).</summary>
+    public bool FileAppend { get; set; }
+
+    /// <summary>fio's create_only: lay the job's files out and do no I/O.</summary>
+    public bool CreateOnly { get; set; }
+
+    /// <summary>fio's create_on_open: files are not laid out; each is created when the job opens it.</summary>
+    public bool CreateOnOpen { get; set; }
+
+    /// <summary>fio's fallocate (default native).</summary>
+    public FallocateChoice Fallocate { get; set; } = FallocateChoice.Native;
+
+    /// <summary>fio's overwrite: a writing job lays a missing or short file out by writing it (false: creates it afresh, fallocated only).</summary>
+    public bool Overwrite { get; set; }
+
+    /// <summary>fio's allow_file_create: false refuses a job whose file does not exist yet (default true).</summary>
+    public bool AllowFileCreate { get; set; } = true;
+
     /// <summary>fio's filesize: the size of the job's file; <see cref="Size"/> is then the bytes to move (default: this).</summary>
     public long? FileSize { get; set; }
 
-    /// <summary>The region of the file the job works on: filesize, else size.</summary>
+    /// <summary>fio's filesize=LOW-HIGH: each file gets a random size from <see cref="FileSize"/> up to this; null: every file <see cref="FileSize"/>.</summary>
+    public long? FileSizeMax { get; set; }
+
+    /// <summary>The region of the file the job works on: filesize (its smallest, with a range), else size.</summary>
     public long? RegionSize => FileSize ?? Size;
 
     /// <summary>fio's steadystate (ss): the criterion that ends the job; applies when <see cref="SteadyStateDuration"/> is set.</summary>
@@ -450,6 +495,11 @@ internal sealed class JobSpec
             return $"size={FioValues.FormatSize(size)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
         }
 
+        if (FileSize is { } fileSize && fileSize < MinBlockSize)
+        {
+            return $"filesize={FioValues.FormatSize(fileSize)} is smaller than bs={FioValues.FormatSize(MinBlockSize)}";
+        }
+
         if (RwMixRead is < 0 or > 100)
         {
             return "rwmixread must be between 0 and 100";
@@ -523,6 +573,21 @@ internal sealed class JobSpec
         if (MultiFile && (ZoneStrided || Lfsr || OffsetIncrement != 0))
         {
             return "several files per job (nrfiles, filename=a:b, filename_format) do not combine with zonemode, random_generator=lfsr or offset_increment in kaio";
+        }
+
+        if (OpenFiles is { } openFiles && openFiles < FileCount)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"openfiles={openFiles} is below the job's {FileCount} files: kaio keeps all of a job thread's files open for the whole job (fio would close one before opening the next); give openfiles of at least {FileCount}, or leave it out");
+        }
+
+        if (UnlinkEachLoop && Loops > 1)
+        {
+            return "unlink_each_loop with loops > 1: kaio runs a job's loops as one pass over its files and cannot remove them between loops (with loops=1 it is unlink)";
+        }
+
+        if (FileAppend && MultiFile)
+        {
+            return "file_append with several files per job (nrfiles, filename=a:b, filename_format): kaio appends to one file only; each file would need its own offset";
         }
 
         if (MultiFile && (Verify != VerifyMode.None || VerifyOnly) && NumJobs > 1 && (FileNames is not null || (FileNameFormat is { } format && !format.Contains("$jobnum", StringComparison.Ordinal))))

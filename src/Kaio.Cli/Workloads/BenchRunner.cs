@@ -188,9 +188,18 @@ internal sealed class BenchRunner
         var perJob = new List<(JobSpec Job, string Path, JobThread[] Threads, string? Error, int Errno)>();
         var notRun = new HashSet<JobSpec>();
         var prepared = new Dictionary<string, (long Size, long[]? Generations, int BlockSize)>(StringComparer.Ordinal);
-        foreach (JobSpec job in jobs)
+        foreach (JobSpec listed in jobs)
         {
-            string path = job.MultiFile ? "" : job.FilePath ?? NewTempFile(job.Name, job.Directory);
+            string path = listed.MultiFile ? "" : listed.FilePath ?? NewTempFile(listed.Name, listed.Directory);
+            JobSpec job = listed.FileAppend ? AppendTo(listed, path) : listed;
+            if (job.FileSizeMax is not null && !job.MultiFile)
+            {
+                // filesize=LOW-HIGH on one file: it gets one size from the range.
+                job = job.Clone();
+                job.FileSize = ExistingSizeInRange(listed, path) ?? DrawFileSize(listed, 0, 0);
+                job.FileSizeMax = null;
+            }
+
             try
             {
                 if (_stop.IsCancellationRequested || _exitAll)
@@ -203,7 +212,8 @@ internal sealed class BenchRunner
                 {
                     JobThread[] multi = CreateMultiFileThreads(job, prepared, gate, groupStop.Token);
                     path = string.Join(", ", multi.SelectMany(t => t.Paths).Distinct());
-                    perJob.Add((job, path, multi, null, 0));
+                    perJob.Add((job, path, job.CreateOnly ? [] : multi, null, 0));
+                    ArriveIfCreateOnly(job, gate);
                     continue;
                 }
 
@@ -222,7 +232,10 @@ internal sealed class BenchRunner
                 else
                 {
                     size = TargetFile.Prepare(job, path, _log, _stop, out generations);
-                    prepared[path] = (size, generations, job.BlockSize);
+                    if (TargetFile.LaysOutByWriting(job))
+                    {
+                        prepared[path] = (size, generations, job.BlockSize); // a layout without data is each job's own, as in fio
+                    }
                 }
 
                 CancellationToken stop = groupStop.Token;
@@ -233,7 +246,8 @@ internal sealed class BenchRunner
                     stop = jobStop.Token;
                 }
 
-                perJob.Add((job, path, CreateThreads(job, path, size, generations, gate, stop), null, 0));
+                perJob.Add((job, path, job.CreateOnly ? [] : CreateThreads(job, path, size, generations, gate, stop), null, 0));
+                ArriveIfCreateOnly(job, gate);
             }
             catch (WorkloadException e)
             {
@@ -266,6 +280,8 @@ internal sealed class BenchRunner
             Name = "kaio " + t.Job.Name + "." + t.Index.ToString(CultureInfo.InvariantCulture),
         }).ToList();
 
+        // invalidate (fio's default): the files' regions leave the page cache after every layout of the group, before any I/O.
+        PageCache.Invalidate(all, _log);
         threads.ForEach(t => t.Start());
 
         // Every thread sets itself up (file handle, buffers, context), then the group starts at once.
@@ -318,8 +334,8 @@ internal sealed class BenchRunner
                 : $"{job.Name}: latency_target: no queue depth met {FioValues.FormatTime(job.LatencyTarget!.Value)}");
         }
 
-        // unlink: a job's file goes when the job is done (after the whole group: jobs of a group may share it).
-        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => j.Job.Unlink && j.Threads.Length > 0))
+        // unlink (and unlink_each_loop, with kaio's one loop): a job's file goes when the job is done (after the whole group: jobs of a group may share it).
+        foreach (var (job, _, jobThreads, _, _) in perJob.Where(j => (j.Job.Unlink || j.Job.UnlinkEachLoop) && j.Threads.Length > 0))
         {
             foreach (string path in jobThreads.SelectMany(t => t.Paths).Distinct())
             {
@@ -387,6 +403,44 @@ internal sealed class BenchRunner
 
         nextGroupId = groupId + 1;
         return [.. results.GroupBy(r => r.GroupId).SelectMany(g => MergeReportingGroup([.. g], userCpu, systemCpu, counters))];
+    }
+
+    /// <summary>
+    /// fio's file_append: the job as it runs, its offset the file's size before the job (fio's
+    /// get_start_offset(): offset_increment does not apply); a missing file or a device: 0.
+    /// </summary>
+    private static JobSpec AppendTo(JobSpec job, string path)
+    {
+        long length = 0;
+        try
+        {
+            if (!TargetFile.IsDevice(path) && new FileInfo(path) is { Exists: true } info)
+            {
+                length = info.Length;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            length = 0; // Prepare names the file's problem
+        }
+
+        JobSpec appending = job.Clone();
+        appending.Offset = length;
+        appending.OffsetIncrement = 0;
+        return appending;
+    }
+
+    /// <summary>create_only: the job's files are laid out; its threads are never made, so the gate is told they will not come.</summary>
+    private void ArriveIfCreateOnly(JobSpec job, StartGate gate)
+    {
+        if (job.CreateOnly)
+        {
+            _log?.Invoke($"{job.Name}: create_only: files laid out, no I/O");
+            for (int i = 0; i < job.NumJobs; i++)
+            {
+                gate.Arrive();
+            }
+        }
     }
 
     /// <summary>With group_reporting, a reporting group's jobs as one result.</summary>
@@ -491,10 +545,11 @@ internal sealed class BenchRunner
         bool verifying = job.Verify != VerifyMode.None || job.VerifyOnly;
         bool writes = job.ReadWrite.HasWrites() && !job.VerifyOnly;
         JobSpec layout = job.Clone();
-        layout.Size = perFile;
         layout.FileSize = null;
+        layout.FileSizeMax = null;
         layout.NumJobs = 1;
         var threads = new JobThread[job.NumJobs];
+        var drawn = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < threads.Length; i++)
         {
             string[] paths = new string[count];
@@ -503,10 +558,26 @@ internal sealed class BenchRunner
                 paths[f] = FilePath(job, i, f);
             }
 
-            long length = long.MaxValue;
-            foreach (string path in paths)
+            // Each file's region: filesize, a size drawn from filesize's range (a file shared by
+            // the job's threads keeps the size it got first), or size / files.
+            long[] lengths = new long[count];
+            var fileGenerations = new long[]?[count];
+            for (int f = 0; f < count; f++)
             {
-                if (!prepared.TryGetValue(path, out var earlier) || (perFile ?? 0) > earlier.Size || (earlier.Generations is null && verifying))
+                string path = paths[f];
+                long? fileSize = perFile;
+                if (job.FileSizeMax is not null)
+                {
+                    fileSize = drawn.TryGetValue(path, out long shared) ? shared : ExistingSizeInRange(job, path) ?? DrawFileSize(job, i, f);
+                    drawn[path] = fileSize.Value;
+                }
+
+                long laidOut;
+                if (prepared.TryGetValue(path, out var earlier) && (fileSize ?? 0) <= earlier.Size && (earlier.Generations is not null || !verifying))
+                {
+                    (laidOut, fileGenerations[f]) = (earlier.Size, earlier.Generations);
+                }
+                else
                 {
                     string? parent = System.IO.Path.GetDirectoryName(path);
                     if (!string.IsNullOrEmpty(parent))
@@ -514,28 +585,43 @@ internal sealed class BenchRunner
                         System.IO.Directory.CreateDirectory(parent); // fio: a format's directories are created
                     }
 
-                    long laidOut = TargetFile.Prepare(layout, path, _log, _stop, out long[]? fileGenerations);
-                    prepared[path] = (laidOut, fileGenerations, bs);
+                    layout.Size = fileSize;
+                    laidOut = TargetFile.Prepare(layout, path, _log, _stop, out fileGenerations[f]);
+                    if (TargetFile.LaysOutByWriting(layout))
+                    {
+                        prepared[path] = (laidOut, fileGenerations[f], bs);
+                    }
                 }
 
-                length = Math.Min(length, prepared[path].Size);
+                lengths[f] = Math.Min(laidOut, fileSize ?? long.MaxValue) / bs * bs;
             }
 
-            length = length / bs * bs;
+            if (job.FileSizeMax is null)
+            {
+                // One size for all: the shortest file's (a named file may be shorter than size / files).
+                Array.Fill(lengths, lengths.Min());
+            }
+
+            long[] starts = new long[count + 1];
+            for (int f = 0; f < count; f++)
+            {
+                starts[f + 1] = starts[f] + lengths[f];
+            }
+
+            long total = starts[count];
 
             // Verifying: the generations of the files' blocks, laid end to end as the source's offsets are.
             long[]? generations = null;
             if (verifying)
             {
-                long blocksPerFile = length / bs;
-                generations = new long[blocksPerFile * count];
+                generations = new long[total / bs];
                 for (int f = 0; f < count; f++)
                 {
-                    Array.Copy(prepared[paths[f]].Generations!, job.Offset / bs, generations, f * blocksPerFile, blocksPerFile);
+                    Array.Copy(fileGenerations[f]!, job.Offset / bs, generations, starts[f] / bs, lengths[f] / bs);
                 }
             }
 
-            long bytes = job.IoSize ?? job.Size ?? (length * count);
+            long bytes = job.IoSize ?? job.Size ?? total;
             threads[i] = new JobThread
             {
                 Job = job,
@@ -544,10 +630,10 @@ internal sealed class BenchRunner
                 Logs = JobLogs.For(job, _threadsCreated),
                 Path = paths[0],
                 Files = paths,
-                FileLength = length,
+                FileStarts = starts,
                 FileOffset = job.Offset,
                 RegionStart = 0,
-                RegionLength = length * count,
+                RegionLength = total,
                 TotalBytes = job.TimeBased ? -1 : (job.FixedBlockSize ? bytes / bs * bs : bytes) * job.Loops,
                 Generations = generations,
                 VerifyUnknownBlocks = verifying && !writes,
@@ -555,12 +641,45 @@ internal sealed class BenchRunner
                 Stop = stop,
                 Flow = job.Flow == 0 ? null : FlowFor(job.FlowId).Join(Math.Abs(job.Flow)),
                 Priorities = PriorityPicker.For(job, i),
-                Content = BufferContent.For(job, _threadsCreated, length * count, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
+                Content = BufferContent.For(job, _threadsCreated, total, job.DedupeGlobal && _dedupeGlobalThreads > 1 ? new DedupeShare(_dedupeGlobalNext++ % _dedupeGlobalThreads, _dedupeGlobalThreads) : null),
                 Gate = gate,
             };
         }
 
         return threads;
+    }
+
+    /// <summary>
+    /// filesize=LOW-HIGH (fio's get_rand_file_size()): a size in [LOW, HIGH), rounded down to the
+    /// job's smallest block size; the same for the same seed, thread and file.
+    /// </summary>
+    internal static long DrawFileSize(JobSpec job, int thread, int file)
+    {
+        long low = job.FileSize!.Value;
+        long high = job.FileSizeMax!.Value;
+        ulong state = job.Seed ^ 0x5DEECE66DUL ^ ((ulong)thread << 40) ^ (ulong)file;
+        state += 0x9E3779B97F4A7C15UL;
+        ulong z = state;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        long size = low + (long)((UInt128)z * (ulong)(high - low) >> 64);
+        return Math.Max(size - (size % job.MinBlockSize), job.MinBlockSize);
+    }
+
+    /// <summary>filesize=LOW-HIGH: an existing regular file whose size is in the range keeps it (fio's setup_files()); null: draw one.</summary>
+    private static long? ExistingSizeInRange(JobSpec job, string path)
+    {
+        try
+        {
+            return !TargetFile.IsDevice(path) && new FileInfo(path) is { Exists: true } info && info.Length >= job.FileSize && info.Length <= job.FileSizeMax
+                ? info.Length
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // Prepare names the file's problem
+        }
     }
 
     /// <summary>File <paramref name="file"/> of thread <paramref name="thread"/> of a several-files job.</summary>

@@ -57,13 +57,16 @@ internal sealed class JobThread
     /// <summary>
     /// Several files (nrfiles, filename=a:b, filename_format): the thread's files, in order; the
     /// offsets its source gives are then positions in the files laid end to end, file i holding
-    /// [i x <see cref="FileLength"/>, (i + 1) x <see cref="FileLength"/>) — see <see cref="Locate"/>.
+    /// [<see cref="FileStarts"/>[i], <see cref="FileStarts"/>[i + 1]) — see <see cref="Locate"/>.
     /// Null: the one file <see cref="Path"/>.
     /// </summary>
     public string[]? Files { get; init; }
 
-    /// <summary>Several files: the region's length in each.</summary>
-    public long FileLength { get; init; }
+    /// <summary>Several files: where each file's region starts among the positions, and (last) their total; file i's region is [i], [i + 1] long minus [i] (equal unless filesize is a range).</summary>
+    public long[]? FileStarts { get; init; }
+
+    /// <summary>Several files: the length of file <paramref name="file"/>'s region.</summary>
+    public long FileLength(int file) => FileStarts![file + 1] - FileStarts[file];
 
     /// <summary>Several files: where the region starts in each file (fio's offset).</summary>
     public long FileOffset { get; init; }
@@ -75,7 +78,17 @@ internal sealed class JobThread
     public string PathOf(long offset) => Files is null ? Path : Files[Locate(offset).File];
 
     /// <summary>The file (index into <see cref="Paths"/>) and the offset in it of an offset from the thread's source.</summary>
-    public (int File, long Offset) Locate(long offset) => Files is null ? (0, offset) : ((int)(offset / FileLength), FileOffset + (offset % FileLength));
+    public (int File, long Offset) Locate(long offset)
+    {
+        if (Files is null)
+        {
+            return (0, offset);
+        }
+
+        int file = Array.BinarySearch(FileStarts!, offset);
+        file = file >= 0 ? file : ~file - 1;
+        return (file, FileOffset + offset - FileStarts![file]);
+    }
 
     public required long RegionLength { get; init; }
 
@@ -235,6 +248,13 @@ internal sealed class JobThread
             return NextIo.Ready;
         }
 
+        // fio's do_verify(): each file synced and, with invalidate, its cache dropped, so the read-back comes from the disk.
+        int synced = PageCache.SyncForVerify(this);
+        if (synced < 0)
+        {
+            throw new WorkloadException($"{Path}: fsync before verifying failed: {ErrnoText.Describe(-synced)}") { Errno = -synced };
+        }
+
         beforeVerify?.Invoke();
         run(NextWritten, static _ => { }, long.MaxValue, recordFrom: long.MaxValue);
     }
@@ -298,7 +318,7 @@ internal sealed class JobThread
     /// <summary>The thread's place in its flow group (fio's flow); left when the thread ends.</summary>
     public FlowMember? Flow { get; init; }
 
-    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fileLength: Files is null ? 0 : FileLength, fail: failure =>
+    public OffsetSource CreateOffsetSource(bool trackBusy) => new(RegionStart, RegionLength, Job, TotalBytes, Job.Seed, Index, trackBusy, flow: Flow, fileStarts: Files is null ? null : FileStarts, fail: failure =>
         {
             if (Error is null)
             {

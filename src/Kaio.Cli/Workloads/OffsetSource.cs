@@ -75,7 +75,7 @@ internal sealed class OffsetSource
     private readonly long _zoneSkip;
     private long _zoneStart; // relative to the region
     private long _zoneBytes;
-    private readonly long _fileLength; // several files: file i holds positions [i x this, (i + 1) x this)
+    private readonly long[]? _fileStarts; // several files: file i holds positions [this[i], this[i + 1])
     private readonly int _files;
     private readonly FileService _fileService;
     private readonly int _fileServiceIos;
@@ -94,14 +94,14 @@ internal sealed class OffsetSource
     /// <param name="trackBusy">Refuse blocks with a request in flight (verify; the block size is then fixed).</param>
     /// <param name="fail">Told why the job fails its ratemin / rate_iops_min; the source then reports <see cref="NextIo.Done"/>.</param>
     /// <param name="flow">The thread's place in its flow group (fio's flow), or null.</param>
-    /// <param name="fileLength">Several files: the region holds the files one after another, each this long (0: one file).</param>
-    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy, Action<string>? fail = null, FlowMember? flow = null, long fileLength = 0)
+    /// <param name="fileStarts">Several files: the region holds the files one after another, file i from position [i] to [i + 1] (the last element: the region's length); null: one file.</param>
+    public OffsetSource(long regionStart, long regionLength, JobSpec job, long totalBytes, ulong seed, int thread, bool trackBusy, Action<string>? fail = null, FlowMember? flow = null, long[]? fileStarts = null)
     {
-        _fileLength = fileLength;
-        _files = fileLength > 0 ? (int)(regionLength / fileLength) : 1;
+        _fileStarts = fileStarts;
+        _files = fileStarts is null ? 1 : fileStarts.Length - 1;
         _fileService = job.FileService;
         _fileServiceIos = Math.Max(1, job.FileServiceIos);
-        _fileCursors = fileLength > 0 ? new long[_files * 2] : null;
+        _fileCursors = fileStarts is not null ? new long[_files * 2] : null;
         _filePicker = job.FileService == FileService.Distribution ? new BlockPicker(job.FileDistribution, NextRandom, 0x2545F4914F6CDD1DUL, 1) : null;
         _flow = flow;
         _numberIos = job.NumberIos;
@@ -256,8 +256,8 @@ internal sealed class OffsetSource
                 _readRun = _writeRun = 0;
             }
 
-            zoneBase = _file * _fileLength;
-            zoneEnd = zoneBase + _fileLength;
+            zoneBase = _fileStarts![_file];
+            zoneEnd = _fileStarts[_file + 1];
         }
         else if (_zoned)
         {
@@ -374,7 +374,7 @@ internal sealed class OffsetSource
         {
             FileService.Random => (int)NextBelow((ulong)_files),
             FileService.Distribution => (int)_filePicker!.Next(_files),
-            FileService.Sequential => _file < 0 ? 0 : _fileBytes >= _fileLength ? (_file + 1) % _files : _file,
+            FileService.Sequential => _file < 0 ? 0 : _fileBytes >= _fileStarts![_file + 1] - _fileStarts[_file] ? (_file + 1) % _files : _file,
             _ => (_file + 1) % _files,
         };
         if (next != _file)

@@ -145,6 +145,12 @@ internal static class TargetFile
             throw new WorkloadException($"{path}: no such file to verify (verify_only)");
         }
 
+        if (!job.AllowFileCreate && length < 0)
+        {
+            // fio's extend_file(): "file creation disallowed by allow_file_create=0".
+            throw new WorkloadException($"{path}: no such file, and allow_file_create=0 forbids creating it") { Errno = Errno.ENOENT };
+        }
+
         long size = job.RegionSize ?? (length > job.Offset ? length - job.Offset : throw new WorkloadException(length > 0
             ? $"{path}: size= not given and the file ({length} bytes) ends before offset={job.Offset}"
             : $"{path}: size= not given and the file is missing or empty"));
@@ -160,6 +166,11 @@ internal static class TargetFile
         }
 
         long end = before + size;
+        if (verifying && before % bs != 0)
+        {
+            throw new WorkloadException($"{path}: the region starts at {before} (file_append: the file's size), not a multiple of bs={FioValues.FormatSize(bs)}; verify needs whole blocks");
+        }
+
         if (verifying)
         {
             generations = NewGenerations(end / bs);
@@ -175,11 +186,82 @@ internal static class TargetFile
             return size;
         }
 
-        long start = Math.Max(0, length) - (Math.Max(0, length) % bs);
+        if (job.CreateOnOpen)
+        {
+            return size; // fio's create_on_open: no layout; the job's open creates the file
+        }
+
+        if (!LaysOutByWriting(job))
+        {
+            // fio's extend_file() for a job that does not read: a short file of a writing job is
+            // unlinked (unless file_append), then the file is created, fallocated and not written.
+            log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(end)}; fallocate={job.Fallocate.ToString().ToLowerInvariant()}, not written: the job does not read)");
+            Allocate(job, path, length, end, log);
+            return size;
+        }
+
+        // Verifying, a partial last block is rewritten whole (its header); otherwise what the file holds stays (file_append).
+        long start = Math.Max(0, length) - (verifying ? Math.Max(0, length) % bs : 0);
         log?.Invoke($"{job.Name}: laying out {path} ({FioValues.FormatSize(end)})");
-        LayOut(job, path, start, end, generations, stop);
+        LayOut(job, path, start, end, generations, log, stop);
         return size;
     }
+
+    /// <summary>
+    /// fio's extend_file(): whether a missing or short file is laid out by writing it — for a job
+    /// that reads (verify_only too), or writes with overwrite (not file_append); otherwise it is only
+    /// created and fallocated, and that layout is not shared with the group's other jobs. kaio
+    /// also writes it for a job with verify: every block then carries a header, which is how a
+    /// later verify job checks the whole file (fio's verify_only replays the writes instead).
+    /// </summary>
+    public static bool LaysOutByWriting(JobSpec job)
+        => !job.CreateOnOpen && (job.ReadWrite.HasReads() || job.VerifyOnly || job.Verify != VerifyMode.None || (job.ReadWrite.HasDataWrites() && job.Overwrite && !job.FileAppend));
+
+    /// <summary>A file for a job that does not read: unlinked first when the job writes (fio's unlink_file), created, fallocated to <paramref name="end"/>.</summary>
+    private static void Allocate(JobSpec job, string path, long length, long end, Action<string>? log)
+    {
+        try
+        {
+            if (length >= 0 && job.ReadWrite.HasDataWrites() && !job.Overwrite && !job.FileAppend)
+            {
+                File.Delete(path);
+            }
+
+            using SafeFileHandle handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            Reserve(job, handle, path, end, log);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Describe(e, path, "laying out");
+        }
+    }
+
+    /// <summary>fio's fallocate_file(): reserves [0, <paramref name="end"/>) as the job's fallocate says; keep and truncate fail the job, native falls back to none, posix reports and goes on.</summary>
+    private static void Reserve(JobSpec job, SafeFileHandle handle, string path, long end, Action<string>? log)
+    {
+        int res = job.Fallocate switch
+        {
+            FallocateChoice.Native or FallocateChoice.Keep => PageCache.Fallocate(handle, job.Fallocate == FallocateChoice.Keep ? FallocKeepSize : 0, 0, end),
+            FallocateChoice.Posix => PageCache.PosixFallocate(handle, 0, end),
+            FallocateChoice.Truncate => PageCache.Ftruncate(handle, end),
+            _ => 0,
+        };
+        if (res >= 0 || job.Fallocate == FallocateChoice.Native)
+        {
+            return;
+        }
+
+        if (job.Fallocate == FallocateChoice.Posix)
+        {
+            log?.Invoke($"{path}: posix_fallocate failed: {ErrnoText.Describe(-res)}");
+            return;
+        }
+
+        throw new WorkloadException($"{path}: {(job.Fallocate == FallocateChoice.Keep ? "fallocate (fallocate=keep)" : "ftruncate (fallocate=truncate)")} failed: {ErrnoText.Describe(-res)}") { Errno = -res };
+    }
+
+    /// <summary>FALLOC_FL_KEEP_SIZE from linux/falloc.h.</summary>
+    private const int FallocKeepSize = 0x01;
 
     private static long[] NewGenerations(long blocks)
     {
@@ -188,7 +270,7 @@ internal static class TargetFile
         return generations;
     }
 
-    private static void LayOut(JobSpec job, string path, long start, long size, long[]? generations, CancellationToken stop)
+    private static void LayOut(JobSpec job, string path, long start, long size, long[]? generations, Action<string>? log, CancellationToken stop)
     {
         int bs = job.BlockSize;
         int chunk = Math.Max(bs, LayoutChunk - (LayoutChunk % bs));
@@ -197,6 +279,7 @@ internal static class TargetFile
         try
         {
             using SafeFileHandle handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            Reserve(job, handle, path, size, log); // fio reserves the space, then writes it
             for (long offset = start; offset < size; offset += chunk)
             {
                 if (stop.IsCancellationRequested)
@@ -216,6 +299,14 @@ internal static class TargetFile
                 }
 
                 RandomAccess.Write(handle, buffer.AsSpan(0, length), offset);
+            }
+
+            // fio's create_fsync (default 1): the layout reaches the disk, so its pages are clean and
+            // invalidate can drop them (POSIX_FADV_DONTNEED leaves dirty pages in the cache).
+            int fsync = PageCache.Fsync(handle);
+            if (fsync < 0)
+            {
+                throw new WorkloadException($"{path}: fsync after laying out failed: {ErrnoText.Describe(-fsync)}") { Errno = -fsync };
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -241,11 +332,13 @@ internal static class TargetFile
             };
         }
 
+        // create_on_open: the file is made here, empty (fio's open with O_CREAT), unless allow_file_create=0.
+        FileMode mode = job.CreateOnOpen && job.AllowFileCreate ? FileMode.OpenOrCreate : FileMode.Open;
         try
         {
             return options == AioOpenOptions.None
-                ? File.OpenHandle(path, FileMode.Open, access, FileShare.ReadWrite | FileShare.Delete)
-                : AioFile.Open(path, FileMode.Open, access, options);
+                ? File.OpenHandle(path, mode, access, FileShare.ReadWrite | FileShare.Delete)
+                : AioFile.Open(path, mode, access, options);
         }
         catch (AioException e) when (e.Errno == Errno.EINVAL && job.Direct)
         {
