@@ -1,7 +1,5 @@
 // The io_uring engine's cancel: IORING_OP_ASYNC_CANCEL by user_data, never from inside another
 // call of this engine. See the Design comment in IoUringEngine.cs.
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Kaio.Core;
 
 namespace Kaio.Engines.IoUring;

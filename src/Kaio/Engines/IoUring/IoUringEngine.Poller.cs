@@ -1,7 +1,5 @@
 // The io_uring engine's awaiters: one thread-pool work item enters for every awaited request
 // published, polls while they are in the kernel, and runs their continuations inline.
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Kaio.Core;
 
 namespace Kaio.Engines.IoUring;

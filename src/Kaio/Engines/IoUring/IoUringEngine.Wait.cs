@@ -1,9 +1,6 @@
 // The io_uring engine's waiting: GetEvents callers wait in io_uring_enter(GETEVENTS) on their own
 // thread and reap what woke them; WakeWaiters ends such a wait with a NOP for an event that reached
 // Kaio's ring another way. See the Design comment in IoUringEngine.cs.
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using Kaio.Core;
 
 namespace Kaio.Engines.IoUring;
 

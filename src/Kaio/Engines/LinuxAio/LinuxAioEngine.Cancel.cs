@@ -1,11 +1,7 @@
 // The Linux AIO engine's cancel: a queued request is dropped with -ECANCELED, a Poll in the
 // kernel gets io_cancel, reads and writes run to their end. See the Design comment in
 // LinuxAioEngine.cs.
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Kaio.Core;
-using Kaio.Engines.ThreadPool;
-using Microsoft.Win32.SafeHandles;
 
 namespace Kaio.Engines.LinuxAio;
 

@@ -4,8 +4,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Kaio.Core;
-using Kaio.Engines.ThreadPool;
-using Microsoft.Win32.SafeHandles;
 
 namespace Kaio.Engines.LinuxAio;
 
