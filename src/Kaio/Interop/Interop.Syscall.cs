@@ -1,7 +1,11 @@
 // Design: raw system calls through libc's syscall(2), for the calls glibc does not wrap
-// (io_uring_setup/enter/register, io_setup/io_destroy/io_submit/io_getevents/io_cancel).
-// Each wrapper returns what syscall(2) returns: the kernel's value, or -1 with errno set
-// (SetLastError captures it; LastRes() turns it into a negative res).
+// (io_uring_setup/enter/register, io_setup/io_destroy/io_submit/io_getevents/io_cancel, futex).
+// Each wrapper returns a kernel-style res, as the kernel itself would: the call's value, or
+// -errno (syscall(2)'s -1 and errno, turned by ToRes) — one way to read errno for the engines.
+// EINTR: a call that never sleeps waiting for an event (setup, destroy, submit, cancel, register)
+// is retried here on EINTR, so its callers never see it; a call that waits (io_getevents,
+// io_uring_enter with GETEVENTS, futex_wait) returns -EINTR, and its caller's loop looks again
+// and recomputes what is left of its timeout.
 //
 // The AIO numbers differ per architecture (arch/x86/entry/syscalls/syscall_64.tbl and
 // include/uapi/asm-generic/unistd.h for arm64); io_uring's are 425-427 everywhere.
@@ -66,59 +70,111 @@ internal static unsafe partial class Interop
         return -1;
     }
 
+    /// <summary>syscall(2)'s return as a res: the value, or -errno (read right after the call).</summary>
+    private static long Res(long ret) => ret >= 0 ? ret : LastRes();
+
     // ---- io_uring (include/uapi/linux/io_uring.h, io_uring/io_uring.c) ----
 
-    /// <summary>io_uring_setup(2): returns the ring fd, or -1 and errno.</summary>
+    /// <summary>io_uring_setup(2): the ring fd, or -errno (EINTR retried).</summary>
     internal static int io_uring_setup(uint entries, io_uring_params* p)
-        => SYS_io_uring_setup < 0 ? (int)NoSyscall() : (int)syscall(SYS_io_uring_setup, (nint)entries, (nint)p);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_uring_setup < 0 ? NoSyscall() : syscall(SYS_io_uring_setup, (nint)entries, (nint)p));
+        }
+        while (res == -Errno.EINTR);
+        return (int)res;
+    }
 
-    /// <summary>io_uring_enter(2): returns the number of SQEs consumed, or -1 and errno.</summary>
+    /// <summary>
+    /// io_uring_enter(2): the number of SQEs consumed, or -errno. It may wait (GETEVENTS), so
+    /// -EINTR is returned, not retried: the caller looks again.
+    /// </summary>
     internal static int io_uring_enter(int fd, uint to_submit, uint min_complete, uint flags, void* arg, nuint argsz)
-        => SYS_io_uring_enter < 0
-            ? (int)NoSyscall()
-            : (int)syscall(SYS_io_uring_enter, fd, (nint)to_submit, (nint)min_complete, (nint)flags, (nint)arg, (nint)argsz);
+        => (int)Res(SYS_io_uring_enter < 0
+            ? NoSyscall()
+            : syscall(SYS_io_uring_enter, fd, (nint)to_submit, (nint)min_complete, (nint)flags, (nint)arg, (nint)argsz));
 
-    /// <summary>io_uring_register(2): returns 0 or a count, or -1 and errno.</summary>
+    /// <summary>io_uring_register(2): 0 or a count, or -errno (EINTR retried).</summary>
     internal static int io_uring_register(int fd, uint opcode, void* arg, uint nr_args)
-        => SYS_io_uring_register < 0
-            ? (int)NoSyscall()
-            : (int)syscall(SYS_io_uring_register, fd, (nint)opcode, (nint)arg, (nint)nr_args);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_uring_register < 0 ? NoSyscall() : syscall(SYS_io_uring_register, fd, (nint)opcode, (nint)arg, (nint)nr_args));
+        }
+        while (res == -Errno.EINTR);
+        return (int)res;
+    }
 
     // ---- Linux AIO (include/uapi/linux/aio_abi.h, fs/aio.c) ----
 
-    /// <summary>io_setup(2): creates a context able to hold <paramref name="nr_events"/>; 0, or -1 and errno.</summary>
+    /// <summary>io_setup(2): creates a context able to hold <paramref name="nr_events"/>; 0, or -errno (EINTR retried).</summary>
     internal static int io_setup(uint nr_events, ulong* ctxp)
-        => SYS_io_setup < 0 ? (int)NoSyscall() : (int)syscall(SYS_io_setup, (nint)nr_events, (nint)ctxp);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_setup < 0 ? NoSyscall() : syscall(SYS_io_setup, (nint)nr_events, (nint)ctxp));
+        }
+        while (res == -Errno.EINTR);
+        return (int)res;
+    }
 
-    /// <summary>io_destroy(2): waits for in-flight requests, then frees the context; 0, or -1 and errno.</summary>
+    /// <summary>io_destroy(2): waits for in-flight requests, then frees the context; 0, or -errno (EINTR retried).</summary>
     internal static int io_destroy(ulong ctx_id)
-        => SYS_io_destroy < 0 ? (int)NoSyscall() : (int)syscall(SYS_io_destroy, (nint)ctx_id);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_destroy < 0 ? NoSyscall() : syscall(SYS_io_destroy, (nint)ctx_id));
+        }
+        while (res == -Errno.EINTR);
+        return (int)res;
+    }
 
-    /// <summary>io_submit(2): returns how many iocbs were queued, or -1 and errno (of the first).</summary>
+    /// <summary>io_submit(2): how many iocbs were queued, or -errno of the first (EINTR retried).</summary>
     internal static long io_submit(ulong ctx_id, long nr, iocb** iocbpp)
-        => SYS_io_submit < 0 ? NoSyscall() : syscall(SYS_io_submit, (nint)ctx_id, (nint)nr, (nint)iocbpp);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_submit < 0 ? NoSyscall() : syscall(SYS_io_submit, (nint)ctx_id, (nint)nr, (nint)iocbpp));
+        }
+        while (res == -Errno.EINTR);
+        return res;
+    }
 
-    /// <summary>io_getevents(2): returns how many events were read, or -1 and errno.</summary>
+    /// <summary>io_getevents(2): how many events were read, or -errno; it may wait, so -EINTR is returned.</summary>
     internal static long io_getevents(ulong ctx_id, long min_nr, long nr, io_event* events, timespec* timeout)
-        => SYS_io_getevents < 0
+        => Res(SYS_io_getevents < 0
             ? NoSyscall()
-            : syscall(SYS_io_getevents, (nint)ctx_id, (nint)min_nr, (nint)nr, (nint)events, (nint)timeout);
+            : syscall(SYS_io_getevents, (nint)ctx_id, (nint)min_nr, (nint)nr, (nint)events, (nint)timeout));
 
-    /// <summary>io_cancel(2): 0 (old kernels), or -1 and errno; EINPROGRESS means the cancel was started.</summary>
+    /// <summary>io_cancel(2): 0 (old kernels), or -errno (EINTR retried); -EINPROGRESS means the cancel was started.</summary>
     internal static int io_cancel(ulong ctx_id, iocb* iocb, io_event* result)
-        => SYS_io_cancel < 0 ? (int)NoSyscall() : (int)syscall(SYS_io_cancel, (nint)ctx_id, (nint)iocb, (nint)result);
+    {
+        long res;
+        do
+        {
+            res = Res(SYS_io_cancel < 0 ? NoSyscall() : syscall(SYS_io_cancel, (nint)ctx_id, (nint)iocb, (nint)result));
+        }
+        while (res == -Errno.EINTR);
+        return (int)res;
+    }
 
     /// <summary>
     /// futex(2) FUTEX_WAIT_PRIVATE: sleeps while <c>*addr == expected</c>, up to the relative
-    /// <paramref name="timeout"/>. 0 when woken; -1 and errno EAGAIN (the word had changed),
-    /// ETIMEDOUT or EINTR.
+    /// <paramref name="timeout"/>. 0 when woken; -EAGAIN (the word had changed), -ETIMEDOUT or
+    /// -EINTR (returned: the caller looks again).
     /// </summary>
     internal static long futex_wait(int* addr, int expected, timespec* timeout)
-        => SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAIT_PRIVATE, expected, (nint)timeout);
+        => Res(SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAIT_PRIVATE, expected, (nint)timeout));
 
-    /// <summary>futex(2) FUTEX_WAKE_PRIVATE: wakes up to <paramref name="count"/> waiters; how many it woke.</summary>
+    /// <summary>futex(2) FUTEX_WAKE_PRIVATE: wakes up to <paramref name="count"/> waiters; how many it woke, or -errno.</summary>
     internal static long futex_wake(int* addr, int count)
-        => SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAKE_PRIVATE, count);
+        => Res(SYS_futex < 0 ? NoSyscall() : syscall(SYS_futex, (nint)addr, FUTEX_WAKE_PRIVATE, count));
 
     /// <summary>struct __kernel_timespec (16 bytes on 64-bit).</summary>
     [StructLayout(LayoutKind.Sequential)]

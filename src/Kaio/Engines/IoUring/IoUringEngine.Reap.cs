@@ -271,7 +271,7 @@ internal sealed unsafe partial class IoUringEngine
             int ret = Interop.io_uring_enter(_ring.Fd, 0, 1, Interop.IORING_ENTER_GETEVENTS, null, 0);
             if (ret < 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
+                int errno = -ret;
                 if (errno is Errno.EAGAIN or EBUSY)
                 {
                     // The kernel could not flush overflowed CQEs yet (no memory, or the CQ is

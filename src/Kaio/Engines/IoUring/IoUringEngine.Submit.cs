@@ -207,7 +207,7 @@ internal sealed unsafe partial class IoUringEngine
                 continue;
             }
 
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = -ret;
             switch (errno)
             {
                 case Errno.EINTR:

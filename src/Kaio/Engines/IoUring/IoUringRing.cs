@@ -51,7 +51,7 @@ internal sealed unsafe class IoUringRing : IDisposable
         p.flags = flags | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
         p.cq_entries = cqEntries;
         int fd = Interop.io_uring_setup(sqEntries, &p);
-        if (fd < 0 && Interop.LastRes() == -Errno.EINVAL && (flags & Interop.IORING_SETUP_SUBMIT_ALL) != 0)
+        if (fd == -Errno.EINVAL && (flags & Interop.IORING_SETUP_SUBMIT_ALL) != 0)
         {
             // IORING_SETUP_SUBMIT_ALL is Linux 5.18; without it a failing SQE stops the batch and
             // Flush submits the rest on its next turn.
@@ -63,7 +63,7 @@ internal sealed unsafe class IoUringRing : IDisposable
 
         if (fd < 0)
         {
-            res = Interop.LastRes();
+            res = fd;
             step = "io_uring_setup";
             return null;
         }
@@ -169,7 +169,7 @@ internal sealed unsafe class IoUringRing : IDisposable
         int ret = Interop.io_uring_register(Fd, Interop.IORING_REGISTER_PROBE, buffer, MaxOps);
         if (ret < 0)
         {
-            return Interop.LastRes();
+            return ret;
         }
 
         var probe = (Interop.io_uring_probe*)buffer;

@@ -192,21 +192,7 @@ internal sealed unsafe partial class LinuxAioEngine
     private bool SubmitWake()
     {
         Interop.iocb* cb = WakeIocb;
-        while (true)
-        {
-            long ret = Interop.io_submit(_ctx, 1, &cb);
-            if (ret == 1)
-            {
-                return true;
-            }
-
-            if (ret < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
-            {
-                continue;
-            }
-
-            return false;
-        }
+        return Interop.io_submit(_ctx, 1, &cb) == 1; // EINTR is retried by the wrapper
     }
 
     /// <summary>The wake request's event: skipped by every reap, and the next wake may be posted.</summary>

@@ -199,7 +199,7 @@ internal sealed unsafe partial class LinuxAioEngine
             Interop.timespec ts = new() { tv_sec = 0, tv_nsec = PollWaitMs * 1_000_000L };
             Interop.io_event ev;
             // Under _reapLock: the kernel moves the ring's head, which no one else may move now.
-            n = Interop.io_getevents(_ctx, 1, 1, &ev, &ts); // 0 on timeout; -1 with EINTR on a signal
+            n = Interop.io_getevents(_ctx, 1, 1, &ev, &ts); // 0 on timeout; -EINTR on a signal
             if (n == 1 && IsWake(ev.data))
             {
                 return 1; // the wake request (for a caller): look again

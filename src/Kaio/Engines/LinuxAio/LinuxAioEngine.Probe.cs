@@ -27,9 +27,10 @@ internal sealed unsafe partial class LinuxAioEngine
         }
 
         ulong ctx = 0;
-        if (Interop.io_setup(1, &ctx) < 0)
+        int setup = Interop.io_setup(1, &ctx);
+        if (setup < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = -setup;
             string why = errno switch
             {
                 Errno.ENOSYS => "io_setup: ENOSYS (kernel built without CONFIG_AIO, or the call is filtered by seccomp)",

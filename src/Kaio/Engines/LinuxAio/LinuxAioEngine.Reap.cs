@@ -85,7 +85,7 @@ internal sealed unsafe partial class LinuxAioEngine
         while (true)
         {
             long n = Interop.io_getevents(_ctx, 0, Math.Min(into.Length, ReapBatch), events, &zero);
-            if (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
+            if (n == -Errno.EINTR)
             {
                 continue;
             }
@@ -188,7 +188,7 @@ internal sealed unsafe partial class LinuxAioEngine
             }
             else if (ready < 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
+                int errno = -Interop.LastRes();
                 if (errno != Errno.EINTR)
                 {
                     ReaperThread.Fail("Linux AIO reaper poll(eventfd) failed: " + Errno.Name(errno));

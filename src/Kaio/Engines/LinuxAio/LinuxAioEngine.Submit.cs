@@ -250,12 +250,7 @@ internal sealed unsafe partial class LinuxAioEngine
                 continue;
             }
 
-            int errno = ret == 0 ? Errno.EAGAIN : Marshal.GetLastPInvokeError();
-            if (errno == Errno.EINTR)
-            {
-                continue;
-            }
-
+            int errno = ret == 0 ? Errno.EAGAIN : (int)-ret; // EINTR is retried by the wrapper
             if (errno == Errno.EAGAIN && again++ < 100)
             {
                 // The kernel is short of request slots: events we have not reaped yet still hold

@@ -140,9 +140,10 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         _asyncTags = new byte[capacity];
 
         ulong ctx = 0;
-        if (Interop.io_setup((uint)capacity, &ctx) < 0)
+        int setup = Interop.io_setup((uint)capacity, &ctx);
+        if (setup < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = -setup;
             throw new AioException(errno, errno == Errno.EAGAIN
                 ? "io_setup: refused, the system-wide limit fs.aio-max-nr (" + ReadSysctl("/proc/sys/fs/aio-max-nr")
                     + ") would be exceeded (fs.aio-nr = " + ReadSysctl("/proc/sys/fs/aio-nr") + ")"
@@ -158,7 +159,7 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
             efd = Interop.eventfd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
             if (efd < 0)
             {
-                throw new AioException(Marshal.GetLastPInvokeError(), "eventfd failed");
+                throw new AioException(-Interop.LastRes(), "eventfd failed");
             }
 
             _eventFd = new SafeFileHandle(efd, ownsHandle: true);
