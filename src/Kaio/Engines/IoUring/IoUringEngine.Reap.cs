@@ -2,6 +2,7 @@
 // lock is released (the one-way contract); the reaper thread, and when it may park. See the
 // Design comment in IoUringEngine.cs.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kaio.Core;
 
@@ -29,6 +30,9 @@ internal sealed unsafe partial class IoUringEngine
         }
     }
 
+    // The stackalloc'd scratch is written before it is read (only its first n entries are read):
+    // not zeroing it saves a 1.5-2 KB memset per call on the per-request path.
+    [SkipLocalsInit]
     public override bool TryReap()
     {
         Span<Completion> batch = stackalloc Completion[ReapBatch];

@@ -24,6 +24,7 @@
 // no awaiter, no callback, no eventfd — is reaped by the GetEvents that wants it. Its eventfd
 // count still rises (IOCB_FLAG_RESFD), so the core's own waiters (GetEventsAsync, teardown:
 // AddReaperDemand) find every completion once they unpark it.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kaio.Core;
 using Microsoft.Win32.SafeHandles;
@@ -102,6 +103,9 @@ internal sealed unsafe partial class LinuxAioEngine
         }
     }
 
+    // The stackalloc'd scratch is written before it is read (only its first n entries are read):
+    // not zeroing it saves a 1.5-2 KB memset per call on the per-request path.
+    [SkipLocalsInit]
     public override void WaitForCompletions(int timeoutMs, int token)
     {
         if (!_reapLock.TryEnter(timeoutMs))
@@ -133,6 +137,9 @@ internal sealed unsafe partial class LinuxAioEngine
     }
 
     /// <summary>io_getevents(min_nr = 1) under _reapLock: the events that came, ready for delivery.</summary>
+    // The stackalloc'd scratch is written before it is read (only its first n entries are read):
+    // not zeroing it saves a 1.5-2 KB memset per call on the per-request path.
+    [SkipLocalsInit]
     private int SleepInKernel(Span<Completion> into, int timeoutMs)
     {
         Interop.io_event* events = stackalloc Interop.io_event[ReapBatch];

@@ -2,6 +2,7 @@
 // _reapLock and delivered after it is released (the one-way contract); the reaper thread on
 // the eventfd, and its parking. See the Design comment in LinuxAioEngine.cs.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kaio.Core;
 
@@ -9,6 +10,9 @@ namespace Kaio.Engines.LinuxAio;
 
 internal sealed unsafe partial class LinuxAioEngine
 {
+    // The stackalloc'd scratch is written before it is read (only its first n entries are read):
+    // not zeroing it saves a 1.5-2 KB memset per call on the per-request path.
+    [SkipLocalsInit]
     public override bool TryReap()
     {
         Span<Completion> batch = stackalloc Completion[ReapBatch];

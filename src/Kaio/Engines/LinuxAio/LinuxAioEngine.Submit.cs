@@ -2,6 +2,7 @@
 // _submitLock, and io_submit for the queue in chunks (Flush). See the Design comment in
 // LinuxAioEngine.cs.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kaio.Core;
 
@@ -123,6 +124,9 @@ internal sealed unsafe partial class LinuxAioEngine
     /// inside io_submit is reaped and delivered here (not inline); without, the caller reaps it
     /// (the poller, one event at a time with its continuation inline).
     /// </summary>
+    // The stackalloc'd scratch is written before it is read (only its first n entries are read):
+    // not zeroing it saves a 1.5-2 KB memset per call on the per-request path.
+    [SkipLocalsInit]
     private void SubmitQueued(bool reap)
     {
         Interop.iocb** batch = stackalloc Interop.iocb*[SubmitChunk];
