@@ -27,6 +27,8 @@ public sealed partial class AioContext
 
     bool IRequestCompleter.Complete(ulong key, long res, long res2) => CompleteRequest(key, res, res2);
 
+    RequestSlot? IRequestCompleter.SlotOf(int tag) => SlotAt(tag);
+
     /// <summary>fs/aio.c: aio_complete(). Called by engines on any thread.</summary>
     internal bool CompleteRequest(ulong key, long res, long res2)
     {

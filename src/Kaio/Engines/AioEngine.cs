@@ -54,6 +54,13 @@ internal interface IRequestCompleter
     /// A stale or duplicate key is ignored (returns false): generations make that safe.
     /// </summary>
     bool Complete(ulong key, long res, long res2);
+
+    /// <summary>
+    /// The slot of <paramref name="tag"/>: the core owns tag → slot (one slot per tag for the
+    /// context's life), so an engine keeps no copy of it. Null only for a tag the core never
+    /// handed out.
+    /// </summary>
+    RequestSlot? SlotOf(int tag);
 }
 
 /// <summary>The base of every engine.</summary>

@@ -134,6 +134,8 @@ internal sealed class FaultInjectingEngine : AioEngine, IRequestCompleter
 
     internal override bool HoldsLockOnCurrentThread => _inner.HoldsLockOnCurrentThread;
 
+    RequestSlot? IRequestCompleter.SlotOf(int tag) => Completer.SlotOf(tag);
+
     bool IRequestCompleter.Complete(ulong key, long res, long res2)
     {
         if (_inner.HoldsLockOnCurrentThread)

@@ -116,7 +116,7 @@ internal sealed unsafe partial class LinuxAioEngine
     private Completion Reaped(ulong key, long res, long res2)
     {
         int tag = RequestKey.TagOf(key);
-        RequestSlot? slot = (uint)tag < (uint)_slots.Length ? _slots[tag] : null;
+        RequestSlot? slot = (uint)tag < (uint)_capacity ? Completer.SlotOf(tag) : null;
         if (slot is null)
         {
             ReaperThread.Fail("Linux AIO event for an unknown tag");

@@ -94,7 +94,6 @@ internal sealed unsafe partial class LinuxAioEngine
         CancelRegistration registration;
         lock (_submitLock)
         {
-            _slots[tag] = slot;
             _states[slot.Tag] = Stamp(slot, Queued);
             // Under the lock, before the tag is queued: a cancel asked from another thread from
             // now on waits for the lock in Cancel() and finds the request Queued. One asked before
@@ -143,7 +142,7 @@ internal sealed unsafe partial class LinuxAioEngine
                     int tag = _queue[_queueHead];
                     _queueHead = (_queueHead + 1) % _queue.Length;
                     _queueCount--;
-                    RequestSlot slot = _slots[tag]!;
+                    RequestSlot slot = Completer.SlotOf(tag)!;
                     if ((_states[slot.Tag] & StateMask) == CancelledQueued)
                     {
                         // Completed below, outside the lock, after the ones to submit.
@@ -180,7 +179,7 @@ internal sealed unsafe partial class LinuxAioEngine
             {
                 // Never reached the kernel: the cancel wins for sure.
                 int tag = tags[SubmitChunk - 1 - i];
-                Finish(tag, _slots[tag]!.Key, -Errno.ECANCELED, 0);
+                Finish(tag, Completer.SlotOf(tag)!.Key, -Errno.ECANCELED, 0);
             }
         }
     }
@@ -193,7 +192,7 @@ internal sealed unsafe partial class LinuxAioEngine
     {
         for (int i = 0; i < n; i++)
         {
-            RequestSlot slot = _slots[tags[i]]!;
+            RequestSlot slot = Completer.SlotOf(tags[i])!;
             // Acquire: pairs with the release in Submit and in Finish. A stamp left by a newer
             // request in the same tag only causes a spurious kick.
             int stamp = Volatile.Read(ref _quietStamps[tags[i]]);
@@ -245,7 +244,7 @@ internal sealed unsafe partial class LinuxAioEngine
                     // Submitting → InKernel only for the request we submitted: if it already
                     // completed and its slot was reused, the state belongs to the next request
                     // and keeps its value. Full fence: pairs with the acquire spin in Cancel.
-                    RequestSlot submitted = _slots[tags[done + i]]!;
+                    RequestSlot submitted = Completer.SlotOf(tags[done + i])!;
                     int submitting = stamps[done + i];
                     _ = Interlocked.CompareExchange(ref _states[submitted.Tag], (submitting & ~StateMask) | InKernel, submitting);
                 }
@@ -266,7 +265,7 @@ internal sealed unsafe partial class LinuxAioEngine
 
             // io_submit_one() refused the first iocb of the rest (EBADF, EINVAL, EOPNOTSUPP...):
             // the kernel never took it, so it completes here with that errno, and the batch goes on.
-            RequestSlot slot = _slots[tags[done]]!;
+            RequestSlot slot = Completer.SlotOf(tags[done])!;
             // Release: pairs with the acquire spin in Cancel, which must stop waiting for io_submit
             // before Complete can finish (Complete waits for a running cancel callback).
             Volatile.Write(ref _states[slot.Tag], (stamps[done] & ~StateMask) | Failed);

@@ -79,7 +79,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
     private readonly Interop.aio_ring* _ring;     // null when the ring is not one we can read (then io_getevents)
     private readonly Interop.io_event* _events;   // the ring's event array
     private readonly Interop.iocb* _iocbs;        // one per tag; NativeMemory.AlignedAlloc, freed in Dispose
-    private readonly RequestSlot?[] _slots;       // tag → slot; written by Submit before the tag is queued
     private readonly int[] _states;               // tag → the request's stamped state (see StateMask); this engine's own scratch
     private readonly int _capacity;
     private readonly SafeFileHandle _eventFd;
@@ -133,7 +132,6 @@ internal sealed unsafe partial class LinuxAioEngine : AioEngine, IThreadPoolWork
         }
 
         _capacity = capacity;
-        _slots = new RequestSlot?[capacity];
         _states = new int[capacity];
         _queue = new int[capacity];
         _quietStamps = new int[capacity];

@@ -29,8 +29,7 @@ internal sealed unsafe partial class ThreadPoolEngine
                 // awaiter's continuation inline when the read was cached — RandomAccess's shape
                 // (the blocking call in a work item, the continuation after it), so that loops
                 // take turns; a read the cache does not hold goes on to a worker from there.
-                InlineAttempt attempt = _attempts[slot.Tag] ??= new InlineAttempt(this, slot.Tag);
-                _slots[slot.Tag] = slot;
+                InlineAttempt attempt = _attempts[slot.Tag] ??= new InlineAttempt(this, slot); // the tag's slot, for the context's life
                 // The global queue (FIFO), not this thread's own (LIFO): there, the attempt a
                 // continuation queued ran next on the same thread, so one loop ran on while the
                 // others' attempts waited (8 tasks: a read waited 1.5 s).
@@ -62,7 +61,6 @@ internal sealed unsafe partial class ThreadPoolEngine
         lock (_queueLock)
         {
             // At most capacity requests are in flight (the core's budget), so the ring never fills.
-            _slots[tag] = slot;
             _queue[(_queueHead + _queueCount) % _queue.Length] = tag;
             _queueCount++;
             if (_idleCount > 0)
@@ -84,11 +82,10 @@ internal sealed unsafe partial class ThreadPoolEngine
     }
 
     /// <summary>The deferred inline attempt of one tag's awaited read (allocated once per tag).</summary>
-    private sealed class InlineAttempt(ThreadPoolEngine engine, int tag) : IThreadPoolWorkItem
+    private sealed class InlineAttempt(ThreadPoolEngine engine, RequestSlot slot) : IThreadPoolWorkItem
     {
         public void Execute()
         {
-            RequestSlot slot = engine._slots[tag]!;
             if (!engine.TryReadInline(slot, inlineContinuation: true))
             {
                 engine.Enqueue(slot);

@@ -75,7 +75,7 @@ internal sealed unsafe partial class ThreadPoolEngine
         int tag = _queue[_queueHead];
         _queueHead = (_queueHead + 1) % _queue.Length;
         _queueCount--;
-        return _slots[tag];
+        return Completer.SlotOf(tag); // the core owns tag → slot
     }
 
     private static long Execute(RequestSlot slot, Worker self)

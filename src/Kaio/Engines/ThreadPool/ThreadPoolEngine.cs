@@ -49,7 +49,6 @@ internal sealed unsafe partial class ThreadPoolEngine : AioEngine
 
     private readonly Lock _queueLock = new();
     private readonly int[] _queue;          // the FIFO of tags: a ring of capacity entries, guarded by _queueLock
-    private readonly RequestSlot?[] _slots; // tag → the request's slot, written by Submit before its tag is queued
     private int _queueHead;                 // guarded by _queueLock
     private int _queueCount;                // guarded by _queueLock
     private readonly Worker[] _workers;
@@ -71,7 +70,6 @@ internal sealed unsafe partial class ThreadPoolEngine : AioEngine
         _workerOf = new int[capacity];
         _attempts = new InlineAttempt?[capacity];
         _queue = new int[capacity];
-        _slots = new RequestSlot?[capacity];
     }
 
     public override AioEngineKind Kind => AioEngineKind.ThreadPool;
