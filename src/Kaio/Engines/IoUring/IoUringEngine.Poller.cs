@@ -98,6 +98,7 @@ internal sealed unsafe partial class IoUringEngine
 
             // Before entering: an awaiter that publishes from now on queues a new work item.
             Interlocked.Exchange(ref _flushQueued, 0);
+            Interlocked.Increment(ref _flushStarts); // the reaper may trust a queued work item again (see MayPark)
             while (true)
             {
                 _ = EnterPending();

@@ -183,13 +183,19 @@ internal sealed unsafe partial class IoUringEngine
     // the cached reads' completions from the work items and sent their continuations through the
     // thread pool's queue: 8-16 tasks ran at 0.45-0.55M reads/s with 20-67k context switches in
     // 3 s, or at 61k with 200k.)
-    private bool MayPark()
+    //
+    // But not for ever: a queued work item that has not begun within PollerRole.StallMs (a busy
+    // thread pool leaves it in its queue) loses the reaper's trust until some work item begins
+    // (trustQueued false), and the reaper reaps meanwhile. Trusting it for good, the reaper
+    // rested while loop C's completions sat in the CQ behind a work item the whole suite's pool
+    // did not run for 8 s (Poller_AContinuationThatBlocksInIt_..., about 1 full run in 6).
+    private bool MayPark(bool trustQueued = true)
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
                 || (_poller.Owner != 0 && Volatile.Read(ref _reaperDemand) == 0 && Volatile.Read(ref _cancelsOwed) == 0)
                 || (Volatile.Read(ref _cancelsOwed) == 0
                     && (!NeedsReaper()
-                        || (Volatile.Read(ref _reaperDemand) == 0 && (Volatile.Read(ref _flushQueued) != 0 || NothingInKernel())))));
+                        || (Volatile.Read(ref _reaperDemand) == 0 && ((trustQueued && Volatile.Read(ref _flushQueued) != 0) || NothingInKernel())))));
 
     /// <summary>Every SQE the kernel consumed has posted its CQE and every CQE was reaped (acquire reads).</summary>
     private bool NothingInKernel()
@@ -203,6 +209,7 @@ internal sealed unsafe partial class IoUringEngine
     private void ReaperLoop()
     {
         Span<Completion> batch = stackalloc Completion[ReapBatch];
+        long distrustedAt = -1; // _flushStarts when a queued work item last lost the reaper's trust
         while (true)
         {
             int n;
@@ -225,14 +232,16 @@ internal sealed unsafe partial class IoUringEngine
                 return;
             }
 
-            if (MayPark())
+            bool trustQueued = Volatile.Read(ref _flushStarts) != distrustedAt; // see MayPark
+            if (MayPark(trustQueued))
             {
                 lock (_parkLock)
                 {
                     // Full fence: pairs with Flush's fence (and AddReaperDemand's) before it reads _parked.
                     Interlocked.Exchange(ref _parked, 1);
                     long rounds = _poller.Rounds;
-                    while (MayPark())
+                    long starts = Volatile.Read(ref _flushStarts);
+                    while (MayPark(trustQueued))
                     {
                         int poller = _poller.Owner;
                         if (poller == 0 && !NeedsReaper())
@@ -262,6 +271,16 @@ internal sealed unsafe partial class IoUringEngine
                         // (IoUringEngineTests.Poller_AContinuationThatBlocks_..., 1 run in 6).
                         bool pulsed = Monitor.Wait(_parkLock, PollerRole.StallMs);
                         _poller.RevokeIfStalled(poller, pulsed, ref rounds);
+
+                        // A work item queued all along that has not begun: stop resting on it.
+                        long begun = Volatile.Read(ref _flushStarts);
+                        if (!pulsed && begun == starts && Volatile.Read(ref _flushQueued) != 0)
+                        {
+                            distrustedAt = begun;
+                            trustQueued = false;
+                        }
+
+                        starts = begun;
                     }
 
                     Volatile.Write(ref _parked, 0); // release: Flush stops unparking

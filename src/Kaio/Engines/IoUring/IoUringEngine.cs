@@ -103,6 +103,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
     // ---- Coalesced submission of awaited requests (see FlushAwaited). ----
     private int _flushQueued;              // 1 while a coalescing work item is queued and has not begun: Interlocked
+    private long _flushStarts;             // coalescing work items begun: Interlocked; the reaper's stall check of a queued one
     private readonly WorkItemDrain _drain = new(); // coalescing work items against Dispose
 
     /// <summary>The engine whose coalescing work item runs on this thread (a continuation it runs may dispose the context).</summary>
