@@ -188,7 +188,8 @@ internal sealed unsafe partial class IoUringEngine
     // thread pool leaves it in its queue) loses the reaper's trust until some work item begins
     // (trustQueued false), and the reaper reaps meanwhile. Trusting it for good, the reaper
     // rested while loop C's completions sat in the CQ behind a work item the whole suite's pool
-    // did not run for 8 s (Poller_AContinuationThatBlocksInIt_..., about 1 full run in 6).
+    // did not run for 8 s: the likely cause of Poller_AContinuationThatBlocksInIt_... failing about
+    // 1 full-suite run in 10-12 (not reproduced on demand).
     private bool MayPark(bool trustQueued = true)
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
