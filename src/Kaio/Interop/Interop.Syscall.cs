@@ -47,12 +47,6 @@ internal static unsafe partial class Interop
     // the same registers as fixed ones, and glibc's syscall() is an assembly shim that only moves
     // registers, so fixed-arity imports of it are exact.
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
-    private static partial long syscall(long number, nint a1);
-
-    [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
-    private static partial long syscall(long number, nint a1, nint a2);
-
-    [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long syscall(long number, nint a1, nint a2, nint a3);
 
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
@@ -73,19 +67,31 @@ internal static unsafe partial class Interop
     /// <summary>syscall(2)'s return as a res: the value, or -errno (read right after the call).</summary>
     private static long Res(long ret) => ret >= 0 ? ret : LastRes();
 
+    /// <summary>
+    /// A call that never sleeps waiting for an event, as a res, EINTR retried. Arguments it does not
+    /// take are passed as 0: the kernel reads only its own, and glibc's shim loads every register anyway.
+    /// </summary>
+    private static long CallRetryingEintr(long number, nint a1, nint a2 = 0, nint a3 = 0, nint a4 = 0)
+    {
+        if (number < 0)
+        {
+            return -ENOSYS;
+        }
+
+        long res;
+        do
+        {
+            res = Res(syscall(number, a1, a2, a3, a4));
+        }
+        while (res == -Errno.EINTR);
+        return res;
+    }
+
     // ---- io_uring (include/uapi/linux/io_uring.h, io_uring/io_uring.c) ----
 
     /// <summary>io_uring_setup(2): the ring fd, or -errno (EINTR retried).</summary>
     internal static int io_uring_setup(uint entries, io_uring_params* p)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_uring_setup < 0 ? NoSyscall() : syscall(SYS_io_uring_setup, (nint)entries, (nint)p));
-        }
-        while (res == -Errno.EINTR);
-        return (int)res;
-    }
+        => (int)CallRetryingEintr(SYS_io_uring_setup, (nint)entries, (nint)p);
 
     /// <summary>
     /// io_uring_enter(2): the number of SQEs consumed, or -errno. It may wait (GETEVENTS), so
@@ -98,53 +104,21 @@ internal static unsafe partial class Interop
 
     /// <summary>io_uring_register(2): 0 or a count, or -errno (EINTR retried).</summary>
     internal static int io_uring_register(int fd, uint opcode, void* arg, uint nr_args)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_uring_register < 0 ? NoSyscall() : syscall(SYS_io_uring_register, fd, (nint)opcode, (nint)arg, (nint)nr_args));
-        }
-        while (res == -Errno.EINTR);
-        return (int)res;
-    }
+        => (int)CallRetryingEintr(SYS_io_uring_register, fd, (nint)opcode, (nint)arg, (nint)nr_args);
 
     // ---- Linux AIO (include/uapi/linux/aio_abi.h, fs/aio.c) ----
 
     /// <summary>io_setup(2): creates a context able to hold <paramref name="nr_events"/>; 0, or -errno (EINTR retried).</summary>
     internal static int io_setup(uint nr_events, ulong* ctxp)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_setup < 0 ? NoSyscall() : syscall(SYS_io_setup, (nint)nr_events, (nint)ctxp));
-        }
-        while (res == -Errno.EINTR);
-        return (int)res;
-    }
+        => (int)CallRetryingEintr(SYS_io_setup, (nint)nr_events, (nint)ctxp);
 
     /// <summary>io_destroy(2): waits for in-flight requests, then frees the context; 0, or -errno (EINTR retried).</summary>
     internal static int io_destroy(ulong ctx_id)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_destroy < 0 ? NoSyscall() : syscall(SYS_io_destroy, (nint)ctx_id));
-        }
-        while (res == -Errno.EINTR);
-        return (int)res;
-    }
+        => (int)CallRetryingEintr(SYS_io_destroy, (nint)ctx_id);
 
     /// <summary>io_submit(2): how many iocbs were queued, or -errno of the first (EINTR retried).</summary>
     internal static long io_submit(ulong ctx_id, long nr, iocb** iocbpp)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_submit < 0 ? NoSyscall() : syscall(SYS_io_submit, (nint)ctx_id, (nint)nr, (nint)iocbpp));
-        }
-        while (res == -Errno.EINTR);
-        return res;
-    }
+        => CallRetryingEintr(SYS_io_submit, (nint)ctx_id, (nint)nr, (nint)iocbpp);
 
     /// <summary>io_getevents(2): how many events were read, or -errno; it may wait, so -EINTR is returned.</summary>
     internal static long io_getevents(ulong ctx_id, long min_nr, long nr, io_event* events, timespec* timeout)
@@ -154,15 +128,7 @@ internal static unsafe partial class Interop
 
     /// <summary>io_cancel(2): 0 (old kernels), or -errno (EINTR retried); -EINPROGRESS means the cancel was started.</summary>
     internal static int io_cancel(ulong ctx_id, iocb* iocb, io_event* result)
-    {
-        long res;
-        do
-        {
-            res = Res(SYS_io_cancel < 0 ? NoSyscall() : syscall(SYS_io_cancel, (nint)ctx_id, (nint)iocb, (nint)result));
-        }
-        while (res == -Errno.EINTR);
-        return (int)res;
-    }
+        => (int)CallRetryingEintr(SYS_io_cancel, (nint)ctx_id, (nint)iocb, (nint)result);
 
     /// <summary>
     /// futex(2) FUTEX_WAIT_PRIVATE: sleeps while <c>*addr == expected</c>, up to the relative
