@@ -109,6 +109,13 @@ internal sealed unsafe class RequestSlot : IValueTaskSource<int>, IValueTaskSour
     internal bool CallbackIsBlocking;
     internal bool CallbackRunsInline;
     internal bool IsAwaitable;
+
+    /// <summary>
+    /// Someone waits for this request's end outside GetEvents (an awaiter, a callback, an eventfd to
+    /// signal): its completion must be delivered even if no caller ever reaps, so an engine's reaper
+    /// must stay up while it is in flight. A plain ring request is reaped by the GetEvents that wants it.
+    /// </summary>
+    internal bool NeedsAsyncDelivery => IsAwaitable || Callback is not null || EventFdRef is not null;
     /// <summary>
     /// The engine may complete it on the submitting thread, inside Submit (a cached read): a ring
     /// request always; an awaited one only when it is the context's only outstanding request, so

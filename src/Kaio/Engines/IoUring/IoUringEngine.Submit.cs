@@ -61,7 +61,7 @@ internal sealed unsafe partial class IoUringEngine
             {
                 PrepLocked(sqe, opcode, slot);
                 _sqTail++;
-                bool needsAsync = !_callerWaits || slot.IsAwaitable || slot.Callback is not null || slot.EventFdRef is not null;
+                bool needsAsync = !_callerWaits || slot.NeedsAsyncDelivery;
                 _async[slot.Tag] = needsAsync ? (byte)1 : (byte)0; // published with the SQE by the tail's release
                 if (needsAsync)
                 {

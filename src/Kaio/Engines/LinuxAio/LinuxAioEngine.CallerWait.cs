@@ -216,10 +216,9 @@ internal sealed unsafe partial class LinuxAioEngine
 
     public override void AddReaperDemand(int delta)
     {
-        // Full fence (Interlocked) before reading _parked: pairs with ParkIdle's exchange.
-        if (Interlocked.Add(ref _reaperDemand, delta) > 0 && delta > 0 && Volatile.Read(ref _parked) == ParkedIdle)
+        if (Interlocked.Add(ref _reaperDemand, delta) > 0 && delta > 0)
         {
-            UnparkReaper();
+            UnparkIfIdle();
         }
     }
 
@@ -254,8 +253,12 @@ internal sealed unsafe partial class LinuxAioEngine
         }
     }
 
-    /// <summary>A request that needs asynchronous delivery was counted (a full fence): wake the reaper if it rests.</summary>
-    private void UnparkForAsync()
+    /// <summary>
+    /// Something MayParkIdle reads has just changed, through a full fence (an Interlocked change, a
+    /// CAS, a system call): wakes the reaper if it rests. Dekker pair with ParkIdle's exchange of
+    /// _parked and its re-check under _parkLock.
+    /// </summary>
+    private void UnparkIfIdle()
     {
         if (Volatile.Read(ref _parked) == ParkedIdle)
         {

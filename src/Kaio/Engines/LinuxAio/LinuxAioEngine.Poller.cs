@@ -137,12 +137,9 @@ internal sealed unsafe partial class LinuxAioEngine
             return false;
         }
 
-        // A reaper resting without a timeout would not watch this poller for a stall. Dekker
-        // pair: the CAS above, then this read; ParkIdle's exchange, then its read of the poller.
-        if (Volatile.Read(ref _parked) == ParkedIdle)
-        {
-            UnparkReaper();
-        }
+        // A reaper resting without a timeout would not watch this poller for a stall (MayParkIdle
+        // reads the poller, taken by the CAS above).
+        UnparkIfIdle();
 
         return true;
     }

@@ -82,12 +82,12 @@ internal sealed unsafe partial class LinuxAioEngine
             Interlocked.Increment(ref _signalledInFlight);
 
             // Nobody may ever reap it on a caller's thread: the reaper must be up (see MayParkIdle).
-            bool needsAsync = !_callerWaits || slot.IsAwaitable || slot.Callback is not null || slot.EventFdRef is not null;
+            bool needsAsync = !_callerWaits || slot.NeedsAsyncDelivery;
             _asyncTags[tag] = needsAsync ? (byte)1 : (byte)0;
             if (needsAsync)
             {
                 Interlocked.Increment(ref _asyncInFlight); // full fence before reading _parked: pairs with ParkIdle
-                UnparkForAsync();
+                UnparkIfIdle();
             }
         }
 
@@ -209,11 +209,8 @@ internal sealed unsafe partial class LinuxAioEngine
         long one = 1;
         _ = Interop.write(_eventFdNumber, &one, sizeof(long));
         // The reaper may rest (MayParkIdle reads _quietInFlight, raised before this): wake it to
-        // poll for the quiet request that went asynchronous. The write's system call is a full fence.
-        if (Volatile.Read(ref _parked) == ParkedIdle)
-        {
-            UnparkReaper();
-        }
+        // poll for the quiet request that went asynchronous.
+        UnparkIfIdle();
     }
 
     private static int QuietStamp(ulong key) => (int)(RequestKey.GenerationOf(key) << 1) | 1;
