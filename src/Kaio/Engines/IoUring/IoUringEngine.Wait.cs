@@ -24,14 +24,15 @@ internal sealed unsafe partial class IoUringEngine
         Interop.io_uring_getevents_arg arg = new() { sigmask = 0, sigmask_sz = 8, ts = (ulong)(&ts) };
         // -ETIME on timeout, -EINTR on a signal: either way the caller's loop looks again.
         _ = Interop.io_uring_enter(_ring.Fd, 0, 1, Interop.IORING_ENTER_GETEVENTS | Interop.IORING_ENTER_EXT_ARG, &arg, (nuint)sizeof(Interop.io_uring_getevents_arg));
-        s_reapingForOwnWait = true; // what this thread delivers now, it reads itself: no wake NOP for it
+        IoUringEngine? outer = s_reapingForOwnWait;
+        s_reapingForOwnWait = this; // what this thread delivers now, it reads itself: no wake NOP for it
         try
         {
             _ = TryReap();
         }
         finally
         {
-            s_reapingForOwnWait = false;
+            s_reapingForOwnWait = outer;
         }
     }
 
@@ -54,7 +55,7 @@ internal sealed unsafe partial class IoUringEngine
     public override void WakeWaiters()
     {
         // Acquire: after the core's publishing CAS, pairs with BeginCallerWait's increment.
-        if (Volatile.Read(ref _callerWaiters) == 0 || s_reapingForOwnWait)
+        if (Volatile.Read(ref _callerWaiters) == 0 || s_reapingForOwnWait == this)
         {
             return;
         }

@@ -64,7 +64,7 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
 
     /// <summary>True while this thread reaps right after its own wait in WaitForCompletions.</summary>
     [ThreadStatic]
-    private static bool s_reapingForOwnWait;
+    private static IoUringEngine? s_reapingForOwnWait; // the engine, not any: a callback run inline may deliver for another context
 
     private int _wakePending;              // 1 while a wake NOP's CQE is owed: CAS in WakeWaiters, cleared when reaped
 

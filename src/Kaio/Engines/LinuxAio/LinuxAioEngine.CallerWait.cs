@@ -40,6 +40,9 @@ internal sealed unsafe partial class LinuxAioEngine
     private const int ParkedIdle = 2;             // _parked: nothing needs the reaper (ParkIdle)
 
     private int _callerWaiters;                   // GetEvents callers between BeginCallerWait and EndCallerWait: Interlocked
+
+    [ThreadStatic]
+    private static LinuxAioEngine? s_deliveringOwnWait; // the engine whose own WaitForCompletions this thread delivers for
     private int _wakeSeq;                         // advanced by WakeWaiters while callers wait: Interlocked
     private int _sleeper;                         // 1 while a caller is in io_getevents (under _reapLock): Interlocked/Volatile
     private int _wakePending;                     // 1 while a wake request's event is owed: CAS in PostWake, cleared when reaped
@@ -133,7 +136,16 @@ internal sealed unsafe partial class LinuxAioEngine
             _reapLock.Exit();
         }
 
-        Deliver(batch[..n]); // outside _reapLock: the one-way contract
+        LinuxAioEngine? outer = s_deliveringOwnWait;
+        s_deliveringOwnWait = this; // see WakeWaiters
+        try
+        {
+            Deliver(batch[..n]); // outside _reapLock: the one-way contract
+        }
+        finally
+        {
+            s_deliveringOwnWait = outer;
+        }
     }
 
     /// <summary>io_getevents(min_nr = 1) under _reapLock: the events that came, ready for delivery.</summary>
@@ -161,7 +173,11 @@ internal sealed unsafe partial class LinuxAioEngine
     public override void WakeWaiters()
     {
         // After the core's publishing CAS (a full fence): pairs with BeginCallerWait's increment.
-        if (Volatile.Read(ref _callerWaiters) == 0)
+        // A caller delivering what its own wait reaped, with no other caller announced, wakes
+        // nobody: skip the sequence's atomic increment for each of its events. A caller that
+        // announces itself from now on re-checks the ring after its increment and sees the event.
+        int waiters = Volatile.Read(ref _callerWaiters);
+        if (waiters == 0 || (waiters == 1 && s_deliveringOwnWait == this))
         {
             return;
         }
