@@ -166,10 +166,12 @@ peers() {
     shift 4
     local extra=("$@") i
     kaio_job "$group" "kaio io_uring" kaio io_uring "$rw" "$qd" "$nj" --ioengine=io_uring "${extra[@]}"
-    # Both tools submit one request per call by default (iodepth_batch_submit=1); kaio's best
-    # setting on the page cache is every free slot in one call, shown beside fio's best.
+    # Both tools submit one request per call and reap one completion per call by default
+    # (iodepth_batch_submit=1, iodepth_batch_complete_max = its min, 1); kaio's best setting on the
+    # page cache is every free slot in one call and every completion in one reap, shown beside
+    # fio's best.
     ((qd > 1)) && kaio_job "$group" "kaio io_uring batch all" kaio io_uring "$rw" "$qd" "$nj" --ioengine=io_uring \
-        --iodepth_batch_submit=0 "${extra[@]}"
+        --iodepth_batch_submit=0 --iodepth_batch_complete_max="$qd" "${extra[@]}"
     kaio_job "$group" "kaio io_uring:await ($qd tasks)" kaio io_uring "$rw" "$qd" "$nj" --ioengine=io_uring:await "${extra[@]}"
     fio_job "$group" "fio io_uring" io_uring "$rw" "$qd" "$nj" --ioengine=io_uring "${extra[@]}"
     fio_job "$group" "fio io_uring batch8+regfiles+fixedbufs" io_uring-best "$rw" "$qd" "$nj" --ioengine=io_uring \
@@ -254,7 +256,7 @@ for s in "${sets[@]}"; do
         for qd in $QDS; do
             g="null engine QD$qd (per-op cost)"
             kaio_job "$g" "kaio null" kaio null randread "$qd" 1 --ioengine=null
-            ((qd > 1)) && kaio_job "$g" "kaio null batch all" kaio null randread "$qd" 1 --ioengine=null --iodepth_batch_submit=0
+            ((qd > 1)) && kaio_job "$g" "kaio null batch all" kaio null randread "$qd" 1 --ioengine=null --iodepth_batch_submit=0 --iodepth_batch_complete_max="$qd"
             fio_job "$g" "fio null" null randread "$qd" 1 --ioengine=null
         done ;;
     esac

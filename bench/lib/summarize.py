@@ -88,6 +88,7 @@ def row_stats(results, run):
         p999=percentile(clat, "99.900000"),
         max=clat.get("max"),
     )
+    stats["depth"] = depth_of(job)
     if "window_cores" in meta:
         stats["cores"] = meta["window_cores"]
         stats["cpu_us"] = meta["window_cores"] / iops * 1e6
@@ -103,6 +104,22 @@ def row_stats(results, run):
         if runtime_ms and ios:
             stats["self_cpu_us"] = pct / 100.0 * runtime_ms / 1000.0 / ios * 1e6
     return stats
+
+
+# fio's iodepth_level keys and the depths each bucket holds.
+DEPTH_BUCKETS = {"1": "1", "2": "2-3", "4": "4-7", "8": "8-15", "16": "16-31", "32": "32-63", ">=64": "64+"}
+
+
+def depth_of(job):
+    """The effective depth: kaio's iodepth_mean (the mean depth after each submission); fio has no
+    mean, so its row shows the iodepth_level bucket holding most submissions."""
+    if "iodepth_mean" in job:
+        return f"{job['iodepth_mean']:.1f}"
+    levels = job.get("iodepth_level") or {}
+    if not levels:
+        return None
+    key = max(levels, key=lambda k: levels[k])
+    return DEPTH_BUCKETS.get(key, key)
 
 
 def fmt_num(v, digits=0):
@@ -173,7 +190,7 @@ def main():
         if run["group"] not in groups:
             groups.append(run["group"])
 
-    headers = ["runner", "IOPS", *(["IOPS range"] if many else []), "cores", "CPU µs/op", "p50 µs", "p99 µs", "p99.9 µs", "max µs",
+    headers = ["runner", "IOPS", *(["IOPS range"] if many else []), "depth", "cores", "CPU µs/op", "p50 µs", "p99 µs", "p99.9 µs", "max µs",
                "×fio", "CPU×fio", "×best fio", "×RA"]
     table = []
     for group in groups:
@@ -205,7 +222,7 @@ def main():
             if "self_cpu_us" in s:
                 cpu += f" ({fmt_cpu(s['self_cpu_us'])})"
             table.append(("row", [
-                label, fmt_num(s["iops"]), *([s.get("range", "-")] if many else []), fmt_num(s.get("cores"), 2), cpu,
+                label, fmt_num(s["iops"]), *([s.get("range", "-")] if many else []), s.get("depth") or "-", fmt_num(s.get("cores"), 2), cpu,
                 fmt_us(s["p50"]), fmt_us(s["p99"]), fmt_us(s["p999"]), fmt_us(s["max"]),
                 fmt_ratio(x_fio), fmt_ratio(cpu_fio), fmt_ratio(x_best), fmt_ratio(x_ra),
             ]))

@@ -397,6 +397,40 @@ public class FioExampleOptionsTests
         Assert.True(job.GetProperty("read").GetProperty("runtime").GetInt64() < 10_000, "the job ended once the depth was found, long before its runtime");
     }
 
+    /// <summary>
+    /// iodepth_mean (kaio's own key) is the mean depth right after each submission, the job's
+    /// effective depth. A null-engine job that reaps one completion per call (fio's default
+    /// iodepth_batch_complete_max, the min: 1) refills one slot at a time and sits at its iodepth;
+    /// one that reaps every completion at once (iodepth_batch_complete_max=iodepth; kaio's default
+    /// before it took fio's) empties its queue and refills it one request per call, at depths
+    /// 1, 2, …, iodepth: a mean of (iodepth + 1) / 2. group_reporting of two jobs reports one
+    /// job's depth, not their sum.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0, 1, 1.0)]
+    [InlineData(8, 0, 1, 8.0)]
+    [InlineData(8, 1, 2, 8.0)]
+    [InlineData(8, 8, 1, 4.5)]
+    public void Json_IodepthMean_IsTheDepthEachSubmissionLeftInFlight(int iodepth, int completeMax, int numjobs, double expected)
+    {
+        using var dir = new TempDirectory();
+        JsonElement root = RunJson(dir, $"""
+            [probe]
+            filename=DIR/data
+            size=1m
+            rw=randread
+            ioengine=null
+            iodepth={iodepth}
+            iodepth_batch_complete_max={completeMax}
+            numjobs={numjobs}
+            group_reporting
+            runtime=200ms
+            time_based
+            """);
+        JsonElement job = root.GetProperty("jobs")[0];
+        Assert.InRange(job.GetProperty("iodepth_mean").GetDouble(), expected - 0.02, expected + 0.02);
+    }
+
     /// <summary>latency_target missed by a share of the I/Os under latency_percentile: the depth stays at 1.</summary>
     [Fact]
     public void LatencyTarget_MissedWithPercentile_StaysAtDepthOne()

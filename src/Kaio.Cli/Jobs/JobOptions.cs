@@ -138,7 +138,7 @@ internal static class JobOptions
         new("norandommap", [], true, "", "accepted: kaio's random offsets are always uniform, without fio's random map", (j, v) => _ = Bool("norandommap", v) ? true : throw new JobOptionException("norandommap=0: kaio has no random map; random offsets are uniform")),
         new("iodepth_batch_submit", ["iodepth_batch"], false, "N", "requests per Submit (io_submit) call (default 1, as fio); 0: all free slots at once", (j, v) => j.BatchSubmit = (int)Int("iodepth_batch_submit", v, 0, 65536)),
         new("iodepth_batch_complete_min", ["iodepth_batch_complete"], false, "N", "minNr of each GetEvents (io_getevents)", (j, v) => j.BatchCompleteMin = (int)Int("iodepth_batch_complete_min", v, 0, 65536)),
-        new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; 0: iodepth", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
+        new("iodepth_batch_complete_max", [], false, "N", "the most events one GetEvents reaps; default (0): iodepth_batch_complete_min, at least 1, as fio", (j, v) => j.BatchCompleteMax = (int)Int("iodepth_batch_complete_max", v, 0, 65536)),
         new("write_bw_log", [], true, "[PREFIX]", "bandwidth log: PREFIX_bw.N.log per job thread (bare: the job's name), fio's format (msec, KiB/s, direction, bs, [offset,] priority)", (j, v) => j.BwLog = LogPrefix(j, v)),
         new("write_lat_log", [], true, "[PREFIX]", "latency logs: PREFIX_clat.N.log, PREFIX_slat.N.log, PREFIX_lat.N.log (ns)", (j, v) => j.LatLog = LogPrefix(j, v)),
         new("write_iops_log", [], true, "[PREFIX]", "IOPS log: PREFIX_iops.N.log", (j, v) => j.IopsLog = LogPrefix(j, v)),

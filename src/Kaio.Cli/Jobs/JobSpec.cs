@@ -375,8 +375,15 @@ internal sealed class JobSpec
     /// <summary>fio's iodepth_batch_complete_min: the minNr of each GetEvents.</summary>
     public int BatchCompleteMin { get; set; } = 1;
 
-    /// <summary>fio's iodepth_batch_complete_max: the most events one GetEvents reaps; 0: iodepth.</summary>
+    /// <summary>
+    /// fio's iodepth_batch_complete_max: the most events one GetEvents reaps; 0 (the default): as
+    /// many as <see cref="BatchCompleteMin"/>, at least 1, as fio's default. So a job reaps one
+    /// completion and refills one slot at a time and keeps its iodepth full, as fio does.
+    /// </summary>
     public int BatchCompleteMax { get; set; }
+
+    /// <summary>The most events one GetEvents of this job reaps (<see cref="BatchCompleteMax"/> with its default applied).</summary>
+    public int ReapMax => BatchCompleteMax > 0 ? BatchCompleteMax : Math.Max(1, BatchCompleteMin);
 
     public bool Stonewall { get; set; }
     public bool GroupReporting { get; set; }

@@ -286,7 +286,7 @@ internal static class JsonReport
     /// <summary>Which latencies get percentiles (fio's clat_percentiles, lat_percentiles, percentile_list), and json+'s bins.</summary>
     private readonly record struct LatencyReport(double[] Percentiles, bool Clat, bool Lat, bool Bins);
 
-    /// <summary>fio's iodepth_level: percent of submissions at each depth (see <see cref="ThreadStats.DepthLevels"/>).</summary>
+    /// <summary>fio's iodepth_level: percent of submissions at each depth (see <see cref="ThreadStats.DepthLevels"/>); then kaio's iodepth_mean.</summary>
     private static void WriteDepthLevels(Utf8JsonWriter writer, ThreadStats stats)
     {
         long total = stats.DepthLevels.Sum();
@@ -297,6 +297,9 @@ internal static class JsonReport
         }
 
         writer.WriteEndObject();
+
+        // kaio's own key (fio has none): the mean of the same depths, the job's effective depth.
+        WriteFloat(writer, "iodepth_mean", stats.DepthMean);
     }
 
     private static readonly long[] s_latencyBounds = [2, 4, 10, 20, 50, 100, 250, 500, 750, 1000];

@@ -273,9 +273,28 @@ internal sealed class ThreadStats
     /// </summary>
     public long[] DepthLevels { get; } = new long[7];
 
+    /// <summary>The sum, over every request counted in <see cref="DepthLevels"/>, of the depth it was counted at.</summary>
+    public long DepthSum { get; private set; }
+
+    /// <summary>
+    /// The mean of the depths in <see cref="DepthLevels"/>: how many requests were in flight, on
+    /// average, right after each submission (0 before any). A job that keeps its iodepth full
+    /// reports about its iodepth; one whose loop cannot keep up reports less.
+    /// </summary>
+    public double DepthMean
+    {
+        get
+        {
+            long requests = DepthLevels.Sum();
+            return requests > 0 ? (double)DepthSum / requests : 0;
+        }
+    }
+
     /// <summary>Counts <paramref name="requests"/> submitted by one call after which <paramref name="inFlight"/> were outstanding.</summary>
     public void RecordDepth(int inFlight, int requests = 1)
-        => DepthLevels[inFlight switch
+    {
+        DepthSum += (long)inFlight * requests;
+        DepthLevels[inFlight switch
         {
             <= 1 => 0,
             <= 3 => 1,
@@ -285,6 +304,7 @@ internal sealed class ThreadStats
             <= 63 => 5,
             _ => 6,
         }] += requests;
+    }
 
     /// <summary>fio's iodepth_submit / iodepth_complete keys: bucket i holds call sizes from the key before it (exclusive) up to the key.</summary>
     public static readonly string[] CallSizeKeys = ["0", "4", "8", "16", "32", "64", ">=64"];
@@ -328,6 +348,8 @@ internal sealed class ThreadStats
             SubmitLevels[i] += other.SubmitLevels[i];
             CompleteLevels[i] += other.CompleteLevels[i];
         }
+
+        DepthSum += other.DepthSum;
 
         if (other.Runtime > Runtime)
         {

@@ -160,7 +160,7 @@ internal sealed class KaioWorker
 
         private void RunLoop(NextRequest next, Action<long> release, long deadline, long recordFrom, bool record)
         {
-            int reapMax = _job.BatchCompleteMax > 0 ? _job.BatchCompleteMax : _events.Length;
+            int reapMax = Math.Min(_job.ReapMax, _events.Length);
             bool stopping = false;
             bool done = false;
             long lastProgress = Stopwatch.GetTimestamp();
