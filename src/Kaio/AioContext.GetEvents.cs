@@ -34,7 +34,8 @@ public sealed partial class AioContext
     /// </example>
     public int GetEvents(int minNr, Span<IoEvent> events, TimeSpan? timeout)
     {
-        long deadline = CheckGetEventsArgs(minNr, events.Length, timeout);
+        long timeoutTicks = CheckGetEventsArgs(minNr, events.Length, timeout);
+        long deadline = 0; // read the clock only when the call must wait: a reap that finds its events does not
         if (!TryEnter())
         {
             ThrowHelper.ThrowDisposed();
@@ -54,6 +55,11 @@ public sealed partial class AioContext
                 if (IsDisposed)
                 {
                     return n > 0 ? n : ThrowDisposedInt();
+                }
+
+                if (deadline == 0)
+                {
+                    deadline = DeadlineAfter(timeoutTicks);
                 }
 
                 int waitMs = RemainingMs(deadline);
@@ -109,7 +115,7 @@ public sealed partial class AioContext
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
     public ValueTask<int> GetEventsAsync(int minNr, Memory<IoEvent> events, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        long deadline = CheckGetEventsArgs(minNr, events.Length, timeout);
+        long timeoutTicks = CheckGetEventsArgs(minNr, events.Length, timeout);
         if (!TryEnter())
         {
             ThrowHelper.ThrowDisposed();
@@ -125,12 +131,12 @@ public sealed partial class AioContext
             Exit();
         }
 
-        if (n >= minNr || n == events.Length || RemainingMs(deadline) == 0)
+        if (n >= minNr || n == events.Length || timeoutTicks == 0)
         {
             return new ValueTask<int>(n);
         }
 
-        return GetEventsSlowAsync(minNr, events, n, deadline, cancellationToken);
+        return GetEventsSlowAsync(minNr, events, n, DeadlineAfter(timeoutTicks), cancellationToken);
     }
 
     private async ValueTask<int> GetEventsSlowAsync(int minNr, Memory<IoEvent> events, int n, long deadline, CancellationToken cancellationToken)
@@ -280,6 +286,7 @@ public sealed partial class AioContext
         }
     }
 
+    /// <summary>Checks io_getevents' arguments; returns the timeout in Stopwatch ticks (long.MaxValue: none).</summary>
     private static long CheckGetEventsArgs(int minNr, int nr, TimeSpan? timeout)
     {
         // fs/aio.c: do_io_getevents(): "if (likely(min_nr <= nr && min_nr >= 0))", else -EINVAL;
@@ -299,9 +306,24 @@ public sealed partial class AioContext
             ThrowHelper.ThrowAio(Errno.EINVAL, "io_getevents: negative timeout");
         }
 
-        long ticks = (long)(timeout.Value.TotalSeconds * Stopwatch.Frequency);
+        double ticks = timeout.Value.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue ? long.MaxValue : (long)ticks;
+    }
+
+    /// <summary>
+    /// The deadline <paramref name="timeoutTicks"/> from now (long.MaxValue: none). The timeout
+    /// runs from the first time the call finds too few events, not from its entry: they are the
+    /// same but for the reap in between, and a call that finds its events reads no clock.
+    /// </summary>
+    private static long DeadlineAfter(long timeoutTicks)
+    {
+        if (timeoutTicks == long.MaxValue)
+        {
+            return long.MaxValue;
+        }
+
         long now = Stopwatch.GetTimestamp();
-        return ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
+        return timeoutTicks >= long.MaxValue - now ? long.MaxValue : now + timeoutTicks;
     }
 
     /// <summary>Milliseconds left until <paramref name="deadline"/>: Infinite for none, 0 when passed.</summary>

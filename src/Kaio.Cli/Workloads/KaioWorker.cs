@@ -115,6 +115,12 @@ internal sealed class KaioWorker
         private int _lastWriteFile; // several files: fsync/fdatasync go to the file last written
         private bool _paced; // the last Prepare stopped at a rate limit or thinktime
 
+        // The latest clock read of this loop (Prepare, Submit, the reap). The loop's own checks
+        // (runtime over, ramp over) reuse it instead of reading the clock again: a read costs
+        // ~20 ns, and with the three every request needs (prepared, submitted, completed) it was
+        // a quarter of the null engine's cost per request at QD1 (perf).
+        private long _clock;
+
         public Phase(KaioWorker worker, AioContext context, SafeFileHandle[] handles, AlignedBufferPool buffers)
         {
             _thread = worker._thread;
@@ -163,10 +169,10 @@ internal sealed class KaioWorker
             int reapMax = Math.Min(_job.ReapMax, _events.Length);
             bool stopping = false;
             bool done = false;
-            long lastProgress = Stopwatch.GetTimestamp();
+            long lastProgress = _clock = Stopwatch.GetTimestamp();
             while (true)
             {
-                if (!stopping && (_thread.Stop.IsCancellationRequested || Stopwatch.GetTimestamp() >= deadline || _thread.Error is not null || _thread.VerifyFailure is not null))
+                if (!stopping && (_thread.Stop.IsCancellationRequested || _clock >= deadline || _thread.Error is not null || _thread.VerifyFailure is not null))
                 {
                     stopping = true;
                     Unqueue(release);
@@ -179,7 +185,7 @@ internal sealed class KaioWorker
 
                 while (_queuedCount > 0)
                 {
-                    Submit(release, record && Stopwatch.GetTimestamp() >= recordFrom);
+                    Submit(release, record && _clock >= recordFrom); // the clock as Prepare read it
                     if (_queuedCount > 0 || stopping || done || _free.Count == 0)
                     {
                         break;
@@ -211,7 +217,7 @@ internal sealed class KaioWorker
 
                 // iodepth_batch_complete_min: 0 polls, as fio's does.
                 int reaped = _context.GetEvents(Math.Min(_job.BatchCompleteMin, _inFlight), _events.AsSpan(0, reapMax), s_reapTimeout);
-                long now = Stopwatch.GetTimestamp();
+                long now = _clock = Stopwatch.GetTimestamp();
                 if (reaped == 0)
                 {
                     if (stopping && Stopwatch.GetElapsedTime(lastProgress) > s_drainLimit)
@@ -246,7 +252,7 @@ internal sealed class KaioWorker
 
             // fio's start_time, one clock read for the batch: what separates its requests' starts
             // is only choosing their offsets, and the batch goes to the kernel right after.
-            long now = Stopwatch.GetTimestamp();
+            long now = _clock = Stopwatch.GetTimestamp();
             if (_target is { } target)
             {
                 // latency_target: a lowered (or found) depth waits until nothing is in flight; the
@@ -400,7 +406,7 @@ internal sealed class KaioWorker
                     return;
                 }
 
-                long now = Stopwatch.GetTimestamp();
+                long now = _clock = Stopwatch.GetTimestamp();
                 for (int i = 0; i < submitted; i++)
                 {
                     _submittedAt[(int)_queued[i].Data] = now;
