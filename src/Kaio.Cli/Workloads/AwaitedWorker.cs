@@ -108,7 +108,9 @@ internal static class AwaitedWorker
 
         // Each loop has one request outstanding, so iodepth slots are enough; Wait keeps a full
         // context from ever refusing (as RandomAccess never does).
-        using AioContext context = KaioWorker.Setup(job, job.IoDepth, AioFullBehavior.Wait);
+        // Tasks submit from whatever thread runs their continuation, which then goes on to other
+        // work: completions keep interrupting it (no SubmittersReap).
+        using AioContext context = KaioWorker.Setup(job, job.IoDepth, AioFullBehavior.Wait, submittersReap: false);
         string name = IoEngineChoice.DisplayName(context.Engine, awaited: true);
         thread.EngineName = name;
         thread.EngineReason = context.EngineReason + "; awaited ReadAsync/WriteAsync from iodepth tasks";

@@ -53,7 +53,9 @@ internal sealed class KaioWorker
         // Declared before the context so that they are freed after it: disposing the context waits
         // for every request still in flight (after an error, say), so no engine writes into freed memory.
         using AlignedBufferPool buffers = TargetFile.CreateBuffers(_job, _thread.Path);
-        using AioContext context = Setup(_job, _job.IoDepth, AioFullBehavior.Refuse);
+        // This thread submits and waits for the events itself, so io_uring may finish each
+        // completion on its next Submit or GetEvents instead of interrupting it (SubmittersReap).
+        using AioContext context = Setup(_job, _job.IoDepth, AioFullBehavior.Refuse, submittersReap: true);
         _thread.EngineName = IoEngineChoice.DisplayName(context.Engine);
         _thread.EngineReason = context.EngineReason;
         var phase = new Phase(this, context, handles.Handles, buffers);
@@ -61,12 +63,12 @@ internal sealed class KaioWorker
     }
 
     /// <summary>A context of <paramref name="capacity"/> on the job's engine; a refusal as the job's one-line error.</summary>
-    internal static AioContext Setup(JobSpec job, int capacity, AioFullBehavior whenFull)
+    internal static AioContext Setup(JobSpec job, int capacity, AioFullBehavior whenFull, bool submittersReap)
     {
         AioEngineKind kind = job.IoEngine.Kind ?? AioEngineKind.Auto;
         try
         {
-            return AioContext.Setup(capacity, new AioContextOptions { Engine = kind, WhenFull = whenFull });
+            return AioContext.Setup(capacity, new AioContextOptions { Engine = kind, WhenFull = whenFull, SubmittersReap = submittersReap });
         }
         catch (AioException e) when (e.Errno == Errno.EAGAIN)
         {

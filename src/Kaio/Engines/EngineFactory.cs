@@ -31,7 +31,7 @@ internal static class EngineFactory
                 // The constructors probe and throw AioException with the reason: asked for by
                 // name, an engine that cannot work fails, it is never replaced.
                 reason = "asked for by name";
-                return new IoUringEngine(completer, capacity);
+                return new IoUringEngine(completer, capacity, options.SubmittersReap);
             case AioEngineKind.LinuxAio:
                 reason = "asked for by name";
                 return new LinuxAioEngine(completer, capacity);
@@ -43,7 +43,7 @@ internal static class EngineFactory
         {
             try
             {
-                AioEngine engine = new IoUringEngine(completer, capacity);
+                AioEngine engine = new IoUringEngine(completer, capacity, options.SubmittersReap);
                 reason = "io_uring: the fastest engine that works here";
                 return engine;
             }

@@ -374,6 +374,74 @@ public sealed class IoUringEngineTests : NativeEngineTests
         Assert.Skip("A's continuation never ran inline in the poller in 5 attempts (a busy thread pool stops the polling)");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SubmittersReap_OnlyThenTheRingFinishesCompletionsOnTheSubmittersNextEntry(bool submittersReap)
+    {
+        NewContext(1).Dispose(); // skips with the reason where io_uring cannot work
+        using AioContext ctx = AioContext.Setup(8, new AioContextOptions { Engine = AioEngineKind.IoUring, SubmittersReap = submittersReap });
+        var engine = (Kaio.Engines.IoUring.IoUringEngine)ctx.EngineForCallbacks;
+        const uint Coop = Kaio.Interop.IORING_SETUP_COOP_TASKRUN | Kaio.Interop.IORING_SETUP_TASKRUN_FLAG;
+        // Linux 5.19 has both flags; this suite runs on newer kernels only where io_uring works.
+        Assert.Equal(submittersReap ? Coop : 0u, engine.SetupFlags & Coop);
+    }
+
+    [Fact]
+    public void SubmittersReap_APollOnTheSubmittingThread_FinishesItsOwnPendingCompletion()
+    {
+        // With SubmittersReap a completion waits for its submitter to enter the kernel, and the
+        // kernel says so in sq.flags (IORING_SQ_TASKRUN). A GetEvents that only polls (minNr 0, no
+        // wait) on that thread must enter and finish it, or a polling loop would see its event only
+        // at the next scheduler tick. A pipe read: another thread's write completes it (no
+        // interrupt lands on this CPU to finish it for us), while this thread spins without a system
+        // call until the flag shows; then it polls once, and the event must be there.
+        NewContext(1).Dispose();
+        if (Environment.ProcessorCount < 2)
+        {
+            Assert.Skip("needs a second CPU for the writer while this thread spins");
+        }
+
+        using AioContext ctx = AioContext.Setup(8, new AioContextOptions { Engine = AioEngineKind.IoUring, SubmittersReap = true });
+        var engine = (Kaio.Engines.IoUring.IoUringEngine)ctx.EngineForCallbacks;
+        var (readEnd, writeEnd) = Native.Pipe();
+        using (readEnd)
+        using (writeEnd)
+        {
+            var events = new IoEvent[1];
+            var buffer = new byte[1];
+            int seen = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                Iocb[] read = [Iocb.PrepPread(readEnd, buffer, 0, (ulong)i)];
+                Assert.Equal(1, ctx.Submit(read));
+                var writer = new Thread(() => Native.WriteByte(writeEnd, 1));
+                writer.Start();
+                long spinUntil = Environment.TickCount64 + 200;
+                while ((engine.SqFlagsNow & Kaio.Interop.IORING_SQ_TASKRUN) == 0 && Environment.TickCount64 < spinUntil)
+                {
+                    Thread.SpinWait(20);
+                }
+
+                if ((engine.SqFlagsNow & Kaio.Interop.IORING_SQ_TASKRUN) != 0)
+                {
+                    seen++;
+                    Assert.Equal(1, ctx.GetEvents(0, events, TimeSpan.Zero));
+                }
+                else
+                {
+                    Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(10))); // finished before this thread looked
+                }
+
+                Assert.Equal((ulong)i, events[0].Data);
+                Assert.Equal(1, events[0].Result);
+                writer.Join();
+            }
+
+            Assert.True(seen > 0, "no read's completion was ever seen pending on this thread: the test proved nothing");
+        }
+    }
+
     [Fact]
     public void Setup_Capacity_RingsHoldRequestsAndTheirCancels()
     {

@@ -45,8 +45,10 @@ internal sealed unsafe partial class IoUringEngine
                 // CQEs the kernel kept aside when the CQ was full (IORING_FEAT_NODROP) are moved
                 // into it only by an enter with GETEVENTS: the reaper's and a caller's waits make
                 // one, a caller that only polls makes it here, once per call. (The CQ is sized so
-                // that it cannot overflow unless the kernel clamped it.)
-                if (flushed || (Volatile.Read(ref *_ring.SqFlags) & Interop.IORING_SQ_CQ_OVERFLOW) == 0)
+                // that it cannot overflow unless the kernel clamped it.) So are completions that
+                // wait for their submitter's next kernel entry (SubmittersReap: IORING_SQ_TASKRUN):
+                // the enter finishes this thread's own.
+                if (flushed || (Volatile.Read(ref *_ring.SqFlags) & (Interop.IORING_SQ_CQ_OVERFLOW | Interop.IORING_SQ_TASKRUN)) == 0)
                 {
                     return any;
                 }

@@ -28,7 +28,7 @@ internal sealed unsafe class IoUringRing : IDisposable
     // SQ ring.
     public readonly uint* SqHead;        // written by the kernel as it consumes SQEs
     public readonly uint* SqTail;        // written by us (under the engine's submit lock)
-    public readonly uint* SqFlags;       // written by the kernel (IORING_SQ_CQ_OVERFLOW)
+    public readonly uint* SqFlags;       // written by the kernel (IORING_SQ_CQ_OVERFLOW, IORING_SQ_TASKRUN)
     public readonly uint SqMask;
     public readonly uint SqEntries;
     public readonly Interop.io_uring_sqe* Sqes;
@@ -44,13 +44,25 @@ internal sealed unsafe class IoUringRing : IDisposable
     /// io_uring_setup with <paramref name="sqEntries"/>/<paramref name="cqEntries"/> (the kernel
     /// rounds both up to powers of two) and maps the rings. Returns null and a -errno in
     /// <paramref name="res"/> and a description of the failing step in <paramref name="step"/>.
+    /// <paramref name="optional"/> flags are dropped if the kernel refuses them (EINVAL: older
+    /// than the flag); <see cref="SetupFlags"/> says what the ring got.
     /// </summary>
-    public static IoUringRing? TryCreate(uint sqEntries, uint cqEntries, uint flags, out int res, out string step)
+    public static IoUringRing? TryCreate(uint sqEntries, uint cqEntries, uint flags, uint optional, out int res, out string step)
     {
         Interop.io_uring_params p = default;
-        p.flags = flags | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
+        p.flags = flags | optional | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
         p.cq_entries = cqEntries;
         int fd = Interop.io_uring_setup(sqEntries, &p);
+        if (fd == -Errno.EINVAL && optional != 0)
+        {
+            // COOP_TASKRUN and TASKRUN_FLAG are Linux 5.19: an older kernel interrupts the
+            // submitter as it always did.
+            p = default;
+            p.flags = flags | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
+            p.cq_entries = cqEntries;
+            fd = Interop.io_uring_setup(sqEntries, &p);
+        }
+
         if (fd == -Errno.EINVAL && (flags & Interop.IORING_SETUP_SUBMIT_ALL) != 0)
         {
             // IORING_SETUP_SUBMIT_ALL is Linux 5.18; without it a failing SQE stops the batch and
