@@ -48,7 +48,7 @@ internal sealed class DeferredWorkQueue : IDisposable
     private static long s_clock;
 
     private readonly ConcurrentQueue<QueuedWork> _items = new();
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly FutexSemaphore _signal = new(); // not SemaphoreSlim: its Wait spins before it sleeps (see FutexSemaphore)
     private readonly Thread[] _threads = new Thread[Workers];
     private readonly Lock[] _syncLocks = new Lock[SyncStripes]; // one sync per descriptor at a time
     private int _started; // 0 → 1 by CAS: threads start when the queue wins publication

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Kaio.Core;
 using Kaio.Tests.Infrastructure;
@@ -80,6 +81,36 @@ public abstract partial class ConformanceTests
             RandomAccess.Read(h, back, (long)i * 4096);
             Assert.All(back, b => Assert.Equal((byte)i, b));
         }
+    }
+
+    /// <summary>
+    /// An O_DIRECT write with RWF_DSYNC keeps the flag on every engine that does real I/O: the
+    /// kernel makes that write durable itself (a FUA write where the device has it), and no group
+    /// sync of the work queue covers it. The thread-pool engine used to group-commit it, two more
+    /// thread hand-offs per write (2x the CPU per durable write at queue depth 1).
+    /// </summary>
+    [Fact]
+    public void GroupCommit_DirectDsyncWrite_KeepsTheNativeFlag_NoGroupSyncCoversIt()
+    {
+        RequireRealIo();
+        using var file = new TempFile(16 * 4096);
+        using SafeFileHandle h = AioFile.Open(file.Path, FileMode.Open, FileAccess.ReadWrite, AioOpenOptions.Direct);
+        using var log = new CoverLog(h);
+        using AioContext ctx = NewContext(4);
+        using var buffers = new AlignedBufferPool(4096, 4096, 1);
+        using IMemoryOwner<byte> buffer = buffers.Rent();
+        var events = new IoEvent[1];
+        for (int i = 0; i < 8; i++)
+        {
+            Memory<byte> data = buffer.Memory;
+            data.Span.Fill((byte)(i + 1));
+            Iocb[] one = [Iocb.PrepPwrite(h, data, (long)i * 4096, data: (ulong)i, flags: AioRwFlags.Dsync)];
+            Assert.Equal(1, ctx.Submit(one));
+            Assert.Equal(1, ctx.GetEvents(1, events, TimeSpan.FromSeconds(30)));
+            Assert.Equal(4096, events[0].Result);
+        }
+
+        Assert.Empty(log.Items);
     }
 
     [Fact]
