@@ -121,7 +121,8 @@ public abstract partial class NativeEngineTests
             }
 
             long during = Interlocked.Read(ref cReads) - before;
-            Assert.True(during >= 5, $"loop C made {during} reads in {waited.Elapsed.TotalSeconds:0.0} s while A's continuation blocked the work item (before: {before} reads)");
+            string state = ctx.EngineForCallbacks is Kaio.Engines.IoUring.IoUringEngine uring ? "; io_uring: " + uring.DescribeState() : "";
+            Assert.True(during >= 5, $"loop C made {during} reads in {waited.Elapsed.TotalSeconds:0.0} s while A's continuation blocked the work item (before: {before} reads){state}");
         }
         finally
         {

@@ -188,10 +188,12 @@ internal sealed unsafe partial class IoUringEngine
     //
     // But not for ever: a queued work item that has not begun within PollerRole.StallMs (a busy
     // thread pool leaves it in its queue) loses the reaper's trust until some work item begins
-    // (trustQueued false), and the reaper reaps meanwhile. Trusting it for good, the reaper
-    // rested while loop C's completions sat in the CQ behind a work item the whole suite's pool
-    // did not run for 8 s: the likely cause of Poller_AContinuationThatBlocksInIt_... failing about
-    // 1 full-suite run in 10-12 (not reproduced on demand).
+    // (trustQueued false), and the reaper reaps meanwhile: trusting it for good, the reaper could
+    // rest while completions sat in the CQ behind a work item a busy pool does not run. (This was
+    // first taken for the cause of Poller_AContinuationThatBlocksInIt_... failing about 1 full
+    // run in 10; the state dumped by that test when it failed under a CPU hog showed another: the
+    // reaper parked without a timeout while a request needing delivery was in flight — see the
+    // wake at the end of Submit.)
     private bool MayPark(bool trustQueued = true)
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
@@ -253,7 +255,7 @@ internal sealed unsafe partial class IoUringEngine
                             // wakes it to be watched (TryStartPolling). Dekker pair: this exchange,
                             // then the read of _poller; the poller's CAS, then its read of _parked.
                             Interlocked.Exchange(ref _parked, ParkedUntimed);
-                            if (_poller.Owner == 0)
+                            if (_poller.Owner == 0 && !NeedsReaper()) // NeedsReaper: the Dekker pair with Submit's wake
                             {
                                 Monitor.Wait(_parkLock);
                             }

@@ -184,6 +184,14 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
     /// <summary>How many times the reaper thread came back from waiting (diagnostics).</summary>
     internal long ReaperWakeups => Volatile.Read(ref _reaperWakeups); // acquire: pairs with the release in ReaperLoop
 
+    /// <summary>The engine's waiting state in one line, for a test's failure message (racy reads; diagnostics only).</summary>
+    internal string DescribeState()
+        => $"parked={Volatile.Read(ref _parked)} poller={_poller.Owner} rounds={_poller.Rounds} asyncInFlight={Volatile.Read(ref _asyncInFlight)} "
+            + $"reaperDemand={Volatile.Read(ref _reaperDemand)} callerWaiters={Volatile.Read(ref _callerWaiters)} flushQueued={Volatile.Read(ref _flushQueued)} "
+            + $"flushStarts={Volatile.Read(ref _flushStarts)} cancelsOwed={Volatile.Read(ref _cancelsOwed)} reaperWakeups={ReaperWakeups} "
+            + $"sq={Volatile.Read(ref *_ring.SqHead)}..{Volatile.Read(ref *_ring.SqTail)} cq={Volatile.Read(ref *_ring.CqHead)}..{Volatile.Read(ref *_ring.CqTail)} "
+            + $"sqFlags={Volatile.Read(ref *_ring.SqFlags)} poolPending={System.Threading.ThreadPool.PendingWorkItemCount}";
+
     internal override bool HoldsLockOnCurrentThread => _sqLock.IsHeldByCurrentThread || _cqLock.IsHeldByCurrentThread;
 
     protected override void Dispose(bool disposing)
