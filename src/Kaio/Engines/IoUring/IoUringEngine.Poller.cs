@@ -35,6 +35,21 @@ internal sealed unsafe partial class IoUringEngine
         {
             // A continuation this engine's work item runs inline, on its thread: the work item
             // enters for this SQE when the continuation returns (Execute's loop checks the SQ).
+            // But it asks the reaper only at the end of its round, which a continuation that blocks
+            // never reaches; a reaper resting without a timeout (it was idle) watches nobody and
+            // then slept through this request's completion
+            // (IoUringEngineTests.Poller_AContinuationThatBlocksInIt_..., about 1 full run in 10:
+            // parked untimed, 1 request needing delivery, its CQE in the CQ for 8 s). So wake it to
+            // watch, once per idle spell. Dekker pair: Submit's increment of _asyncInFlight (a full
+            // fence) before this read; the reaper's exchange of _parked before it re-checks
+            // NeedsReaper. Only here: every other path asks the reaper itself (Flush, the work
+            // item's end); waking it on every lone awaiter's submit let it take their completions
+            // from the work item under a busy pool (Poller_AnAwaitedODirectLoop_... saw none inline).
+            if (Volatile.Read(ref _parked) == ParkedUntimed)
+            {
+                UnparkReaper();
+            }
+
             return;
         }
 

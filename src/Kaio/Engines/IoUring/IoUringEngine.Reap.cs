@@ -193,7 +193,7 @@ internal sealed unsafe partial class IoUringEngine
     // first taken for the cause of Poller_AContinuationThatBlocksInIt_... failing about 1 full
     // run in 10; the state dumped by that test when it failed under a CPU hog showed another: the
     // reaper parked without a timeout while a request needing delivery was in flight — see the
-    // wake at the end of Submit.)
+    // wake in FlushAwaited.)
     private bool MayPark(bool trustQueued = true)
         => !_reaper.IsStopping
             && (Volatile.Read(ref _callerWaiters) != 0
@@ -255,7 +255,7 @@ internal sealed unsafe partial class IoUringEngine
                             // wakes it to be watched (TryStartPolling). Dekker pair: this exchange,
                             // then the read of _poller; the poller's CAS, then its read of _parked.
                             Interlocked.Exchange(ref _parked, ParkedUntimed);
-                            if (_poller.Owner == 0 && !NeedsReaper()) // NeedsReaper: the Dekker pair with Submit's wake
+                            if (_poller.Owner == 0 && !NeedsReaper()) // NeedsReaper: the Dekker pair with FlushAwaited's wake
                             {
                                 Monitor.Wait(_parkLock);
                             }

@@ -41,7 +41,6 @@ internal sealed unsafe partial class IoUringEngine
         }
 
         CancelRegistration registration = CancelRegistration.Registered;
-        bool needsAsync = false;
         lock (_sqLock)
         {
             Interop.io_uring_sqe* sqe = GetSqeLocked();
@@ -62,7 +61,7 @@ internal sealed unsafe partial class IoUringEngine
             {
                 PrepLocked(sqe, opcode, slot);
                 _sqTail++;
-                needsAsync = !_callerWaits || slot.NeedsAsyncDelivery;
+                bool needsAsync = !_callerWaits || slot.NeedsAsyncDelivery;
                 _async[slot.Tag] = needsAsync ? (byte)1 : (byte)0; // published with the SQE by the tail's release
                 if (needsAsync)
                 {
@@ -79,19 +78,6 @@ internal sealed unsafe partial class IoUringEngine
         if (registration == CancelRegistration.CancelAsked)
         {
             Completer.Complete(slot.Key, -Errno.ECANCELED, 0); // outside _sqLock: delivery holds no engine lock
-        }
-
-        // A reaper resting without a timeout (it was idle) watches nobody. Whoever flushes this
-        // request normally wakes it if needed, but a coalescing work item that publishes it from a
-        // continuation run inline enters it and only asks at the end of its round, which a
-        // continuation that blocks never reaches: the reaper then slept through the completion
-        // (IoUringEngineTests.Poller_AContinuationThatBlocksInIt_..., about 1 full run in 10:
-        // parked untimed, 1 request needing delivery, its CQE in the CQ for 8 s). Wake it now,
-        // once per idle spell: the increment above is the full fence of a Dekker pair with the
-        // reaper's exchange of _parked before it re-checks NeedsReaper.
-        if (needsAsync && Volatile.Read(ref _parked) == ParkedUntimed)
-        {
-            UnparkReaper();
         }
 
         return 0;
