@@ -55,7 +55,7 @@ public sealed class DeviceLifecycleTests
 
         Assert.Equal((uint)Errno.ENOTDIR, done.LastErrorCode);
         Assert.IsAssignableFrom<IOException>(done.LastException);
-        Assert.Equal(0, device.InFlight);
+        Completions.AssertNoneInFlight(device);
     }
 
     [Theory]

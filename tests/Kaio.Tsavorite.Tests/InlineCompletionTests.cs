@@ -75,7 +75,7 @@ public sealed class InlineCompletionTests
 
         Assert.Equal(Requests, device.CompletedReads);
         Assert.Equal(Requests, device.CompletedWrites);
-        Assert.Equal(0, device.InFlight);
+        Completions.AssertNoneInFlight(device);
     }
 
     [Theory]
@@ -100,6 +100,6 @@ public sealed class InlineCompletionTests
         Assert.Equal((uint)Errno.EINVAL, done.LastErrorCode);
         IOException e = Assert.IsAssignableFrom<IOException>(done.LastException);
         Assert.Contains("EINVAL", e.Message, StringComparison.Ordinal);
-        Assert.Equal(0, device.InFlight);
+        Completions.AssertNoneInFlight(device);
     }
 }

@@ -54,5 +54,16 @@ public sealed class Completions : IDisposable
         _done.Release();
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="device"/> has no request in flight once the callbacks a test
+    /// waited for have returned. A request counts until its callback has returned, and the callback
+    /// signals this object before it returns, so the count may lag the signal by a moment: wait for
+    /// it (10 s at most) instead of reading it once.
+    /// </summary>
+    public static void AssertNoneInFlight(Kaio.Tsavorite.KaioStorageDevice device)
+    {
+        Assert.True(SpinWait.SpinUntil(() => device.InFlight == 0, TimeSpan.FromSeconds(10)), $"{device.InFlight} requests still in flight 10 s after their callbacks");
+    }
+
     public void Dispose() => _done.Dispose();
 }
