@@ -73,8 +73,8 @@ public sealed class AioContextOptions
     /// submitting thread enters the kernel to finish its own completions when the kernel says some
     /// are pending, so a polling loop does not wait for the tick. fio sets the same flag.
     /// Measured on a 2-core VM, O_DIRECT 4 KiB random writes at queue depth 32 from one
-    /// submit-and-reap thread: 115–120k IOPS without it, 133–139k with it, against fio's 129–143k
-    /// (bench/README.md). Leave it false when requests are submitted from threads that may then
+    /// submit-and-reap thread: 0.70× fio's IOPS at 1.42× its CPU per write without it, 0.91–0.99×
+    /// at 1.03–1.16× with it (bench/README.md). Leave it false when requests are submitted from threads that may then
     /// compute for milliseconds without a system call (for example thread-pool threads awaiting
     /// <see cref="AioContext.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)">ReadAsync</see>
     /// among other work): their completions could then wait for the tick.

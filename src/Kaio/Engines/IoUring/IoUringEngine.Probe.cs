@@ -50,7 +50,7 @@ internal sealed unsafe partial class IoUringEngine
             return (false, Errno.EPERM, "io_uring: disabled by sysctl kernel.io_uring_disabled=2");
         }
 
-        IoUringRing? ring = IoUringRing.TryCreate(4, 8, 0, 0, out int res, out string step);
+        IoUringRing? ring = IoUringRing.TryCreate(4, 8, 0, out int res, out string step);
         if (ring is null)
         {
             int errno = -res;

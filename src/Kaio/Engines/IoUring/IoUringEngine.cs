@@ -43,7 +43,8 @@
 // latest), and TASKRUN_FLAG marks sq.flags meanwhile so that a polling TryReap enters to run it.
 // The reaper cannot run another thread's task work: with the option, a CQE it waits for appears
 // when its submitter next enters (the promise the option makes). O_DIRECT randwrite QD32 from one
-// submit-and-reap thread: 115-120k IOPS without, 133-139k with, fio (which sets it) 129-143k.
+// submit-and-reap thread (bench/compare-fio.sh write, medians of 3): 0.70x fio io_uring at 1.42x
+// its CPU per write without it, 0.91-0.99x at 1.03-1.16x with it (fio's ring sets it too).
 //
 // Not used, measured: registered files (IOSQE_FIXED_FILE) save ~8% CPU per cached read at QD32
 // (1.14-1.23 -> 0.98-1.08 µs), but a registered file stays open in the kernel after the caller
@@ -139,9 +140,10 @@ internal sealed unsafe partial class IoUringEngine : AioEngine, IThreadPoolWorkI
         // ones in sq.flags (TASKRUN_FLAG) so that a polling TryReap can enter to finish its own.
         // perf of O_DIRECT randwrite QD32 from one submit-and-reap thread without it: the
         // interrupt's return path (irqentry_exit_to_user_mode, io_handle_tw_list) and a dearer
-        // virtio kick cost ~1 µs per write against fio, which sets COOP_TASKRUN.
-        uint optional = submittersReap ? Interop.IORING_SETUP_COOP_TASKRUN | Interop.IORING_SETUP_TASKRUN_FLAG : 0;
-        IoUringRing? ring = IoUringRing.TryCreate(sq, cq, Interop.IORING_SETUP_SUBMIT_ALL, optional, out int res, out string step);
+        // virtio kick cost ~2 µs of kernel time per write more than fio's, which sets COOP_TASKRUN.
+        uint optional = Interop.IORING_SETUP_SUBMIT_ALL
+            | (submittersReap ? Interop.IORING_SETUP_COOP_TASKRUN | Interop.IORING_SETUP_TASKRUN_FLAG : 0);
+        IoUringRing? ring = IoUringRing.TryCreate(sq, cq, optional, out int res, out string step);
         if (ring is null)
         {
             throw new AioException(-res, "io_uring: " + step + " failed: " + Describe(-res));

@@ -44,33 +44,28 @@ internal sealed unsafe class IoUringRing : IDisposable
     /// io_uring_setup with <paramref name="sqEntries"/>/<paramref name="cqEntries"/> (the kernel
     /// rounds both up to powers of two) and maps the rings. Returns null and a -errno in
     /// <paramref name="res"/> and a description of the failing step in <paramref name="step"/>.
-    /// <paramref name="optional"/> flags are dropped if the kernel refuses them (EINVAL: older
-    /// than the flag); <see cref="SetupFlags"/> says what the ring got.
+    /// Each of the <paramref name="optional"/> flags is dropped, newest (highest bit) first, while
+    /// the kernel refuses the set with EINVAL (older than the flag): IORING_SETUP_SUBMIT_ALL is
+    /// Linux 5.18 (without it a failing SQE stops the batch and Flush submits the rest on its next
+    /// turn), COOP_TASKRUN and TASKRUN_FLAG 5.19 (without them the kernel interrupts the
+    /// submitter, as it always did). <see cref="SetupFlags"/> says what the ring got.
     /// </summary>
-    public static IoUringRing? TryCreate(uint sqEntries, uint cqEntries, uint flags, uint optional, out int res, out string step)
+    public static IoUringRing? TryCreate(uint sqEntries, uint cqEntries, uint optional, out int res, out string step)
     {
-        Interop.io_uring_params p = default;
-        p.flags = flags | optional | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
-        p.cq_entries = cqEntries;
-        int fd = Interop.io_uring_setup(sqEntries, &p);
-        if (fd == -Errno.EINVAL && optional != 0)
+        Interop.io_uring_params p;
+        int fd;
+        while (true)
         {
-            // COOP_TASKRUN and TASKRUN_FLAG are Linux 5.19: an older kernel interrupts the
-            // submitter as it always did.
             p = default;
-            p.flags = flags | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
+            p.flags = optional | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
             p.cq_entries = cqEntries;
             fd = Interop.io_uring_setup(sqEntries, &p);
-        }
+            if (fd != -Errno.EINVAL || optional == 0)
+            {
+                break;
+            }
 
-        if (fd == -Errno.EINVAL && (flags & Interop.IORING_SETUP_SUBMIT_ALL) != 0)
-        {
-            // IORING_SETUP_SUBMIT_ALL is Linux 5.18; without it a failing SQE stops the batch and
-            // Flush submits the rest on its next turn.
-            p = default;
-            p.flags = (flags & ~Interop.IORING_SETUP_SUBMIT_ALL) | Interop.IORING_SETUP_CQSIZE | Interop.IORING_SETUP_CLAMP;
-            p.cq_entries = cqEntries;
-            fd = Interop.io_uring_setup(sqEntries, &p);
+            optional &= ~(1u << (31 - System.Numerics.BitOperations.LeadingZeroCount(optional)));
         }
 
         if (fd < 0)

@@ -81,9 +81,10 @@ internal sealed unsafe partial class ThreadPoolEngine : AioEngine
     // durable (a FUA write where the device has one); a buffered write goes through the core's
     // group commit (seed 003), its fdatasync on the device's work queue. Where pwritev2 refuses the
     // flag, every DSYNC/SYNC write is group-committed. O_DIRECT RWF_DSYNC randwrite at QD1
-    // (kaio bench, 3 rounds): group-committed, two more hand-offs per write, 171-182 µs of CPU per
-    // write at 5.0-5.4k IOPS (with the work queue's SemaphoreSlim spin; 74-85 µs without it); fio
-    // psync O_DSYNC 39 µs. On a stream the core leaves the flags in RwFlags, and pwritev2 hands them to write_iter.
+    // (kaio bench, 3 rounds, same minute): group-committed with two more hand-offs per write,
+    // 181-196 µs of CPU per write at 4.6-5.1k IOPS (87-100 µs once the work queue stopped
+    // spinning, FutexSemaphore); native, 62-67 µs at 7.0-7.7k; fio psync O_DSYNC 37-40 µs at
+    // 8.2-9.6k. On a stream the core leaves the flags in RwFlags, and pwritev2 hands them to write_iter.
     // WaitOnCaller: GetEvents callers sleep on this engine's futex (CallerWaitGate), which the
     // core's wake-up after each published event advances, instead of the core's Monitor.
     public override EngineFeatures Features => EngineFeatures.RealIo | EngineFeatures.WaitOnCaller
