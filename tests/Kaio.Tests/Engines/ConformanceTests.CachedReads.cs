@@ -85,6 +85,12 @@ public abstract partial class ConformanceTests
         {
             using Pipe pipe = FillWithPolls(ctx);
             Native.DropCache(h);
+            bool[] resident = Native.Resident(h, 16384, 8192);
+            if (resident.Any(r => r))
+            {
+                Assert.Skip($"the page cache kept pages of the file it was told to drop: [{string.Join(',', resident)}]");
+            }
+
             AioContext.ResetInlineRun();
             var e = await Assert.ThrowsAsync<AioException>(async () => await ctx.ReadAsync(h, buf, 16384, TestContext.Current.CancellationToken));
             Assert.Equal(Errno.EAGAIN, e.Errno); // not answered inline: it went for a slot
@@ -108,7 +114,11 @@ public abstract partial class ConformanceTests
             using Pipe pipe = FillWithPolls(ctx);
             CacheOnlyFirstPage(h, file, 32768);
             AioContext.ResetInlineRun();
-            var e = await Assert.ThrowsAsync<AioException>(async () => await ctx.ReadAsync(h, buf, 32768, TestContext.Current.CancellationToken));
+            var e = await Assert.ThrowsAsync<AioException>(async () =>
+            {
+                int got = await ctx.ReadAsync(h, buf, 32768, TestContext.Current.CancellationToken);
+                Assert.Fail($"answered {got} bytes with no slot free; the two pages now resident: [{string.Join(',', Native.Resident(h, 32768, 8192))}]");
+            });
             Assert.Equal(Errno.EAGAIN, e.Errno); // a partial inline answer is never returned
         }
 
@@ -118,11 +128,27 @@ public abstract partial class ConformanceTests
         Assert.Equal(8192, await free.ReadAsync(h, buf, 32768, TestContext.Current.CancellationToken));
         Assert.True(file.Content.AsSpan(32768, 8192).SequenceEqual(buf), "wrong bytes");
 
+        // The test stands on this state, so it is checked (mincore), not assumed: one clean-clone
+        // CI run saw the read answered whole, and nothing says the drop could not have left the
+        // second page behind (a page another CPU's LRU batch or reclaim holds is skipped).
         static void CacheOnlyFirstPage(SafeFileHandle h, TempFile file, long offset)
         {
-            Native.NoReadahead(h); // else the read below brings the second page back too
-            Native.DropCache(h);
-            Assert.Equal(4096, RandomAccess.Read(h, new byte[4096], offset)); // brings the first page back
+            string seen = "";
+            for (int attempt = 0; attempt < 5; attempt++)
+            {
+                Native.NoReadahead(h); // else the read below brings the second page back too
+                Native.DropCache(h);
+                Assert.Equal(4096, RandomAccess.Read(h, new byte[4096], offset)); // brings the first page back
+                bool[] resident = Native.Resident(h, offset, 8192);
+                if (resident[0] && !resident[1])
+                {
+                    return;
+                }
+
+                seen += $" [{string.Join(',', resident)}]";
+            }
+
+            Assert.Skip($"the page cache would not hold only the first page of the two (resident after each of 5 tries:{seen})");
         }
     }
 

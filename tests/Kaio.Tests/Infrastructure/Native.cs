@@ -54,6 +54,44 @@ public static unsafe class Native
         Kaio.Interop.posix_fadvise(raw, 0, 0, Kaio.Interop.POSIX_FADV_DONTNEED);
     }
 
+    /// <summary>
+    /// Which pages of [<paramref name="offset"/>, +<paramref name="length"/>) the page cache holds:
+    /// mincore over a read-only shared mapping, which itself brings nothing in. The offset is page aligned.
+    /// </summary>
+    public static bool[] Resident(SafeFileHandle fd, long offset, int length)
+    {
+        int page = Environment.SystemPageSize;
+        void* map = Kaio.Interop.mmap(null, (nuint)length, Kaio.Interop.PROT_READ, Kaio.Interop.MAP_SHARED, (int)fd.DangerousGetHandle(), offset);
+        if ((nint)map == Kaio.Interop.MAP_FAILED)
+        {
+            throw new IOException("mmap failed: " + Marshal.GetLastPInvokeError());
+        }
+
+        try
+        {
+            byte* vector = stackalloc byte[(length + page - 1) / page];
+            if (mincore(map, (nuint)length, vector) != 0)
+            {
+                throw new IOException("mincore failed: " + Marshal.GetLastPInvokeError());
+            }
+
+            var resident = new bool[(length + page - 1) / page];
+            for (int i = 0; i < resident.Length; i++)
+            {
+                resident[i] = (vector[i] & 1) != 0;
+            }
+
+            return resident;
+        }
+        finally
+        {
+            Kaio.Interop.munmap(map, (nuint)length);
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mincore(void* addr, nuint length, byte* vec);
+
     /// <summary>Turns readahead off for the file (POSIX_FADV_RANDOM): a read brings in only its own pages.</summary>
     public static void NoReadahead(SafeFileHandle fd) => Kaio.Interop.posix_fadvise((int)fd.DangerousGetHandle(), 0, 0, Kaio.Interop.POSIX_FADV_RANDOM);
 
