@@ -49,6 +49,11 @@ public class SignalTests
     [Fact]
     public void Bench_Sighup_TextReportSaysInterruptedRemovesItsFileExits129()
     {
+        if (KaioProcess.StartsIgnoring(PosixSignal.SIGHUP))
+        {
+            Assert.Skip("SIGHUP is ignored in this test process (started under nohup), so it would be in kaio too");
+        }
+
         using var dir = new TempDirectory();
         using KaioProcess kaio = StartRunning(dir, out string tempFile);
         kaio.Signal("HUP");

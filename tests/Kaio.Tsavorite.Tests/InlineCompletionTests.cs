@@ -70,7 +70,10 @@ public sealed class InlineCompletionTests
         if (engine == AioEngineKind.IoUring)
         {
             // (Linux AIO runs a file-extending O_DIRECT write on a pool worker, which then delivers it.)
-            Assert.True(inline ? writesOnPool <= Requests / 2 : writesOnPool == Requests, $"{writesOnPool} of {Requests} writes completed on a pool thread");
+            // Inline, how many writes the coalescing submitter (a pool work item) reaps itself depends
+            // on timing: about half under a loaded suite (33 of 64 seen once). What inline must not
+            // do is hop every callback to the pool, as the default does.
+            Assert.True(inline ? writesOnPool < Requests : writesOnPool == Requests, $"{writesOnPool} of {Requests} writes completed on a pool thread");
         }
 
         Assert.Equal(Requests, device.CompletedReads);
