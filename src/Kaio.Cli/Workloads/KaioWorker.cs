@@ -123,6 +123,15 @@ internal sealed class KaioWorker
         // a quarter of the null engine's cost per request at QD1 (perf).
         private long _clock;
 
+        // True while _clock still stands for "now": set by Submit's read and by the reap's when it
+        // delivered one plain completion (bookkeeping only, tens of ns), cleared by anything slower
+        // (a verify, a sleep, interval logs). Prepare then takes _clock as its requests' start instead of reading
+        // the clock again, so a request's start is at most that bookkeeping early: its slat and
+        // lat can only come out longer, never shorter. Two reads per request instead of three:
+        // null engine QD1, perf: 22.7 % -> 10.9 % of the job thread in clock_gettime; 3.24M -> 3.47M
+        // IOPS (medians of 9 alternated runs, ratios 0.86-1.16: the machine is noisy).
+        private bool _clockFresh;
+
         public Phase(KaioWorker worker, AioContext context, SafeFileHandle[] handles, AlignedBufferPool buffers)
         {
             _thread = worker._thread;
@@ -205,6 +214,7 @@ internal sealed class KaioWorker
                         return;
                     }
 
+                    _clockFresh = false;
                     if (_paced)
                     {
                         // rate, rate_iops or thinktime: the next request is due later.
@@ -220,6 +230,7 @@ internal sealed class KaioWorker
                 // iodepth_batch_complete_min: 0 polls, as fio's does.
                 int reaped = _context.GetEvents(Math.Min(_job.BatchCompleteMin, _inFlight), _events.AsSpan(0, reapMax), s_reapTimeout);
                 long now = _clock = Stopwatch.GetTimestamp();
+                _clockFresh = reaped == 1 && _thread.Logs is null; // write_*_log may write a window out
                 if (reaped == 0)
                 {
                     if (stopping && Stopwatch.GetElapsedTime(lastProgress) > s_drainLimit)
@@ -254,7 +265,8 @@ internal sealed class KaioWorker
 
             // fio's start_time, one clock read for the batch: what separates its requests' starts
             // is only choosing their offsets, and the batch goes to the kernel right after.
-            long now = _clock = Stopwatch.GetTimestamp();
+            long now = _clockFresh ? _clock : (_clock = Stopwatch.GetTimestamp());
+            _clockFresh = false;
             if (_target is { } target)
             {
                 // latency_target: a lowered (or found) depth waits until nothing is in flight; the
@@ -409,6 +421,7 @@ internal sealed class KaioWorker
                 }
 
                 long now = _clock = Stopwatch.GetTimestamp();
+                _clockFresh = true;
                 for (int i = 0; i < submitted; i++)
                 {
                     _submittedAt[(int)_queued[i].Data] = now;
@@ -489,6 +502,7 @@ internal sealed class KaioWorker
                 if (op == Op.Read && _thread.ShouldVerifyRead(offset) && _thread.VerifyFailure is null)
                 {
                     _thread.VerifyFailure = BlockVerifier.Check(_buffers[slot].Span, _thread.Locate(offset).Offset, _job.Seed, _thread.ExpectedGeneration(offset), _job, _scratch);
+                    _clockFresh = false; // a checksum of the block: not bookkeeping
                 }
 
                 if (record)
