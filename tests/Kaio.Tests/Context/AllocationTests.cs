@@ -16,11 +16,7 @@ public sealed class AllocationTests
         using AioContext ctx = AioContext.Setup(32, new AioContextOptions { Engine = AioEngineKind.Null });
         var buf = new byte[4096];
         Run(ctx, h, buf, 2000); // warm-up: pages, caches, tiering
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(ctx, h, buf, Ops);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        TestContext.Current.SendDiagnosticMessage($"ReadAsync on the null engine: {(double)bytes / Ops:F3} bytes per call");
-        Assert.True(bytes == 0, $"{bytes} bytes allocated over {Ops} calls on this thread (GC count now {GC.CollectionCount(0)}, JIT-compiled methods {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true)} on this thread)");
+        AssertAllocatesNothing(() => Run(ctx, h, buf, Ops), Ops, "ReadAsync on the null engine");
 
         static void Run(AioContext ctx, SafeFileHandle h, byte[] buf, int n)
         {
@@ -65,11 +61,7 @@ public sealed class AllocationTests
         }
 
         Run(2000); // warm-up: pages, caches, tiering
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Ops);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        TestContext.Current.SendDiagnosticMessage($"ReadAsync and Submit+GetEvents with a metrics listener: {(double)bytes / (2 * Ops):F3} bytes per request");
-        Assert.True(bytes == 0, $"{bytes} bytes allocated over {Ops} calls on this thread (GC count now {GC.CollectionCount(0)}, JIT-compiled methods {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true)} on this thread)");
+        AssertAllocatesNothing(() => Run(Ops), 2 * Ops, "ReadAsync and Submit+GetEvents with a metrics listener");
 
         void Run(int n)
         {
@@ -105,11 +97,7 @@ public sealed class AllocationTests
         ReadOnlyMemory<byte>[] writeArray = [new byte[1024], new byte[3072]];
         var writeList = new List<ReadOnlyMemory<byte>>(writeArray);
         Run(2000); // warm-up: pages, the ArrayPool's buckets, tiering
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Ops / 4);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        TestContext.Current.SendDiagnosticMessage($"vectored ReadAsync/WriteAsync on the null engine: {(double)bytes / Ops:F3} bytes per call");
-        Assert.True(bytes == 0, $"{bytes} bytes allocated over {Ops} calls on this thread (GC count now {GC.CollectionCount(0)}, JIT-compiled methods {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true)} on this thread)");
+        AssertAllocatesNothing(() => Run(Ops / 4), Ops, "vectored ReadAsync/WriteAsync on the null engine");
 
         void Run(int n)
         {
@@ -147,11 +135,7 @@ public sealed class AllocationTests
         }
 
         Run(ctx, iocbs, events, 200);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(ctx, iocbs, events, Ops / 32);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        TestContext.Current.SendDiagnosticMessage($"Submit+GetEvents on the null engine: {(double)bytes / Ops:F3} bytes per request");
-        Assert.True(bytes == 0, $"{bytes} bytes allocated over {Ops} calls on this thread (GC count now {GC.CollectionCount(0)}, JIT-compiled methods {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true)} on this thread)");
+        AssertAllocatesNothing(() => Run(ctx, iocbs, events, Ops / 32), Ops, "Submit+GetEvents on the null engine");
 
         static void Run(AioContext ctx, Iocb[] iocbs, IoEvent[] events, int rounds)
         {
@@ -165,5 +149,35 @@ public sealed class AllocationTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="window"/> (<paramref name="ops"/> operations) and asserts this thread
+    /// allocated nothing in it. A window that did allocate is run again, up to three in all, and
+    /// the test passes on the first clean one: an allocation per operation, even one in 20,000,
+    /// shows in every window and fails; a one-off of the runtime's (a tier-up, a type loaded
+    /// late: one full-suite run in about 14 saw bytes once, never reproduced alone) shows in one.
+    /// Every window's count is printed.
+    /// </summary>
+    private static void AssertAllocatesNothing(Action window, int ops, string what)
+    {
+        var seen = new List<string>();
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long jitted = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+            int gcs = GC.CollectionCount(0);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            window();
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            TestContext.Current.SendDiagnosticMessage($"{what}: {(double)bytes / ops:F3} bytes per operation (window {attempt + 1})");
+            if (bytes == 0)
+            {
+                return;
+            }
+
+            seen.Add($"{bytes} B with {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - jitted} methods JIT-compiled and {GC.CollectionCount(0) - gcs} gen-0 GCs");
+        }
+
+        Assert.Fail($"{what}: every window of {ops} operations allocated on this thread: {string.Join("; ", seen)}");
     }
 }
