@@ -89,6 +89,7 @@ public static unsafe class Native
         }
     }
 
+    // The one declaration of the tests' own: the library has no use for mincore.
     [DllImport("libc", SetLastError = true)]
     private static extern int mincore(void* addr, nuint length, byte* vec);
 
