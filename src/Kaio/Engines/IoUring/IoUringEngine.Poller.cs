@@ -33,11 +33,17 @@ internal sealed unsafe partial class IoUringEngine
     {
         if (!alone && s_flushing == this)
         {
-            // A continuation this engine's work item runs inline, on its thread: the work item
-            // enters for this SQE when the continuation returns (Execute's loop checks the SQ).
-            // But it asks the reaper only at the end of its round, which a continuation that blocks
-            // never reaches; a reaper resting without a timeout (it was idle) watches nobody and
-            // then slept through this request's completion
+            // A continuation this engine's work item runs inline, on its thread. It is entered
+            // here, not left for the work item's loop to enter when the continuation returns: a
+            // continuation that then blocks until this request completes (sync over async:
+            // ReadAsync(...).AsTask().Wait()) would never return, and nobody else enters this SQ
+            // (IoUringEngineTests.Poller_AContinuationThatWaitsSynchronouslyForAnotherRead_...:
+            // hung every time, sq=2..3, the reaper in the kernel waiting for a poll's CQE).
+            _ = EnterPending();
+
+            // The work item asks the reaper only at the end of its round, which a continuation
+            // that blocks never reaches; a reaper resting without a timeout (it was idle) watches
+            // nobody and then slept through this request's completion
             // (IoUringEngineTests.Poller_AContinuationThatBlocksInIt_..., about 1 full run in 10:
             // parked untimed, 1 request needing delivery, its CQE in the CQ for 8 s). So wake it to
             // watch, once per idle spell. Dekker pair: Submit's increment of _asyncInFlight (a full

@@ -36,8 +36,14 @@ internal sealed unsafe partial class LinuxAioEngine
 
         if (s_flushing == this)
         {
-            // A continuation the work item runs inline, on its thread: the work item submits this
-            // request when the continuation returns (Execute's loop looks at the queue).
+            // A continuation the work item runs inline, on its thread. It is submitted here, not
+            // left for the work item's loop to submit when the continuation returns: a continuation
+            // that then blocks until this request completes (sync over async, or the context's
+            // Dispose, which waits for it) would never return, and nobody else submits the queue
+            // (NativeEngineTests.Poller_AContinuationThatWaitsSynchronouslyForAnotherRead_...).
+            // Not reaped here: the work item's loop, or the reaper if the continuation blocks,
+            // delivers it — never nested inside this continuation.
+            SubmitQueued(reap: false);
             return;
         }
 
