@@ -37,8 +37,10 @@ internal sealed unsafe partial class IoUringEngine
             // here, not left for the work item's loop to enter when the continuation returns: a
             // continuation that then blocks until this request completes (sync over async:
             // ReadAsync(...).AsTask().Wait()) would never return, and nobody else enters this SQ
-            // (IoUringEngineTests.Poller_AContinuationThatWaitsSynchronouslyForAnotherRead_...:
-            // hung every time, sq=2..3, the reaper in the kernel waiting for a poll's CQE).
+            // (ConformanceTests.AContinuationThatWaitsSynchronouslyForAnotherRead_GetsIt: hung
+            // every time, sq=2..3, the reaper in the kernel waiting for a poll's CQE). One enter per
+            // such request instead of one per round cost nothing measurable: io_uring:await 32
+            // O_DIRECT 84.3k vs 84.3k IOPS at 55.5 vs 55.6 % CPU (medians of 5).
             _ = EnterPending();
 
             // The work item asks the reaper only at the end of its round, which a continuation
