@@ -127,9 +127,10 @@ internal sealed class KaioWorker
         // delivered one plain completion (bookkeeping only, tens of ns), cleared by anything slower
         // (a verify, a sleep, interval logs). Prepare then takes _clock as its requests' start
         // instead of reading the clock again, so a request's start is at most that bookkeeping
-        // early: its slat and lat can only come out longer, never shorter. Two reads per request instead of three:
-        // null engine QD1, perf: 22.7 % -> 10.9 % of the job thread in clock_gettime; 3.24M -> 3.47M
-        // IOPS (medians of 9 alternated runs, ratios 0.86-1.16: the machine is noisy).
+        // early: its slat and lat can only come out longer, never shorter. Two reads per request
+        // instead of three: null engine QD1, perf: 22.7 % -> 10.9 % of the job thread in
+        // clock_gettime; 3.24M -> 3.47M IOPS (medians of 9 alternated runs, ratios 0.86-1.16: the
+        // machine is noisy).
         private bool _clockFresh;
 
         public Phase(KaioWorker worker, AioContext context, SafeFileHandle[] handles, AlignedBufferPool buffers)

@@ -17,10 +17,7 @@ public abstract partial class ConformanceTests
     public async Task AContinuationThatWaitsSynchronouslyForAnotherRead_GetsIt()
     {
         RequireRealIo();
-        using var file = new TempFile(SyncOverAsyncFileBytes);
-        using SafeFileHandle direct = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
-        (SafeFileHandle pipeRead, SafeFileHandle pipeWrite) = Native.Pipe();
-        using SafeFileHandle r = pipeRead, w = pipeWrite;
+        using var files = new DirectFileAndPipe();
         var buffers = new AlignedBufferPool(4096, 4096, 2); // freed only once the context is gone
         int inlineSeen = 0, rounds = 0;
         string failure = "";
@@ -29,7 +26,7 @@ public abstract partial class ConformanceTests
         {
             // Outstanding all along: no awaited read below is alone (the native engines' work item
             // then runs the continuations it reaps inline).
-            Iocb[] poll = [Iocb.PrepPoll(pipeRead, PollEvents.In, 99)];
+            Iocb[] poll = [Iocb.PrepPoll(files.PipeRead, PollEvents.In, 99)];
             Assert.Equal(1, ctx.Submit(poll));
             CancellationToken ct = TestContext.Current.CancellationToken;
             await Task.Run(
@@ -38,10 +35,10 @@ public abstract partial class ConformanceTests
                     for (int i = 0; i < 200 && (inlineSeen < 20 || i < 20); i++, rounds++)
                     {
                         long offset = (i * 8192L) % SyncOverAsyncFileBytes;
-                        Assert.Equal(4096, await ctx.ReadAsync(direct, buffers[0], offset, ct));
+                        Assert.Equal(4096, await ctx.ReadAsync(files.Direct, buffers[0], offset, ct));
                         bool inline = Kaio.Engines.AioEngine.InlineContinuations;
                         inlineSeen += inline ? 1 : 0;
-                        Task<int> second = ctx.ReadAsync(direct, buffers[1], offset + 4096, ct).AsTask();
+                        Task<int> second = ctx.ReadAsync(files.Direct, buffers[1], offset + 4096, ct).AsTask();
                         if (!second.Wait(TimeSpan.FromSeconds(5), ct))
                         {
                             string state = ctx.EngineForCallbacks is Kaio.Engines.IoUring.IoUringEngine uring ? "; io_uring: " + uring.DescribeState() : "";
@@ -50,7 +47,7 @@ public abstract partial class ConformanceTests
                         }
 
                         Assert.Equal(4096, second.Result);
-                        Assert.True(buffers[1].Span.SequenceEqual(file.Content.AsSpan((int)offset + 4096, 4096)), $"round {i}: wrong bytes");
+                        Assert.True(buffers[1].Span.SequenceEqual(files.File.Content.AsSpan((int)offset + 4096, 4096)), $"round {i}: wrong bytes");
                     }
                 },
                 ct);
@@ -72,6 +69,33 @@ public abstract partial class ConformanceTests
         Assert.True(failure.Length == 0, failure);
     }
 
+    /// <summary>A file of random bytes opened O_DIRECT, and a pipe whose read end a poll can wait on for good.</summary>
+    private sealed class DirectFileAndPipe : IDisposable
+    {
+        private readonly SafeFileHandle _pipeWrite;
+
+        public DirectFileAndPipe()
+        {
+            File = new TempFile(SyncOverAsyncFileBytes);
+            Direct = AioFile.Open(File.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
+            (PipeRead, _pipeWrite) = Native.Pipe();
+        }
+
+        public TempFile File { get; }
+
+        public SafeFileHandle Direct { get; }
+
+        public SafeFileHandle PipeRead { get; }
+
+        public void Dispose()
+        {
+            PipeRead.Dispose();
+            _pipeWrite.Dispose();
+            Direct.Dispose();
+            File.Dispose();
+        }
+    }
+
     /// <summary>Disposes on another thread; false if Dispose has not returned within <paramref name="limit"/>.</summary>
     private static async Task<bool> DisposedWithin(AioContext ctx, TimeSpan limit)
     {
@@ -83,16 +107,13 @@ public abstract partial class ConformanceTests
     public async Task AContinuationThatDisposesTheContext_WithARequestOutstanding_Returns()
     {
         RequireRealIo();
-        using var file = new TempFile(SyncOverAsyncFileBytes);
-        using SafeFileHandle direct = AioFile.Open(file.Path, FileMode.Open, FileAccess.Read, AioOpenOptions.Direct);
-        (SafeFileHandle pipeRead, SafeFileHandle pipeWrite) = Native.Pipe();
-        using SafeFileHandle r = pipeRead, w = pipeWrite;
+        using var files = new DirectFileAndPipe();
         var buffers = new AlignedBufferPool(4096, 4096, 2); // freed only if every Dispose returned: a stuck read keeps its buffer
         CancellationToken ct = TestContext.Current.CancellationToken;
         for (int round = 0; round < 10; round++)
         {
             AioContext ctx = NewContext(16);
-            Iocb[] poll = [Iocb.PrepPoll(pipeRead, PollEvents.In, 99)];
+            Iocb[] poll = [Iocb.PrepPoll(files.PipeRead, PollEvents.In, 99)];
             Assert.Equal(1, ctx.Submit(poll));
             var disposed = new TaskCompletionSource<(bool Inline, ValueTask<int> Second)>(TaskCreationOptions.RunContinuationsAsynchronously);
             _ = Task.Run(
@@ -100,9 +121,9 @@ public abstract partial class ConformanceTests
                 {
                     try
                     {
-                        Assert.Equal(4096, await ctx.ReadAsync(direct, buffers[0], 0, ct));
+                        Assert.Equal(4096, await ctx.ReadAsync(files.Direct, buffers[0], 0, ct));
                         bool inline = Kaio.Engines.AioEngine.InlineContinuations;
-                        ValueTask<int> second = ctx.ReadAsync(direct, buffers[1], 4096, ct); // outstanding when Dispose starts
+                        ValueTask<int> second = ctx.ReadAsync(files.Direct, buffers[1], 4096, ct); // outstanding when Dispose starts
                         ctx.Dispose();
                         disposed.SetResult((inline, second));
                     }

@@ -41,8 +41,9 @@ internal sealed unsafe partial class LinuxAioEngine
             // that then blocks until this request completes (sync over async, or the context's
             // Dispose, which waits for it) would never return, and nobody else submits the queue
             // (ConformanceTests.AContinuationThat...: both hung before). libaio:await 32 O_DIRECT
-            // 80.2k vs 81.2k IOPS, both at ~59 % CPU (medians of 10). Not reaped here: the work item's loop, or the reaper if the continuation blocks,
-            // delivers it — never nested inside this continuation.
+            // 80.2k vs 81.2k IOPS, both at ~59 % CPU (medians of 10). Not reaped here: the work
+            // item's loop, or the reaper if the continuation blocks, delivers it — never nested
+            // inside this continuation.
             SubmitQueued(reap: false);
             return;
         }
